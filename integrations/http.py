@@ -1,0 +1,311 @@
+"""What every provider client shares: one session factory with timeouts, a retry policy for transient
+failures, redaction of secrets, a token cache, and the one error type the rest of the app handles.
+
+Nothing here imports Django: the app passes settings in and receives each HTTP exchange through a
+callback, which is how every attempt reaches the audit.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+# Failure classes: what a team lead filters on, derived from what happened.
+CONNECTION = "connection"
+TIMEOUT = "timeout"
+RATE_LIMITED = "rate_limited"
+AUTH = "auth"
+NOT_FOUND = "not_found"
+INVALID_INPUT = "invalid_input"
+TOO_LARGE = "too_large"
+DUPLICATE = "duplicate"
+PROVIDER_RULE = "provider_rule"
+PROVIDER_ERROR = "provider_error"
+PARSE = "parse"
+
+SECRET_KEY_PATTERN = re.compile(r"pass|secret|token|authori[sz]ation|api[-_]?key|signature|cookie", re.I)
+RESPONSE_SUMMARY_LIMIT = 2000
+USER_AGENT = "media-sync/0.1"
+
+
+class ProviderError(Exception):
+    """A provider call that did not give what was asked: transient ones may be retried, the rest not."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failure_class: str,
+        transient: bool,
+        http_status: int | None = None,
+        code: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.failure_class = failure_class
+        self.transient = transient
+        self.http_status = http_status
+        self.code = code
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its answer (or the lack of one), redacted, ready for the audit."""
+
+    provider: str
+    operation: str
+    method: str
+    path: str
+    attempt: int
+    request_summary: str
+    status_code: int | None
+    response_summary: str
+    duration_ms: int
+    error: ProviderError | None
+
+
+ExchangeHook = Callable[[Exchange], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential backoff with full jitter; the provider's Retry-After wins when it asks for longer."""
+        backoff = random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
+        if retry_after is not None:
+            return min(self.backoff_max, max(retry_after, backoff))
+        return backoff
+
+
+def redact(value: Any) -> Any:
+    """Secrets out, pre-signed URL signatures out, everything else kept for the reader of the audit."""
+    if isinstance(value, Mapping):
+        return {k: "[redacted]" if SECRET_KEY_PATTERN.search(str(k)) else redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, str) and "?" in value and value.startswith(("http://", "https://")):
+        return value.split("?", 1)[0] + "?[redacted]"
+    return value
+
+
+def summarize(payload: Any, limit: int = RESPONSE_SUMMARY_LIMIT) -> str:
+    if payload is None:
+        return ""
+    text = payload if isinstance(payload, str) else json.dumps(redact(payload), separators=(",", ":"))
+    return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more characters]"
+
+
+def summarize_response(response: requests.Response | None, *, streamed: bool = False) -> str:
+    if response is None:
+        return ""
+    if streamed:
+        return f"[streamed body, {response.headers.get('Content-Length', 'unknown')} bytes]"
+    try:
+        return summarize(response.json())
+    except ValueError:
+        return summarize(response.text)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def error_for_status(
+    status: int, message: str, *, code: str = "", retry_after: float | None = None
+) -> ProviderError:
+    """The generic reading of an HTTP status; provider clients refine it with their own error bodies."""
+    if status == 429:
+        return ProviderError(
+            message,
+            failure_class=RATE_LIMITED,
+            transient=True,
+            http_status=status,
+            code=code,
+            retry_after=retry_after,
+        )
+    if status >= 500:
+        return ProviderError(
+            message,
+            failure_class=PROVIDER_ERROR,
+            transient=True,
+            http_status=status,
+            code=code,
+            retry_after=retry_after,
+        )
+    failure_class = {401: AUTH, 403: AUTH, 404: NOT_FOUND, 413: TOO_LARGE}.get(status, INVALID_INPUT)
+    return ProviderError(message, failure_class=failure_class, transient=False, http_status=status, code=code)
+
+
+def json_body(response: requests.Response) -> Any:
+    """The JSON body, or a parse error that says what came instead (an HTML error page, cut-off JSON)."""
+    content_type = response.headers.get("Content-Type", "")
+    try:
+        return response.json()
+    except ValueError:
+        kind = "HTML" if "html" in content_type or response.text.lstrip().startswith("<") else "invalid JSON"
+        raise ProviderError(
+            f"provider answered HTTP {response.status_code} with {kind} where JSON was expected",
+            failure_class=PARSE,
+            transient=False,
+            http_status=response.status_code,
+        ) from None
+
+
+class TokenCache:
+    """Bearer tokens shared by every client in the process, kept until shortly before they expire."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, ...], tuple[str, float]] = {}
+
+    def get(self, key: tuple[str, ...]) -> str | None:
+        with self._lock:
+            entry = self._tokens.get(key)
+            if entry is None or entry[1] <= self._clock():
+                return None
+            return entry[0]
+
+    def put(self, key: tuple[str, ...], token: str, expires_in: float) -> None:
+        # Renew a minute early (or a tenth of a short lifetime) so a token never expires mid-request.
+        margin = min(60.0, expires_in / 10)
+        with self._lock:
+            self._tokens[key] = (token, self._clock() + expires_in - margin)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+    def discard(self, key: tuple[str, ...], token: str) -> None:
+        with self._lock:
+            if self._tokens.get(key, ("",))[0] == token:
+                del self._tokens[key]
+
+
+class ProviderSession:
+    """A requests.Session bound to one provider: base URL, timeouts, retries, and the exchange hook."""
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        base_url: str,
+        timeout: tuple[float, float],
+        retry: RetryPolicy,
+        on_exchange: ExchangeHook | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not base_url:
+            raise ValueError(f"{provider}: no base URL configured")
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retry = retry
+        self.on_exchange = on_exchange
+        self.sleep = sleep
+        self.http = requests.Session()
+        self.http.headers["User-Agent"] = USER_AGENT
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        headers: Callable[[], dict[str, str]] | None = None,
+        check: Callable[[requests.Response], Any],
+        json_payload: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Send until the answer passes `check` or a permanent error, retrying transient failures.
+
+        `headers` is called per attempt so a renewed token is picked up; `check` turns a response into
+        the caller's result or raises ProviderError. Every attempt is reported to the exchange hook.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._attempt(method, path, operation, attempt, headers, check, json_payload, kwargs)
+            except ProviderError as error:
+                if not error.transient or attempt >= self.retry.max_attempts:
+                    raise
+                self.sleep(self.retry.delay(attempt, error.retry_after))
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        attempt: int,
+        headers: Callable[[], dict[str, str]] | None,
+        check: Callable[[requests.Response], Any],
+        json_payload: Any,
+        kwargs: dict[str, Any],
+    ) -> Any:
+        started = time.monotonic()
+        response: requests.Response | None = None
+        error: ProviderError | None = None
+        try:
+            response = self.http.request(
+                method,
+                self.base_url + path,
+                headers=headers() if headers else None,
+                json=json_payload,
+                timeout=self.timeout,
+                **kwargs,
+            )
+            return check(response)
+        except requests.Timeout:
+            error = ProviderError(
+                f"no answer within {self.timeout[1]:g} s", failure_class=TIMEOUT, transient=True
+            )
+            raise error from None
+        except requests.ConnectionError as exc:
+            error = ProviderError(
+                f"connection failed: {type(exc).__name__}", failure_class=CONNECTION, transient=True
+            )
+            raise error from None
+        except ProviderError as exc:
+            error = exc
+            raise
+        finally:
+            if self.on_exchange is not None:
+                self.on_exchange(
+                    Exchange(
+                        provider=self.provider,
+                        operation=operation,
+                        method=method,
+                        path=urlsplit(path).path,
+                        attempt=attempt,
+                        request_summary=summarize(json_payload),
+                        status_code=response.status_code if response is not None else None,
+                        response_summary=summarize_response(response, streamed=bool(kwargs.get("stream"))),
+                        duration_ms=int((time.monotonic() - started) * 1000),
+                        error=error,
+                    )
+                )

@@ -1,0 +1,151 @@
+"""RecoveryConnect (MBSI) client: one typed method per endpoint the app uses."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from integrations.http import (
+    AUTH,
+    ExchangeHook,
+    ProviderError,
+    ProviderSession,
+    RetryPolicy,
+    TokenCache,
+    error_for_status,
+    json_body,
+    parse_retry_after,
+)
+from integrations.recoveryconnect.schemas import (
+    Photo,
+    Token,
+    TransferOutcome,
+    parse_photos,
+    parse_token,
+    parse_transfer,
+)
+
+PROVIDER = "recoveryconnect"
+TOKENS = TokenCache()
+
+
+def checked_json(response: requests.Response) -> Any:
+    """Every documented success is a 200 with JSON. MBSI publishes no error body; when one comes as
+    JSON with a "message" we show it, otherwise the status line."""
+    if response.status_code == 200:
+        return json_body(response)
+    message = response.reason or "error"
+    try:
+        body = response.json()
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            message = body["message"]
+    except ValueError:
+        pass
+    raise error_for_status(
+        response.status_code,
+        f"HTTP {response.status_code}: {message}",
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+    )
+
+
+class RecoveryConnectClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        username: str,
+        password: str,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retry: RetryPolicy | None = None,
+        on_exchange: ExchangeHook | None = None,
+        token_cache: TokenCache = TOKENS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._session = ProviderSession(
+            provider=PROVIDER,
+            base_url=base_url,
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+            on_exchange=on_exchange,
+            sleep=sleep,
+        )
+        self._username = username
+        self._password = password
+        self._tokens = token_cache
+        self._token_key = (PROVIDER, self._session.base_url, username)
+
+    # Reference: PUBLIC-API-NOTES.md, RecoveryConnect "Auth" (POST /api/v140/auth)
+    def login(self) -> Token:
+        try:
+            token = self._session.request(
+                "POST",
+                "/api/v140/auth",
+                operation="auth",
+                json_payload={"username": self._username, "password": self._password},
+                check=lambda response: parse_token(checked_json(response)),
+            )
+        except ProviderError as error:
+            if error.http_status in (401, 403, 422):
+                raise ProviderError(
+                    "RecoveryConnect refused the login: check RECOVERYCONNECT_USERNAME and "
+                    "RECOVERYCONNECT_PASSWORD",
+                    failure_class=AUTH,
+                    transient=False,
+                    http_status=error.http_status,
+                ) from None
+            raise
+        self._tokens.put(self._token_key, token.access_token, token.expires_in)
+        return token
+
+    # Reference: PUBLIC-API-NOTES.md, RecoveryConnect "List an order's photos"
+    def list_photos(self, *, order_id: int) -> list[Photo]:
+        return self._authorized(
+            "GET", f"/api/v140/orders/{order_id}/photos", operation="list_photos", check=parse_photos
+        )
+
+    # Reference: recoveryconnect-photo-operations.txt, "Transfer Specific Photo of Order"
+    def transfer_photo(
+        self, *, order_id: int, photo_id: int, transfer_to: list[int]
+    ) -> list[TransferOutcome]:
+        return self._authorized(
+            "PUT",
+            f"/api/v130/orders/{order_id}/photos/{photo_id}",
+            operation="transfer_photo",
+            json_payload={"transfer_to": transfer_to},
+            check=parse_transfer,
+        )
+
+    # Reference: recoveryconnect-photo-operations.txt, "Transfer Order Photos"
+    def transfer_all_photos(self, *, order_id: int, transfer_to: list[int]) -> list[TransferOutcome]:
+        return self._authorized(
+            "PUT",
+            f"/api/v130/orders/{order_id}/photos/transfer",
+            operation="transfer_all_photos",
+            json_payload={"transfer_to": transfer_to},
+            check=parse_transfer,
+        )
+
+    def _authorized(
+        self, method: str, path: str, *, operation: str, check: Callable[[Any], Any], json_payload: Any = None
+    ) -> Any:
+        """Call with the cached token; on a 401 log in again once (the refresh call is not documented)."""
+        token = self._tokens.get(self._token_key) or self.login().access_token
+        for renewed in (False, True):
+            try:
+                return self._session.request(
+                    method,
+                    path,
+                    operation=operation,
+                    headers=lambda token=token: {"Authorization": f"Bearer {token}"},
+                    json_payload=json_payload,
+                    check=lambda response: check(checked_json(response)),
+                )
+            except ProviderError as error:
+                if error.http_status != 401 or renewed:
+                    raise
+                self._tokens.discard(self._token_key, token)
+                token = self.login().access_token
+        raise AssertionError("unreachable")

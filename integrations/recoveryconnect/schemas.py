@@ -1,0 +1,110 @@
+"""RecoveryConnect answers as typed objects; anything of another shape is a parse error, never a guess."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from integrations.http import PARSE, ProviderError
+
+SUCCESS = "success"
+FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class Token:
+    access_token: str
+    expires_in: int
+    token_type: str
+
+
+@dataclass(frozen=True)
+class Photo:
+    id: int
+    order_id: int
+    name: str
+    type_id: int | None
+    type_name: str
+    # Pre-signed and short-lived: read it, never store it.
+    photo_url: str
+
+
+@dataclass(frozen=True)
+class TransferOutcome:
+    """One orders[] entry: one photo to one destination (a client order id)."""
+
+    destination: int
+    photo_id: int
+    status: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == SUCCESS
+
+
+def _shape_error(what: str) -> ProviderError:
+    return ProviderError(
+        f"unexpected response shape: {what}", failure_class=PARSE, transient=False, http_status=200
+    )
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _shape_error(f"{what} is not an integer")
+    return value
+
+
+def _dict(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _shape_error(f"{what} is not an object")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _shape_error(f"{what} is not a list")
+    return value
+
+
+def parse_token(body: Any) -> Token:
+    body = _dict(body, "auth response")
+    token = body.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise _shape_error("auth response has no access_token")
+    return Token(
+        access_token=token,
+        expires_in=_int(body.get("expires_in"), "expires_in"),
+        token_type=str(body.get("token_type", "Bearer")),
+    )
+
+
+def parse_photos(body: Any) -> list[Photo]:
+    photos = []
+    for entry in _list(_dict(body, "photos response").get("data"), "data"):
+        entry = _dict(entry, "photo")
+        photo_type = entry.get("type") if isinstance(entry.get("type"), dict) else {}
+        photos.append(
+            Photo(
+                id=_int(entry.get("id"), "photo id"),
+                order_id=_int(entry.get("order_id"), "photo order_id"),
+                name=str(entry.get("name") or ""),
+                type_id=photo_type.get("id") if isinstance(photo_type.get("id"), int) else None,
+                type_name=str(photo_type.get("name") or ""),
+                photo_url=str(entry.get("photo_url") or ""),
+            )
+        )
+    return photos
+
+
+def parse_transfer(body: Any) -> list[TransferOutcome]:
+    outcomes = []
+    for order in _list(_dict(body, "transfer response").get("orders"), "orders"):
+        order = _dict(order, "orders[] entry")
+        destination = _int(order.get("id"), "orders[].id")
+        for attachment in _list(order.get("attachments"), "orders[].attachments"):
+            attachment = _dict(attachment, "attachment")
+            status = attachment.get("status")
+            if not isinstance(status, str):
+                raise _shape_error("attachment status is not a string")
+            outcomes.append(TransferOutcome(destination, _int(attachment.get("id"), "attachment id"), status))
+    return outcomes

@@ -1,0 +1,80 @@
+"""Pieces every provider's admin shares: the run permission and the intermediate action page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from media_sync.models import TransferJob
+from media_sync.services.jobs import InputRefused
+
+RUN_JOBS = "media_sync.run_jobs"
+
+
+class RunJobsPermissionMixin:
+    """`allowed_permissions = ("run_jobs",)` on an action checks this."""
+
+    def has_run_jobs_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(RUN_JOBS)
+
+
+class ReadOnlyAdminMixin:
+    """Mirrors, jobs and the audit are written by services only, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def job_url(job: TransferJob) -> str:
+    return reverse("admin:media_sync_transferjob_change", args=[job.pk])
+
+
+def intermediate_action(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    form_class: type[forms.Form],
+    title: str,
+    action: str,
+    submit_label: str,
+    start: Any,
+) -> HttpResponse | None:
+    """An action that asks for more input first, in the manner of `delete_selected`.
+
+    The first POST (from the changelist) shows the form; the second carries `apply` and, when the form
+    is valid, calls `start(form, queryset)`, which returns the job; the operator lands on its page.
+    """
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        try:
+            job = start(form, queryset)
+        except InputRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            modeladmin.message_user(request, f"Job {job.pk} started: {job}.", messages.SUCCESS)
+            return HttpResponseRedirect(job_url(job))
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "queryset": queryset,
+        "opts": opts,
+        "action": action,
+        "submit_label": submit_label,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/media_sync/action_form.html", context)

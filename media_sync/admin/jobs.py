@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url
+from media_sync.models import ItemStatus, JobStatus, TransferJob
+from media_sync.selectors import job_item_counts, jobs_with_progress
+from media_sync.services.jobs import job_retry_failed
+
+ITEMS_PER_PAGE = 100
+REFRESH_SECONDS = 2
+
+
+@admin.register(TransferJob)
+class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "operation", "subject", "status_label", "progress", "triggered_by", "created_at"]
+    list_display_links = ["id", "operation"]
+    list_filter = ["provider", "status", "operation"]
+    search_fields = ["=id", "subject", "triggered_by"]
+    search_help_text = "Job id (exact), order id as in the subject, or user name."
+    date_hierarchy = "created_at"
+    actions = ["retry_failed"]
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TransferJob]:
+        return jobs_with_progress(super().get_queryset(request))
+
+    @admin.display(description="status", ordering="status")
+    def status_label(self, job: TransferJob) -> str:
+        return format_html(
+            '<span class="job-status job-status-{}">{}</span>', job.status, job.get_status_display()
+        )
+
+    @admin.display(description="done")
+    def progress(self, job: TransferJob) -> str:
+        done = job.succeeded_items + job.failed_items  # type: ignore[attr-defined]
+        failed = f", {job.failed_items} failed" if job.failed_items else ""  # type: ignore[attr-defined]
+        return f"{done} of {job.total_items}{failed}"  # type: ignore[attr-defined]
+
+    @admin.action(description="Retry failed items of the selected jobs", permissions=["run_jobs"])
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[TransferJob]) -> None:
+        retried = {job.pk: job_retry_failed(job=job) for job in queryset}
+        items, jobs = sum(retried.values()), sum(1 for n in retried.values() if n)
+        if items:
+            self.message_user(
+                request, f"{items} failed item(s) of {jobs} job(s) sent again.", messages.SUCCESS
+            )
+        else:
+            self.message_user(
+                request, "Nothing to retry: no finished job among those has failed items.", messages.WARNING
+            )
+
+    def get_urls(self) -> list[URLPattern]:
+        retry = path(
+            "<path:object_id>/retry/",
+            self.admin_site.admin_view(require_POST(self.retry_view)),
+            name="media_sync_transferjob_retry",
+        )
+        return [retry, *super().get_urls()]
+
+    def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        job = self.get_object(request, unquote(object_id))
+        if job is None or not self.has_run_jobs_permission(request):
+            raise PermissionDenied
+        count = job_retry_failed(job=job)
+        if count:
+            self.message_user(request, f"{count} failed item(s) sent again.", messages.SUCCESS)
+        else:
+            self.message_user(
+                request, "Nothing to retry: the job is still running or nothing failed.", messages.WARNING
+            )
+        return HttpResponseRedirect(job_url(job))
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The job page: progress, per-outcome counts and every item with the provider's word."""
+        job = self.get_object(request, unquote(object_id))
+        if job is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        status_filter = request.GET.get("status", "")
+        items = job.items.all()
+        if status_filter in ItemStatus.values:
+            items = items.filter(status=status_filter)
+        page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+        counts = job_item_counts(job)
+        total = sum(counts.values())
+        done = counts[ItemStatus.SUCCEEDED] + counts[ItemStatus.FAILED]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": str(job),
+            "job": job,
+            "page": page,
+            "counts": counts,
+            "total": total,
+            "done": done,
+            "percent": int(done * 100 / total) if total else 100,
+            "status_filter": status_filter,
+            "statuses": [(value, label, counts[value]) for value, label in ItemStatus.choices],
+            "can_retry": job.status in (JobStatus.PARTLY_FAILED, JobStatus.FAILED)
+            and self.has_run_jobs_permission(request),
+            "refresh_seconds": None if job.is_finished else REFRESH_SECONDS,
+            "audit_url": reverse("admin:media_sync_auditevent_changelist") + f"?job={job.pk}",
+            "duration": (job.finished_at - job.started_at) if job.finished_at and job.started_at else None,
+        }
+        return TemplateResponse(request, "admin/media_sync/transferjob/detail.html", context)

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, intermediate_action, job_url
+from media_sync.admin.forms import DestinationsForm
+from media_sync.models import RecoveryConnectOrder, RecoveryConnectPhoto
+from media_sync.services.recoveryconnect import (
+    rc_refresh_start,
+    rc_transfer_all_start,
+    rc_transfer_photos_start,
+)
+
+
+class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = RecoveryConnectPhoto
+    fields = ["photo_id", "name", "type_name", "synced_at"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = False
+
+
+@admin.register(RecoveryConnectOrder)
+class RecoveryConnectOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
+    list_display = [
+        "order_id",
+        "client_order_id",
+        "description",
+        "photo_count",
+        "photos_link",
+        "photos_synced_at",
+    ]
+    search_fields = ["=order_id", "=client_order_id", "description"]
+    search_help_text = "Internal order id or client order id (exact), or words of the description."
+    fields = ["order_id", "client_order_id", "description", "photos_synced_at"]
+    readonly_fields = ["photos_synced_at"]
+    inlines = [PhotoInline]
+    actions = ["transfer_all_photos", "refresh_photos"]
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RecoveryConnectOrder]:
+        return super().get_queryset(request).annotate(photo_count=Count("photos"))
+
+    @admin.display(description="photos", ordering="photo_count")
+    def photo_count(self, order: RecoveryConnectOrder) -> int:
+        return order.photo_count  # type: ignore[attr-defined]
+
+    @admin.display(description="")
+    def photos_link(self, order: RecoveryConnectOrder) -> str:
+        url = (
+            reverse("admin:media_sync_recoveryconnectphoto_changelist") + f"?order__order_id={order.order_id}"
+        )
+        return format_html('<a href="{}">Choose photos to transfer</a>', url)
+
+    @admin.action(description="Transfer all photos of the selected order to…", permissions=["run_jobs"])
+    def transfer_all_photos(
+        self, request: HttpRequest, queryset: QuerySet[RecoveryConnectOrder]
+    ) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(
+                request, "Select exactly one order to transfer all of its photos.", messages.ERROR
+            )
+            return None
+        order = queryset.get()
+        return intermediate_action(
+            self,
+            request,
+            queryset,
+            form_class=DestinationsForm,
+            title=f"Transfer all photos of order {order.order_id}",
+            action="transfer_all_photos",
+            submit_label="Transfer all photos",
+            start=lambda form, qs: rc_transfer_all_start(
+                order=order,
+                destinations=form.cleaned_data["destinations"],
+                triggered_by=request.user.get_username(),
+            ),
+        )
+
+    @admin.action(description="Refresh photos from RecoveryConnect", permissions=["run_jobs"])
+    def refresh_photos(self, request: HttpRequest, queryset: QuerySet[RecoveryConnectOrder]) -> HttpResponse:
+        job = rc_refresh_start(
+            order_ids=list(queryset.values_list("order_id", flat=True)),
+            triggered_by=request.user.get_username(),
+        )
+        self.message_user(request, f"Job {job.pk} started: refreshing {queryset.count()} order(s).")
+        return HttpResponseRedirect(job_url(job))
+
+
+@admin.register(RecoveryConnectPhoto)
+class RecoveryConnectPhotoAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["photo_id", "name", "type_name", "order", "synced_at"]
+    list_select_related = ["order"]
+    search_fields = ["=photo_id", "=order__order_id", "=order__client_order_id", "name"]
+    search_help_text = "Photo id, internal or client order id (exact), or file name."
+    actions = ["transfer_photos"]
+    list_per_page = 100
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # The order page links here with ?order__order_id=<id> to list that order's photos.
+        return lookup == "order__order_id" or super().lookup_allowed(lookup, value, request)
+
+    @admin.action(description="Transfer selected photos to orders…", permissions=["run_jobs"])
+    def transfer_photos(
+        self, request: HttpRequest, queryset: QuerySet[RecoveryConnectPhoto]
+    ) -> HttpResponse | None:
+        photos = list(queryset.select_related("order"))
+        return intermediate_action(
+            self,
+            request,
+            queryset,
+            form_class=DestinationsForm,
+            title=f"Transfer {len(photos)} photo(s) to other orders",
+            action="transfer_photos",
+            submit_label="Transfer photos",
+            start=lambda form, qs: rc_transfer_photos_start(
+                photos=photos,
+                destinations=form.cleaned_data["destinations"],
+                triggered_by=request.user.get_username(),
+            ),
+        )

@@ -1,0 +1,33 @@
+"""`manage.py check --deploy` names every provider setting a production run is missing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+REQUIRED_PROVIDER_SETTINGS = {
+    "RECOVERYCONNECT": {
+        "BASE_URL": "RECOVERYCONNECT_BASE_URL",
+        "USERNAME": "RECOVERYCONNECT_USERNAME",
+        "PASSWORD": "RECOVERYCONNECT_PASSWORD",
+    },
+}
+
+
+@register(Tags.security, deploy=True)
+def provider_settings_check(app_configs: Any, **kwargs: Any) -> list[Error]:
+    errors = []
+    for group, names in REQUIRED_PROVIDER_SETTINGS.items():
+        values = getattr(settings, group, {})
+        for key, variable in names.items():
+            if not values.get(key):
+                errors.append(
+                    Error(
+                        f"{variable} is not set.",
+                        hint=f"Set the environment variable {variable}; with DEBUG off nothing is defaulted.",
+                        id="media_sync.E001",
+                    )
+                )
+    return errors

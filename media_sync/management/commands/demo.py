@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from media_sync.services.demo import demo_orders_load, demo_users_reset
+
+WEB_ADDRESS = "127.0.0.1:8000"
+
+
+def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.2)
+    raise CommandError(f"nothing listening on {host}:{port} after {timeout:g} s")
+
+
+class Command(BaseCommand):
+    help = "Run the whole app on the embedded defaults: simulators, demo data, one worker, the web server."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError("the demo runs with DJANGO_DEBUG=1 (make demo sets it)")
+        call_command("migrate", interactive=False, verbosity=0)
+        password = secrets.token_urlsafe(12)
+        users = demo_users_reset(password=password)
+        manage = [sys.executable, "manage.py"]
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            processes.append(subprocess.Popen([*manage, "run_simulators", "--demo"]))
+            simulators = urlsplit(settings.SIMULATOR_URL)
+            wait_for_port(simulators.hostname or "127.0.0.1", simulators.port or 8001)
+            job = demo_orders_load()
+            self.stdout.write(
+                f"demo orders mirrored: job {job.pk if job else '-'} {job.status if job else ''}"
+            )
+            processes.append(subprocess.Popen([*manage, "qcluster"]))
+            processes.append(subprocess.Popen([*manage, "runserver", WEB_ADDRESS, "--noreload"]))
+            wait_for_port(*WEB_ADDRESS.split(":"))  # type: ignore[arg-type]
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\nmedia-sync is up at http://{WEB_ADDRESS}/admin/\n"
+                    f"  logins ({', '.join(users)}), password for each: {password}\n"
+                    "  admin: everything; operator: runs transfers; lead: reads and exports the audit\n"
+                    "  try: Recoveryconnect photos > search 57076503 > select three > "
+                    "'Transfer selected photos to orders…' > 9100002 9100005\n"
+                    "  the simulator fails transfers to 9100003 (a closed order) and of locked photos\n"
+                    "Ctrl-C stops everything.\n"
+                )
+            )
+            while all(process.poll() is None for process in processes):
+                time.sleep(0.5)
+            raise CommandError("a demo process stopped; shutting the rest down")
+        except KeyboardInterrupt:
+            self.stdout.write("stopping…")
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()

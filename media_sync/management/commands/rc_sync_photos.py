@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from media_sync.management.jobcommand import JobCommand
+from media_sync.services.recoveryconnect import rc_parse_order_ids, rc_refresh_start
+
+
+class Command(JobCommand):
+    help = "List an order's photos at RecoveryConnect and mirror them."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--order", required=True, action="append", help="internal order id (repeatable)")
+        super().add_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        def start(enqueue: bool) -> Any:
+            order_ids = rc_parse_order_ids(options["order"], what="order id")
+            return rc_refresh_start(order_ids=order_ids, triggered_by=options["user"], enqueue=enqueue)
+
+        self.start_job(options, start)

@@ -1,0 +1,56 @@
+"""What the job-starting commands share: --sync, the per-item lines and the exit codes of DESIGN.md."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from argparse import ArgumentParser
+from collections.abc import Callable
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from media_sync.models import ItemStatus, TransferJob
+from media_sync.services.jobs import InputRefused
+from media_sync.services.run import job_run
+
+EXIT_FAILED = 1
+EXIT_REFUSED = 2
+
+
+class JobCommand(BaseCommand):
+    """Without --sync: enqueue and print the job id. With --sync: run in-process through the same
+    service code the workers use, print one line per item, exit 0 (all succeeded), 1 (any failed at
+    the provider) or 2 (refused before any call: nothing sent, nothing written)."""
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--sync", action="store_true", help="run now, in this process, and report each item"
+        )
+        parser.add_argument(
+            "--user",
+            default=f"cli:{getpass.getuser()}",
+            help="name recorded as who ran it (default: cli:<login>)",
+        )
+
+    def start_job(self, options: dict[str, Any], start: Callable[[bool], TransferJob]) -> None:
+        try:
+            job = start(not options["sync"])
+        except InputRefused as refusal:
+            raise CommandError(str(refusal), returncode=EXIT_REFUSED) from None
+        if not options["sync"]:
+            self.stdout.write(f"job {job.pk} enqueued")
+            return
+        job_run(job_id=job.pk)
+        failed = False
+        for item in job.items.order_by("id"):
+            failed |= item.status != ItemStatus.SUCCEEDED
+            code = (
+                item.provider_status
+                or item.error_code
+                or (str(item.http_status) if item.http_status else "-")
+            )
+            line = f"{item.item} -> {item.destination or 'mirror'}: {item.status} [{code}] {item.message}"
+            self.stdout.write(line.rstrip())
+        if failed:
+            sys.exit(EXIT_FAILED)

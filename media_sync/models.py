@@ -1,0 +1,193 @@
+"""Provider mirrors, jobs and their items, and the append-only audit."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class Provider(models.TextChoices):
+    RECOVERYCONNECT = "recoveryconnect", "RecoveryConnect"
+    CORRIGOPRO = "corrigopro", "CorrigoPro"
+    SUAPI = "suapi", "SU API"
+
+
+class Outcome(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    PENDING = "pending", "Pending"
+
+
+# --- RecoveryConnect mirror -------------------------------------------------------------------------
+
+
+class RecoveryConnectOrder(models.Model):
+    """An MBSI order as we know it. Transfers address destinations by *client* order id."""
+
+    order_id = models.PositiveBigIntegerField("internal order id", unique=True)
+    client_order_id = models.PositiveBigIntegerField(
+        "client order id",
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The client's own reference; transfers to this order use it.",
+    )
+    description = models.CharField(max_length=200, blank=True)
+    photos_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-order_id"]
+        verbose_name = "RecoveryConnect order"
+
+    def __str__(self) -> str:
+        client = f" (client {self.client_order_id})" if self.client_order_id else ""
+        return f"Order {self.order_id}{client}"
+
+
+class RecoveryConnectPhoto(models.Model):
+    """A photo listed at RecoveryConnect. Its pre-signed URL is short-lived and never stored."""
+
+    photo_id = models.PositiveBigIntegerField(unique=True)
+    order = models.ForeignKey(RecoveryConnectOrder, on_delete=models.CASCADE, related_name="photos")
+    name = models.CharField(max_length=255, blank=True)
+    type_id = models.IntegerField(null=True, blank=True)
+    type_name = models.CharField(max_length=100, blank=True)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["order_id", "photo_id"]
+        verbose_name = "RecoveryConnect photo"
+
+    def __str__(self) -> str:
+        return f"Photo {self.photo_id} {self.name}".strip()
+
+
+# --- Jobs -------------------------------------------------------------------------------------------
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTLY_FAILED = "partly_failed", "Partly failed"
+    FAILED = "failed", "Failed"
+
+
+FINISHED_JOB_STATUSES = (JobStatus.SUCCEEDED, JobStatus.PARTLY_FAILED, JobStatus.FAILED)
+
+
+class TransferJob(models.Model):
+    """One operator request. Its status is derived from its items (services.jobs.job_refresh_status)."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    operation = models.CharField(max_length=40)
+    subject = models.CharField(max_length=200, help_text="What the job is about, e.g. the source order.")
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
+    triggered_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "job"
+        permissions = [("run_jobs", "Can run transfers, refreshes and retries")]
+        indexes = [models.Index(fields=["status", "enqueued_at"])]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk}: {self.get_operation_display()} {self.subject}"
+
+    def get_operation_display(self) -> str:
+        return self.operation.replace("_", " ")
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_JOB_STATUSES
+
+
+class ItemStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class TransferItem(models.Model):
+    """One unit of work: a photo to a destination, a file, a batch. Claimed with a conditional UPDATE."""
+
+    job = models.ForeignKey(TransferJob, on_delete=models.CASCADE, related_name="items")
+    item = models.CharField(max_length=100, help_text="Provider id of what is moved, e.g. a photo id.")
+    destination = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=20, choices=ItemStatus.choices, default=ItemStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    claim_token = models.UUIDField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    provider_status = models.CharField(max_length=50, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    failure_class = models.CharField(max_length=30, blank=True)
+    message = models.TextField(blank=True)
+    reference = models.CharField(max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "item", "destination"], name="unique_item_per_job")
+        ]
+        indexes = [models.Index(fields=["status", "claimed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.item} -> {self.destination}" if self.destination else self.item
+
+
+# --- Audit ------------------------------------------------------------------------------------------
+
+
+class AuditKind(models.TextChoices):
+    HTTP = "http", "HTTP exchange"
+    ITEM = "item", "Item result"
+
+
+class AuditEvent(models.Model):
+    """Append-only: rows are inserted, never changed. A database trigger refuses UPDATE and DELETE."""
+
+    timestamp = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=10, choices=AuditKind.choices)
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    operation = models.CharField(max_length=40)
+    # PROTECT and no ON DELETE action: a job with audit rows can never be deleted from under them.
+    job = models.ForeignKey(TransferJob, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    subject = models.CharField(max_length=200, blank=True)
+    item = models.CharField(max_length=100, blank=True)
+    destination = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    provider_status = models.CharField(max_length=50, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    failure_class = models.CharField(max_length=30, blank=True)
+    message = models.TextField(blank=True)
+    reference = models.CharField(max_length=100, blank=True)
+    attempt = models.PositiveIntegerField(default=1)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    triggered_by = models.CharField(max_length=150, blank=True)
+    method = models.CharField(max_length=10, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    request_summary = models.TextField(blank=True)
+    response_summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        verbose_name = "audit event"
+        permissions = [("export_auditevent", "Can export the audit as CSV")]
+        indexes = [
+            models.Index(fields=["-timestamp", "-id"], name="audit_recent"),
+            models.Index(fields=["provider", "-timestamp"], name="audit_provider_recent"),
+            models.Index(fields=["outcome", "-timestamp"], name="audit_outcome_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.provider} {self.operation} {self.outcome}"

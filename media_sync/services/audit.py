@@ -1,0 +1,72 @@
+"""Audit writes: rows are only ever inserted."""
+
+from __future__ import annotations
+
+from integrations.http import Exchange
+from media_sync.models import AuditEvent, AuditKind, Outcome, TransferItem, TransferJob
+
+
+def audit_record_exchange(
+    *, job: TransferJob, exchange: Exchange, item: str = "", destination: str = ""
+) -> AuditEvent:
+    error = exchange.error
+    return AuditEvent.objects.create(
+        kind=AuditKind.HTTP,
+        provider=exchange.provider,
+        operation=exchange.operation,
+        job=job,
+        subject=job.subject,
+        item=item,
+        destination=destination,
+        outcome=Outcome.FAILED if error else Outcome.SUCCEEDED,
+        http_status=exchange.status_code,
+        error_code=error.code if error else "",
+        failure_class=error.failure_class if error else "",
+        message=error.message if error else "",
+        attempt=exchange.attempt,
+        duration_ms=exchange.duration_ms,
+        triggered_by=job.triggered_by,
+        method=exchange.method,
+        path=exchange.path,
+        request_summary=exchange.request_summary,
+        response_summary=exchange.response_summary,
+    )
+
+
+class ExchangeRecorder:
+    """The hook a provider client reports each HTTP exchange to. The runner says, before each call,
+    which item and destination the call is about, so every attempt's row names them."""
+
+    def __init__(self, *, job: TransferJob) -> None:
+        self.job = job
+        self.item = ""
+        self.destination = ""
+
+    def about(self, *, item: str, destination: str = "") -> None:
+        self.item = item
+        self.destination = destination
+
+    def __call__(self, exchange: Exchange) -> None:
+        audit_record_exchange(job=self.job, exchange=exchange, item=self.item, destination=self.destination)
+
+
+def audit_record_item(*, item: TransferItem, job: TransferJob, outcome: str) -> AuditEvent:
+    """One row per item result, copied from the item as it now stands."""
+    return AuditEvent.objects.create(
+        kind=AuditKind.ITEM,
+        provider=job.provider,
+        operation=job.operation,
+        job=job,
+        subject=job.subject,
+        item=item.item,
+        destination=item.destination,
+        outcome=outcome,
+        provider_status=item.provider_status,
+        http_status=item.http_status,
+        error_code=item.error_code,
+        failure_class=item.failure_class,
+        message=item.message,
+        reference=item.reference,
+        attempt=item.attempts,
+        triggered_by=job.triggered_by,
+    )

@@ -1,0 +1,41 @@
+"""Demo data: the same orders the RecoveryConnect simulator's demo seed holds, mirrored for real."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, User
+
+from integrations.recoveryconnect.simulator import DEMO_ORDERS
+from media_sync.models import RecoveryConnectOrder, TransferJob
+from media_sync.services.recoveryconnect import rc_refresh_start
+from media_sync.services.run import job_run
+
+DEMO_USERS = {"admin": None, "operator": "Operators", "lead": "Team leads"}
+
+
+def demo_users_reset(*, password: str) -> list[str]:
+    """The admin login and one login per role, all with the given password."""
+    for username, group in DEMO_USERS.items():
+        user, _ = User.objects.get_or_create(username=username)
+        user.is_staff = True
+        user.is_superuser = group is None
+        user.set_password(password)
+        user.save()
+        if group:
+            user.groups.set([Group.objects.get(name=group)])
+    return list(DEMO_USERS)
+
+
+def demo_orders_load() -> TransferJob | None:
+    """Mirror the demo orders by listing their photos at the (running) simulator."""
+    for order_id, client_order_id, closed in DEMO_ORDERS:
+        RecoveryConnectOrder.objects.update_or_create(
+            order_id=order_id,
+            defaults={
+                "client_order_id": client_order_id,
+                "description": "closed at the provider" if closed else "demo order",
+            },
+        )
+    job = rc_refresh_start(
+        order_ids=[order_id for order_id, _, _ in DEMO_ORDERS], triggered_by="demo", enqueue=False
+    )
+    return job_run(job_id=job.pk)

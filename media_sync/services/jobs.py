@@ -1,0 +1,187 @@
+"""Jobs and their items: create, enqueue, claim, finish, retry, sweep. Provider-neutral."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from media_sync.models import ItemStatus, JobStatus, Outcome, TransferItem, TransferJob
+from media_sync.selectors import job_item_counts
+from media_sync.services.audit import audit_record_item
+
+logger = logging.getLogger(__name__)
+
+RUN_JOB_TASK = "media_sync.tasks.run_job"
+
+
+class InputRefused(ValueError):
+    """The request was refused before any provider call: nothing was sent, nothing was written."""
+
+
+def job_create(
+    *,
+    provider: str,
+    operation: str,
+    subject: str,
+    triggered_by: str,
+    items: Iterable[tuple[str, str]],
+    params: dict[str, Any] | None = None,
+    enqueue: bool = True,
+) -> TransferJob:
+    """Write the job and all its items in one transaction; the task is enqueued only once they exist."""
+    with transaction.atomic():
+        job = TransferJob.objects.create(
+            provider=provider,
+            operation=operation,
+            subject=subject[:200],
+            triggered_by=triggered_by,
+            params=params or {},
+        )
+        TransferItem.objects.bulk_create(
+            TransferItem(job=job, item=item, destination=destination) for item, destination in items
+        )
+        if enqueue:
+            transaction.on_commit(partial(job_enqueue, job_id=job.pk))
+    return job
+
+
+def job_enqueue(*, job_id: int) -> None:
+    TransferJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now())
+    async_task(RUN_JOB_TASK, job_id, task_name=f"job-{job_id}")
+
+
+def job_claim(*, items: QuerySet[TransferItem]) -> list[TransferItem]:
+    """Take the pending items of `items` for this worker. A conditional UPDATE, so two workers (or a
+    task delivered twice) never get the same item, and an item that already ended is never taken."""
+    token = uuid.uuid4()
+    claimed = items.filter(status=ItemStatus.PENDING).update(
+        status=ItemStatus.IN_PROGRESS,
+        claim_token=token,
+        claimed_at=timezone.now(),
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return []
+    return list(TransferItem.objects.filter(claim_token=token, status=ItemStatus.IN_PROGRESS).order_by("id"))
+
+
+def item_finish(
+    *,
+    item: TransferItem,
+    job: TransferJob,
+    succeeded: bool,
+    provider_status: str = "",
+    http_status: int | None = None,
+    error_code: str = "",
+    failure_class: str = "",
+    message: str = "",
+    reference: str = "",
+) -> None:
+    """Record an item's result on the item and, in the same transaction, in the audit."""
+    item.status = ItemStatus.SUCCEEDED if succeeded else ItemStatus.FAILED
+    item.provider_status = provider_status[:50]
+    item.http_status = http_status
+    item.error_code = error_code[:50]
+    item.failure_class = "" if succeeded else failure_class
+    item.message = message
+    item.reference = reference[:100]
+    fields = [
+        "status",
+        "provider_status",
+        "http_status",
+        "error_code",
+        "failure_class",
+        "message",
+        "reference",
+    ]
+    with transaction.atomic():
+        # Only the claim holder writes the result; a late answer after the sweep handed the item back
+        # still reaches the audit, marked as such.
+        still_ours = TransferItem.objects.filter(pk=item.pk, claim_token=item.claim_token).update(
+            updated_at=timezone.now(), **{name: getattr(item, name) for name in fields}
+        )
+        if not still_ours:
+            item.message = f"[late result, item had been handed back] {message}"
+        audit_record_item(item=item, job=job, outcome=Outcome.SUCCEEDED if succeeded else Outcome.FAILED)
+
+
+def job_mark_started(*, job: TransferJob) -> None:
+    now = timezone.now()
+    if TransferJob.objects.filter(pk=job.pk, started_at__isnull=True).update(started_at=now):
+        job.started_at = now
+    TransferJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(status=JobStatus.RUNNING)
+
+
+def job_refresh_status(*, job: TransferJob) -> TransferJob:
+    """Derive the job's status from its items, the one place that does."""
+    counts = job_item_counts(job)
+    open_items = counts[ItemStatus.PENDING] + counts[ItemStatus.IN_PROGRESS]
+    succeeded, failed = counts[ItemStatus.SUCCEEDED], counts[ItemStatus.FAILED]
+    if open_items:
+        status = JobStatus.RUNNING if (job.started_at or succeeded or failed) else JobStatus.PENDING
+    elif failed and succeeded:
+        status = JobStatus.PARTLY_FAILED
+    elif failed:
+        status = JobStatus.FAILED
+    else:
+        status = JobStatus.SUCCEEDED
+    finished_at = None if open_items else (job.finished_at or timezone.now())
+    TransferJob.objects.filter(pk=job.pk).update(status=status, finished_at=finished_at)
+    job.status, job.finished_at = status, finished_at
+    return job
+
+
+def job_retry_failed(*, job: TransferJob, enqueue: bool = True) -> int:
+    """Put a finished job's failed items back to pending; what succeeded is never sent again.
+    Pressing retry twice is harmless: the second press finds no failed items of a finished job."""
+    with transaction.atomic():
+        job = TransferJob.objects.select_for_update().get(pk=job.pk)
+        if not job.is_finished:
+            return 0
+        count = job.items.filter(status=ItemStatus.FAILED).update(
+            status=ItemStatus.PENDING, claim_token=None, claimed_at=None, updated_at=timezone.now()
+        )
+        if count:
+            job_refresh_status(job=job)
+            if enqueue:
+                transaction.on_commit(partial(job_enqueue, job_id=job.pk))
+    return count
+
+
+def jobs_sweep_stale() -> dict[str, int]:
+    """Hand back items a worker claimed and then went quiet on, and re-enqueue jobs whose queue
+    message was lost. Safe to run at any time: claims make a second delivery harmless."""
+    cutoff = timezone.now() - timedelta(seconds=settings.MEDIA_SYNC["STALE_AFTER"])
+    handed_back = 0
+    for item in TransferItem.objects.filter(
+        status=ItemStatus.IN_PROGRESS, claimed_at__lt=cutoff
+    ).select_related("job"):
+        with transaction.atomic():
+            if TransferItem.objects.filter(pk=item.pk, claim_token=item.claim_token).update(
+                status=ItemStatus.PENDING, claim_token=None, claimed_at=None
+            ):
+                item.message = "handed back to the queue: its worker went quiet"
+                audit_record_item(item=item, job=item.job, outcome=Outcome.PENDING)
+                handed_back += 1
+    requeued = 0
+    open_jobs = TransferJob.objects.filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING))
+    # A job run in-process (--sync) and interrupted was never enqueued: it is picked up here too.
+    quiet = Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True, created_at__lt=cutoff)
+    for job in open_jobs.filter(quiet, items__status=ItemStatus.PENDING).distinct():
+        job_enqueue(job_id=job.pk)
+        requeued += 1
+    for job in open_jobs.exclude(items__status__in=(ItemStatus.PENDING, ItemStatus.IN_PROGRESS)):
+        job_refresh_status(job=job)
+    if handed_back or requeued:
+        logger.warning("sweep: %d items handed back, %d jobs re-enqueued", handed_back, requeued)
+    return {"handed_back": handed_back, "requeued": requeued}

@@ -1,0 +1,317 @@
+"""RecoveryConnect writes: refresh an order's photos, transfer photos, and the runners the workers use."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.http import ProviderError, RetryPolicy
+from integrations.recoveryconnect.client import RecoveryConnectClient
+from integrations.recoveryconnect.schemas import FAIL, TransferOutcome
+from media_sync.models import (
+    ItemStatus,
+    Provider,
+    RecoveryConnectOrder,
+    RecoveryConnectPhoto,
+    TransferItem,
+    TransferJob,
+)
+from media_sync.services.audit import ExchangeRecorder
+from media_sync.services.jobs import InputRefused, item_finish, job_claim, job_create
+
+logger = logging.getLogger(__name__)
+
+SYNC_PHOTOS = "rc_sync_photos"
+TRANSFER_PHOTOS = "rc_transfer_photos"
+TRANSFER_ALL = "rc_transfer_all"
+MAX_ORDER_ID = 2**63 - 1
+
+
+def rc_client(*, recorder: ExchangeRecorder) -> RecoveryConnectClient:
+    config, http = settings.RECOVERYCONNECT, settings.MEDIA_SYNC
+    return RecoveryConnectClient(
+        base_url=config["BASE_URL"],
+        username=config["USERNAME"],
+        password=config["PASSWORD"],
+        timeout=http["HTTP_TIMEOUT"],
+        retry=RetryPolicy(http["MAX_ATTEMPTS"], http["BACKOFF_BASE"], http["BACKOFF_MAX"]),
+        on_exchange=recorder,
+    )
+
+
+def rc_parse_order_ids(values: Iterable[str | int], *, what: str = "client order id") -> list[int]:
+    """Order ids as typed by a person: digits only, positive, duplicates dropped, order kept."""
+    ids: list[int] = []
+    for raw in values:
+        text = str(raw).strip()
+        if not text.isdigit() or not text.isascii():
+            raise InputRefused(f"{text!r} is not a {what}: use digits only")
+        value = int(text)
+        if not 0 < value <= MAX_ORDER_ID:
+            raise InputRefused(f"{text} is not a {what}: it must be a positive number")
+        if value not in ids:
+            ids.append(value)
+    if not ids:
+        raise InputRefused(f"give at least one {what}")
+    return ids
+
+
+def _check_destinations(orders: Iterable[RecoveryConnectOrder], destinations: list[int]) -> None:
+    for order in orders:
+        if order.client_order_id in destinations or order.order_id in destinations:
+            raise InputRefused(
+                f"destination {order.client_order_id or order.order_id} is the source order itself"
+            )
+
+
+# --- Starting jobs ----------------------------------------------------------------------------------
+
+
+def rc_refresh_start(*, order_ids: list[int], triggered_by: str, enqueue: bool = True) -> TransferJob:
+    """List each order's photos at RecoveryConnect and mirror them (one item per order)."""
+    return job_create(
+        provider=Provider.RECOVERYCONNECT,
+        operation=SYNC_PHOTOS,
+        subject=", ".join(f"order {order_id}" for order_id in order_ids),
+        triggered_by=triggered_by,
+        items=[(str(order_id), "") for order_id in order_ids],
+        enqueue=enqueue,
+    )
+
+
+def rc_transfer_photos_start(
+    *, photos: list[RecoveryConnectPhoto], destinations: list[int], triggered_by: str, enqueue: bool = True
+) -> TransferJob:
+    """One transfer-specific-photo call per photo; one item per photo and destination."""
+    if not photos:
+        raise InputRefused("select at least one photo")
+    if not destinations:
+        raise InputRefused("give at least one destination client order id")
+    orders = {photo.order.pk: photo.order for photo in photos}.values()
+    _check_destinations(orders, destinations)
+    return job_create(
+        provider=Provider.RECOVERYCONNECT,
+        operation=TRANSFER_PHOTOS,
+        subject=", ".join(f"order {order.order_id}" for order in orders),
+        triggered_by=triggered_by,
+        params={"photos": {str(p.photo_id): p.order.order_id for p in photos}, "destinations": destinations},
+        items=[(str(photo.photo_id), str(dest)) for photo in photos for dest in destinations],
+        enqueue=enqueue,
+    )
+
+
+def rc_transfer_all_start(
+    *, order: RecoveryConnectOrder, destinations: list[int], triggered_by: str, enqueue: bool = True
+) -> TransferJob:
+    """The transfer-all-photos call; one item per photo we know of and destination."""
+    if not destinations:
+        raise InputRefused("give at least one destination client order id")
+    _check_destinations([order], destinations)
+    photos = list(order.photos.all())
+    if not photos:
+        raise InputRefused(f"no photos are known for order {order.order_id}: refresh its photos first")
+    return job_create(
+        provider=Provider.RECOVERYCONNECT,
+        operation=TRANSFER_ALL,
+        subject=f"order {order.order_id}",
+        triggered_by=triggered_by,
+        params={
+            "order_id": order.order_id,
+            "photos": {str(p.photo_id): order.order_id for p in photos},
+            "destinations": destinations,
+        },
+        items=[(str(photo.photo_id), str(dest)) for photo in photos for dest in destinations],
+        enqueue=enqueue,
+    )
+
+
+# --- Running jobs (called by the worker through services.run) --------------------------------------
+
+
+def _fail_all(items: list[TransferItem], job: TransferJob, error: ProviderError) -> None:
+    for item in items:
+        item_finish(
+            item=item,
+            job=job,
+            succeeded=False,
+            http_status=error.http_status,
+            error_code=error.code,
+            failure_class=error.failure_class,
+            message=error.message,
+        )
+
+
+def _guarded(job: TransferJob, items: list[TransferItem], work: Callable[[], None]) -> None:
+    """Run one provider call for claimed items; whatever goes wrong, each item ends recorded."""
+    try:
+        work()
+    except ProviderError as error:
+        _fail_all([i for i in items if i.status == ItemStatus.IN_PROGRESS], job, error)
+    except Exception as exc:
+        logger.exception("job %s: unexpected error", job.pk)
+        error = ProviderError(
+            f"internal error: {type(exc).__name__}", failure_class="internal", transient=False
+        )
+        _fail_all([i for i in items if i.status == ItemStatus.IN_PROGRESS], job, error)
+
+
+def _record_outcomes(job: TransferJob, items: list[TransferItem], outcomes: list[TransferOutcome]) -> None:
+    by_key = {(str(o.photo_id), str(o.destination)): o for o in outcomes}
+    for item in items:
+        outcome = by_key.pop((item.item, item.destination), None)
+        if outcome is None:
+            item_finish(
+                item=item,
+                job=job,
+                succeeded=False,
+                failure_class="parse",
+                http_status=200,
+                message=f"RecoveryConnect's answer left out photo {item.item} for order {item.destination}",
+            )
+            continue
+        item_finish(
+            item=item,
+            job=job,
+            succeeded=outcome.succeeded,
+            provider_status=outcome.status,
+            http_status=200,
+            failure_class="provider_rule",
+            message=""
+            if outcome.succeeded
+            else (
+                "RecoveryConnect answered fail for this photo and destination (it gives no reason)"
+                if outcome.status == FAIL
+                else f"RecoveryConnect answered status {outcome.status!r}"
+            ),
+        )
+    # A transfer-all can move photos we had not mirrored yet: each still gets its item and its row.
+    for (photo_id, destination), outcome in by_key.items():
+        extra, _ = TransferItem.objects.get_or_create(
+            job=job,
+            item=photo_id,
+            destination=destination,
+            defaults={
+                "status": ItemStatus.IN_PROGRESS,
+                "attempts": 1,
+                "claim_token": items[0].claim_token if items else None,
+                "claimed_at": timezone.now(),
+            },
+        )
+        if extra.status == ItemStatus.IN_PROGRESS:
+            _record_outcomes(job, [extra], [outcome])
+
+
+def _run_transfer(job: TransferJob) -> None:
+    recorder = ExchangeRecorder(job=job)
+    client = rc_client(recorder=recorder)
+    source_of = {photo: int(order) for photo, order in job.params["photos"].items()}
+
+    if job.operation == TRANSFER_ALL:
+        claimed = job_claim(items=job.items.all())
+        if claimed and len(claimed) == job.items.count():
+            order_id = job.params["order_id"]
+            destinations = sorted({int(i.destination) for i in claimed})
+            recorder.about(item="all photos", destination=",".join(map(str, destinations)))
+            _guarded(
+                job,
+                claimed,
+                lambda: _record_outcomes(
+                    job,
+                    claimed,
+                    client.transfer_all_photos(order_id=order_id, transfer_to=destinations),
+                ),
+            )
+        else:
+            _transfer_per_photo(job, client, recorder, claimed, source_of)
+
+    # Per photo: what the job asked for photo by photo, and whatever a retry put back to pending.
+    while True:
+        pending = job.items.filter(status=ItemStatus.PENDING).values_list("item", flat=True).first()
+        if pending is None:
+            break
+        claimed = job_claim(items=job.items.filter(item=pending))
+        _transfer_per_photo(job, client, recorder, claimed, source_of)
+
+
+def _transfer_per_photo(
+    job: TransferJob,
+    client: RecoveryConnectClient,
+    recorder: ExchangeRecorder,
+    claimed: list[TransferItem],
+    source_of: dict[str, int],
+) -> None:
+    by_photo: dict[str, list[TransferItem]] = defaultdict(list)
+    for item in claimed:
+        by_photo[item.item].append(item)
+    for photo_id, items in by_photo.items():
+        order_id = source_of.get(photo_id) or job.params.get("order_id")
+        destinations = [int(item.destination) for item in items]
+        recorder.about(item=photo_id, destination=",".join(map(str, destinations)))
+        _guarded(
+            job,
+            items,
+            lambda photo_id=photo_id, items=items, order_id=order_id, destinations=destinations: (
+                _record_outcomes(
+                    job,
+                    items,
+                    client.transfer_photo(
+                        order_id=order_id, photo_id=int(photo_id), transfer_to=destinations
+                    ),
+                )
+            ),
+        )
+
+
+def _run_sync(job: TransferJob) -> None:
+    recorder = ExchangeRecorder(job=job)
+    client = rc_client(recorder=recorder)
+    while True:
+        pending = job.items.filter(status=ItemStatus.PENDING).values_list("item", flat=True).first()
+        if pending is None:
+            break
+        for item in job_claim(items=job.items.filter(item=pending)):
+            recorder.about(item=item.item)
+            _guarded(job, [item], lambda item=item: _mirror_photos(job, item, client))
+
+
+def _mirror_photos(job: TransferJob, item: TransferItem, client: RecoveryConnectClient) -> None:
+    order_id = int(item.item)
+    photos = client.list_photos(order_id=order_id)
+    now = timezone.now()
+    with transaction.atomic():
+        order, _ = RecoveryConnectOrder.objects.get_or_create(order_id=order_id)
+        known = set(order.photos.values_list("photo_id", flat=True))
+        listed = {photo.id for photo in photos}
+        order.photos.exclude(photo_id__in=listed).delete()
+        for photo in photos:
+            RecoveryConnectPhoto.objects.update_or_create(
+                photo_id=photo.id,
+                defaults={
+                    "order": order,
+                    "name": photo.name,
+                    "type_id": photo.type_id,
+                    "type_name": photo.type_name,
+                    "synced_at": now,
+                },
+            )
+        order.photos_synced_at = now
+        order.save(update_fields=["photos_synced_at"])
+        item_finish(
+            item=item,
+            job=job,
+            succeeded=True,
+            http_status=200,
+            message=f"{len(photos)} photos listed: {len(listed - known)} new, {len(known - listed)} removed",
+        )
+
+
+RUNNERS: dict[str, Callable[[TransferJob], None]] = {
+    SYNC_PHOTOS: _run_sync,
+    TRANSFER_PHOTOS: _run_transfer,
+    TRANSFER_ALL: _run_transfer,
+}

@@ -1,0 +1,14 @@
+"""django-q2 entry points: take ids, call one service, nothing else."""
+
+from __future__ import annotations
+
+from media_sync.services.jobs import jobs_sweep_stale
+from media_sync.services.run import job_run
+
+
+def run_job(job_id: int) -> None:
+    job_run(job_id=job_id)
+
+
+def sweep_stale_jobs() -> dict[str, int]:
+    return jobs_sweep_stale()

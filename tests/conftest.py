@@ -1,0 +1,77 @@
+"""Test set-up: no test reaches the internet; the simulators run on loopback over real HTTP."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django_q.conf import Conf
+
+from integrations.recoveryconnect import client as rc_client_module
+from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
+from integrations.simkit import RunningServer, serve
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _refuse_non_loopback(sock: socket.socket, address: Any) -> None:
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise ConnectionRefusedError(f"tests may not reach the network (tried {host})")
+
+
+def _connect(sock: socket.socket, address: Any) -> None:
+    _refuse_non_loopback(sock, address)
+    return _real_connect(sock, address)
+
+
+def _connect_ex(sock: socket.socket, address: Any) -> int:
+    _refuse_non_loopback(sock, address)
+    return _real_connect_ex(sock, address)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    socket.socket.connect = _connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.SECURE_SSL_REDIRECT = False
+    settings.MEDIA_SYNC = {
+        **settings.MEDIA_SYNC,
+        "HTTP_TIMEOUT": (2.0, 2.0),
+        "MAX_ATTEMPTS": 3,
+        "BACKOFF_BASE": 0.01,
+        "BACKOFF_MAX": 0.05,
+    }
+    # Tasks run in-process where a test enqueues them; test_broker.py exercises the real broker.
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture(scope="session")
+def rc_server() -> Iterator[tuple[RecoveryConnectSimulator, RunningServer]]:
+    simulator = RecoveryConnectSimulator()
+    with serve(simulator) as server:
+        yield simulator, server
+
+
+@pytest.fixture
+def rc_sim(
+    rc_server: tuple[RecoveryConnectSimulator, RunningServer], settings: Any
+) -> RecoveryConnectSimulator:
+    """A fresh RecoveryConnect simulator the app is configured to call."""
+    simulator, server = rc_server
+    simulator.reset()
+    rc_client_module.TOKENS.clear()
+    settings.RECOVERYCONNECT = {"BASE_URL": server.url, "USERNAME": "demo", "PASSWORD": "demo-password"}
+    return simulator

@@ -1,0 +1,30 @@
+"""Small helpers to put the same order on both sides: the simulator and our mirror."""
+
+from __future__ import annotations
+
+from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
+from media_sync.models import RecoveryConnectOrder, RecoveryConnectPhoto
+
+
+def order_on_both_sides(
+    sim: RecoveryConnectSimulator,
+    order_id: int,
+    client_order_id: int,
+    photo_ids: list[int],
+    *,
+    locked: tuple[int, ...] = (),
+    closed: bool = False,
+) -> RecoveryConnectOrder:
+    sim.add_order(
+        order_id,
+        client_order_id,
+        closed=closed,
+        photos=[
+            {"id": photo_id, "name": f"{photo_id}.jpg", "locked": photo_id in locked}
+            for photo_id in photo_ids
+        ],
+    )
+    order = RecoveryConnectOrder.objects.create(order_id=order_id, client_order_id=client_order_id)
+    for photo_id in photo_ids:
+        RecoveryConnectPhoto.objects.create(photo_id=photo_id, order=order, name=f"{photo_id}.jpg")
+    return order

@@ -1,0 +1,65 @@
+"""Settings come from the environment only; `check --deploy` is clean under production-like values
+and names each missing provider setting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "x7!k2p" * 10,
+    "DJANGO_ALLOWED_HOSTS": "media-sync.example.com",
+    "RECOVERYCONNECT_BASE_URL": "https://api.mbsisystems.com",
+    "RECOVERYCONNECT_USERNAME": "ops",
+    "RECOVERYCONNECT_PASSWORD": "s3cret",
+}
+
+
+def check_deploy(extra: dict[str, str], drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RECOVERYCONNECT_"))}
+    env.update(extra)
+    for name in drop:
+        env.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_check_deploy_is_clean_under_production_like_variables() -> None:
+    result = check_deploy(PRODUCTION)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_names_each_missing_provider_setting() -> None:
+    result = check_deploy(PRODUCTION, drop=("RECOVERYCONNECT_BASE_URL", "RECOVERYCONNECT_PASSWORD"))
+    assert result.returncode == 1
+    assert "RECOVERYCONNECT_BASE_URL is not set" in result.stderr
+    assert "RECOVERYCONNECT_PASSWORD is not set" in result.stderr
+    assert "RECOVERYCONNECT_USERNAME" not in result.stderr
+
+
+def test_debug_without_provider_urls_talks_to_the_simulators() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RECOVERYCONNECT_"))}
+    env["DJANGO_DEBUG"] = "1"
+    code = "from django.conf import settings; print(settings.RECOVERYCONNECT['BASE_URL'])"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.strip() == "http://127.0.0.1:8001/recoveryconnect"
