@@ -74,6 +74,12 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+OPERATION_LABELS = {
+    "rc_sync_photos": "Refresh RecoveryConnect photos",
+    "rc_transfer_photos": "Transfer RecoveryConnect photos",
+    "rc_transfer_all": "Transfer all RecoveryConnect photos of an order",
+}
+
 FINISHED_JOB_STATUSES = (JobStatus.SUCCEEDED, JobStatus.PARTLY_FAILED, JobStatus.FAILED)
 
 
@@ -101,7 +107,7 @@ class TransferJob(models.Model):
         return f"Job {self.pk}: {self.get_operation_display()} {self.subject}"
 
     def get_operation_display(self) -> str:
-        return self.operation.replace("_", " ")
+        return OPERATION_LABELS.get(self.operation, self.operation.replace("_", " "))
 
     @property
     def is_finished(self) -> bool:

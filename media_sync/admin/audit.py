@@ -21,7 +21,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only for everyone, superusers included; the database refuses changes as well."""
 
     list_display = [
-        "timestamp",
+        "when",
         "provider",
         "operation",
         "job_link",
@@ -31,8 +31,6 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "provider_status",
         "http_status",
         "short_message",
-        "attempt",
-        "duration_ms",
         "triggered_by",
     ]
     list_filter = ["provider", "outcome", "kind", "operation", "failure_class", "timestamp"]
@@ -73,6 +71,10 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         # The job page links here with ?job=<id>.
         return lookup == "job" or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="timestamp", ordering="timestamp")
+    def when(self, event: AuditEvent) -> str:
+        return f"{timezone.localtime(event.timestamp):%Y-%m-%d %H:%M:%S}"
 
     @admin.display(description="job", ordering="job")
     def job_link(self, event: AuditEvent) -> str:

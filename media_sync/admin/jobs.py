@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin, messages
@@ -22,10 +23,26 @@ ITEMS_PER_PAGE = 100
 REFRESH_SECONDS = 2
 
 
+def format_duration(elapsed: timedelta) -> str:
+    seconds = elapsed.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes} min {seconds} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
 @admin.register(TransferJob)
 class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "operation", "subject", "status_label", "progress", "triggered_by", "created_at"]
-    list_display_links = ["id", "operation"]
+    list_display = [
+        "id",
+        "operation_label",
+        "subject",
+        "status_label",
+        "progress",
+        "triggered_by",
+        "created_at",
+    ]
+    list_display_links = ["id", "operation_label"]
     list_filter = ["provider", "status", "operation"]
     search_fields = ["=id", "subject", "triggered_by"]
     search_help_text = "Job id (exact), order id as in the subject, or user name."
@@ -35,6 +52,10 @@ class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAd
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TransferJob]:
         return jobs_with_progress(super().get_queryset(request))
+
+    @admin.display(description="operation", ordering="operation")
+    def operation_label(self, job: TransferJob) -> str:
+        return job.get_operation_display()
 
     @admin.display(description="status", ordering="status")
     def status_label(self, job: TransferJob) -> str:
@@ -119,6 +140,8 @@ class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAd
             and self.has_run_jobs_permission(request),
             "refresh_seconds": None if job.is_finished else REFRESH_SECONDS,
             "audit_url": reverse("admin:media_sync_auditevent_changelist") + f"?job={job.pk}",
-            "duration": (job.finished_at - job.started_at) if job.finished_at and job.started_at else None,
+            "duration": format_duration(job.finished_at - job.started_at)
+            if job.finished_at and job.started_at
+            else None,
         }
         return TemplateResponse(request, "admin/media_sync/transferjob/detail.html", context)

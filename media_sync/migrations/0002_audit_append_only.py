@@ -41,7 +41,7 @@ def run(statements: dict[str, list[str]]) -> Any:
         if vendor not in statements:
             raise RuntimeError(f"no append-only trigger for the {vendor} database")
         for sql in statements[vendor]:
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)  # no placeholders: the SQL has a literal %
 
     return apply
 

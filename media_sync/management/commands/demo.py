@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +15,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from media_sync.services.demo import demo_orders_load, demo_users_reset
 
-WEB_ADDRESS = "127.0.0.1:8000"
+WEB_HOST, WEB_PORT = "127.0.0.1", 8000
+WEB_ADDRESS = f"{WEB_HOST}:{WEB_PORT}"
 
 
 def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
@@ -34,6 +36,9 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("the demo runs with DJANGO_DEBUG=1 (make demo sets it)")
         call_command("migrate", interactive=False, verbosity=0)
+        # Ctrl-C, or a TERM from whatever started us, stops every child process (see `finally`).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         password = secrets.token_urlsafe(12)
         users = demo_users_reset(password=password)
         manage = [sys.executable, "manage.py"]
@@ -48,7 +53,7 @@ class Command(BaseCommand):
             )
             processes.append(subprocess.Popen([*manage, "qcluster"]))
             processes.append(subprocess.Popen([*manage, "runserver", WEB_ADDRESS, "--noreload"]))
-            wait_for_port(*WEB_ADDRESS.split(":"))  # type: ignore[arg-type]
+            wait_for_port(WEB_HOST, WEB_PORT)
             self.stdout.write(
                 self.style.SUCCESS(
                     f"\nmedia-sync is up at http://{WEB_ADDRESS}/admin/\n"
