@@ -177,19 +177,17 @@ RECOVERYCONNECT = {
     "PASSWORD": provider_setting("RECOVERYCONNECT_PASSWORD", "demo-password"),
 }
 
-MEDIA_SYNC = {
-    # (connect, read) seconds for every provider call.
-    "HTTP_TIMEOUT": (
-        env_float("MEDIA_SYNC_CONNECT_TIMEOUT", 5.0),
-        env_float("MEDIA_SYNC_READ_TIMEOUT", 30.0),
-    ),
-    # One call is tried at most this many times when the failure is transient.
-    "MAX_ATTEMPTS": int(os.environ.get("MEDIA_SYNC_MAX_ATTEMPTS", "4")),
-    "BACKOFF_BASE": env_float("MEDIA_SYNC_BACKOFF_BASE", 1.0),
-    "BACKOFF_MAX": env_float("MEDIA_SYNC_BACKOFF_MAX", 60.0),
-    # Items claimed by a worker and untouched this long are handed back by the sweep.
-    "STALE_AFTER": int(os.environ.get("MEDIA_SYNC_STALE_AFTER", "900")),
-}
+# (connect, read) seconds for every provider call.
+MEDIA_SYNC_HTTP_TIMEOUT = (
+    env_float("MEDIA_SYNC_CONNECT_TIMEOUT", 5.0),
+    env_float("MEDIA_SYNC_READ_TIMEOUT", 30.0),
+)
+# One call is tried at most this many times when the failure is transient.
+MEDIA_SYNC_MAX_ATTEMPTS = int(os.environ.get("MEDIA_SYNC_MAX_ATTEMPTS", "4"))
+MEDIA_SYNC_BACKOFF_BASE = env_float("MEDIA_SYNC_BACKOFF_BASE", 1.0)
+MEDIA_SYNC_BACKOFF_MAX = env_float("MEDIA_SYNC_BACKOFF_MAX", 60.0)
+# Items claimed by a worker and untouched this long are handed back by the sweep.
+MEDIA_SYNC_STALE_AFTER = int(os.environ.get("MEDIA_SYNC_STALE_AFTER", "900"))
 
 LOGGING = {
     "version": 1,

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -36,6 +36,7 @@ PARSE = "parse"
 SECRET_KEY_PATTERN = re.compile(r"pass|secret|token|authori[sz]ation|api[-_]?key|signature|cookie", re.I)
 RESPONSE_SUMMARY_LIMIT = 2000
 USER_AGENT = "media-sync/0.1"
+T = TypeVar("T")
 
 
 class ProviderError(Exception):
@@ -236,15 +237,15 @@ class ProviderSession:
         path: str,
         *,
         operation: str,
-        headers: Callable[[], dict[str, str]] | None = None,
-        check: Callable[[requests.Response], Any],
+        check: Callable[[requests.Response], T],
+        headers: dict[str, str] | None = None,
         json_payload: Any = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> T:
         """Send until the answer passes `check` or a permanent error, retrying transient failures.
 
-        `headers` is called per attempt so a renewed token is picked up; `check` turns a response into
-        the caller's result or raises ProviderError. Every attempt is reported to the exchange hook.
+        `check` turns a response into the caller's result or raises ProviderError. Every attempt is
+        reported to the exchange hook.
         """
         attempt = 0
         while True:
@@ -262,11 +263,11 @@ class ProviderSession:
         path: str,
         operation: str,
         attempt: int,
-        headers: Callable[[], dict[str, str]] | None,
-        check: Callable[[requests.Response], Any],
+        headers: dict[str, str] | None,
+        check: Callable[[requests.Response], T],
         json_payload: Any,
         kwargs: dict[str, Any],
-    ) -> Any:
+    ) -> T:
         started = time.monotonic()
         response: requests.Response | None = None
         error: ProviderError | None = None
@@ -274,7 +275,7 @@ class ProviderSession:
             response = self.http.request(
                 method,
                 self.base_url + path,
-                headers=headers() if headers else None,
+                headers=headers,
                 json=json_payload,
                 timeout=self.timeout,
                 **kwargs,

@@ -334,7 +334,7 @@ class RunningServer:
     def __init__(self, server: _Server) -> None:
         self._server = server
         host, self.port = server.server_address[:2]
-        self.url = f"http://{host}:{self.port}"
+        self.url = f"http://{host!s}:{self.port}"
         # A short poll interval keeps stop() fast (shutdown waits for one poll).
         serve_kwargs = {"poll_interval": 0.05}
         self._thread = threading.Thread(target=server.serve_forever, kwargs=serve_kwargs, daemon=True)

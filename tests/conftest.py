@@ -40,20 +40,17 @@ def _connect_ex(sock: socket.socket, address: Any) -> int:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    socket.socket.connect = _connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = _connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign,assignment]
 
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     settings.SECURE_SSL_REDIRECT = False
-    settings.MEDIA_SYNC = {
-        **settings.MEDIA_SYNC,
-        "HTTP_TIMEOUT": (2.0, 2.0),
-        "MAX_ATTEMPTS": 3,
-        "BACKOFF_BASE": 0.01,
-        "BACKOFF_MAX": 0.05,
-    }
+    settings.MEDIA_SYNC_HTTP_TIMEOUT = (2.0, 2.0)
+    settings.MEDIA_SYNC_MAX_ATTEMPTS = 3
+    settings.MEDIA_SYNC_BACKOFF_BASE = 0.01
+    settings.MEDIA_SYNC_BACKOFF_MAX = 0.05
     # Tasks run in-process where a test enqueues them; test_broker.py exercises the real broker.
     monkeypatch.setattr(Conf, "SYNC", True)
 

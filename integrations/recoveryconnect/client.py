@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -29,6 +29,7 @@ from integrations.recoveryconnect.schemas import (
 )
 
 PROVIDER = "recoveryconnect"
+T = TypeVar("T")
 TOKENS = TokenCache()
 
 
@@ -129,23 +130,26 @@ class RecoveryConnectClient:
         )
 
     def _authorized(
-        self, method: str, path: str, *, operation: str, check: Callable[[Any], Any], json_payload: Any = None
-    ) -> Any:
+        self, method: str, path: str, *, operation: str, check: Callable[[Any], T], json_payload: Any = None
+    ) -> T:
         """Call with the cached token; on a 401 log in again once (the refresh call is not documented)."""
         token = self._tokens.get(self._token_key) or self.login().access_token
-        for renewed in (False, True):
-            try:
-                return self._session.request(
-                    method,
-                    path,
-                    operation=operation,
-                    headers=lambda token=token: {"Authorization": f"Bearer {token}"},
-                    json_payload=json_payload,
-                    check=lambda response: check(checked_json(response)),
-                )
-            except ProviderError as error:
-                if error.http_status != 401 or renewed:
-                    raise
-                self._tokens.discard(self._token_key, token)
-                token = self.login().access_token
-        raise AssertionError("unreachable")
+        try:
+            return self._send(method, path, operation, token, check, json_payload)
+        except ProviderError as error:
+            if error.http_status != 401:
+                raise
+        self._tokens.discard(self._token_key, token)
+        return self._send(method, path, operation, self.login().access_token, check, json_payload)
+
+    def _send(
+        self, method: str, path: str, operation: str, token: str, check: Callable[[Any], T], json_payload: Any
+    ) -> T:
+        return self._session.request(
+            method,
+            path,
+            operation=operation,
+            headers={"Authorization": f"Bearer {token}"},
+            json_payload=json_payload,
+            check=lambda response: check(checked_json(response)),
+        )

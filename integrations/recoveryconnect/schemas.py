@@ -51,7 +51,7 @@ def _shape_error(what: str) -> ProviderError:
 def _int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _shape_error(f"{what} is not an integer")
-    return value
+    return int(value)
 
 
 def _dict(value: Any, what: str) -> dict[str, Any]:
@@ -82,7 +82,7 @@ def parse_photos(body: Any) -> list[Photo]:
     photos = []
     for entry in _list(_dict(body, "photos response").get("data"), "data"):
         entry = _dict(entry, "photo")
-        photo_type = entry.get("type") if isinstance(entry.get("type"), dict) else {}
+        photo_type: dict[str, Any] = entry["type"] if isinstance(entry.get("type"), dict) else {}
         photos.append(
             Photo(
                 id=_int(entry.get("id"), "photo id"),

@@ -131,7 +131,7 @@ class RecoveryConnectSimulator(SimulatorApp):
         client_order_id: int,
         *,
         closed: bool = False,
-        photos: list[dict] | None = None,
+        photos: list[dict[str, Any]] | None = None,
     ) -> SimOrder:
         with self.lock:
             if internal_id in self.orders or self._by_client_id(client_order_id) is not None:

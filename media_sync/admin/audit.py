@@ -42,7 +42,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "timestamp"
     show_full_result_count = False
     list_per_page = 100
-    fields = [
+    readonly_fields = fields = (
         "timestamp",
         "kind",
         "provider",
@@ -65,8 +65,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "path",
         "request_summary",
         "response_summary",
-    ]
-    readonly_fields = fields
+    )
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         # The job page links here with ?job=<id>.
@@ -103,7 +102,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         params = request.GET.copy()
         bom = params.pop("bom", None) is not None
-        request.GET = params
+        request.GET = params  # type: ignore[assignment]  # the list's own filters, less ours
         changelist = self.get_changelist_instance(request)
         events = changelist.get_queryset(request)
         filename = f"audit-{timezone.localtime():%Y%m%d-%H%M%S}.csv"

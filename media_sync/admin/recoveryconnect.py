@@ -18,8 +18,7 @@ from media_sync.services.recoveryconnect import (
 
 class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = RecoveryConnectPhoto
-    fields = ["photo_id", "name", "type_name", "synced_at"]
-    readonly_fields = fields
+    readonly_fields = fields = ("photo_id", "name", "type_name", "synced_at")
     extra = 0
     show_change_link = False
 
@@ -43,11 +42,12 @@ class RecoveryConnectOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RecoveryConnectOrder]:
-        return super().get_queryset(request).annotate(photo_count=Count("photos"))
+        queryset: QuerySet[RecoveryConnectOrder] = super().get_queryset(request)
+        return queryset.annotate(photo_count=Count("photos"))
 
     @admin.display(description="photos", ordering="photo_count")
     def photo_count(self, order: RecoveryConnectOrder) -> int:
-        return order.photo_count  # type: ignore[attr-defined]
+        return int(order.photo_count)  # type: ignore[attr-defined]
 
     @admin.display(description="")
     def photos_link(self, order: RecoveryConnectOrder) -> str:

@@ -161,7 +161,7 @@ def job_retry_failed(*, job: TransferJob, enqueue: bool = True) -> int:
 def jobs_sweep_stale() -> dict[str, int]:
     """Hand back items a worker claimed and then went quiet on, and re-enqueue jobs whose queue
     message was lost. Safe to run at any time: claims make a second delivery harmless."""
-    cutoff = timezone.now() - timedelta(seconds=settings.MEDIA_SYNC["STALE_AFTER"])
+    cutoff = timezone.now() - timedelta(seconds=settings.MEDIA_SYNC_STALE_AFTER)
     handed_back = 0
     for item in TransferItem.objects.filter(
         status=ItemStatus.IN_PROGRESS, claimed_at__lt=cutoff

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from functools import partial
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.http import ProviderError, RetryPolicy
+from integrations.http import ProviderError
 from integrations.recoveryconnect.client import RecoveryConnectClient
-from integrations.recoveryconnect.schemas import FAIL, TransferOutcome
+from integrations.recoveryconnect.schemas import FAIL, Photo, TransferOutcome
 from media_sync.models import (
     ItemStatus,
     Provider,
@@ -23,6 +25,7 @@ from media_sync.models import (
 )
 from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.jobs import InputRefused, item_finish, job_claim, job_create
+from media_sync.services.providers import retry_policy
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +33,17 @@ SYNC_PHOTOS = "rc_sync_photos"
 TRANSFER_PHOTOS = "rc_transfer_photos"
 TRANSFER_ALL = "rc_transfer_all"
 MAX_ORDER_ID = 2**63 - 1
+T = TypeVar("T")
 
 
 def rc_client(*, recorder: ExchangeRecorder) -> RecoveryConnectClient:
-    config, http = settings.RECOVERYCONNECT, settings.MEDIA_SYNC
+    config = settings.RECOVERYCONNECT
     return RecoveryConnectClient(
         base_url=config["BASE_URL"],
         username=config["USERNAME"],
         password=config["PASSWORD"],
-        timeout=http["HTTP_TIMEOUT"],
-        retry=RetryPolicy(http["MAX_ATTEMPTS"], http["BACKOFF_BASE"], http["BACKOFF_MAX"]),
+        timeout=settings.MEDIA_SYNC_HTTP_TIMEOUT,
+        retry=retry_policy(),
         on_exchange=recorder,
     )
 
@@ -133,31 +137,29 @@ def rc_transfer_all_start(
 # --- Running jobs (called by the worker through services.run) --------------------------------------
 
 
-def _fail_all(items: list[TransferItem], job: TransferJob, error: ProviderError) -> None:
+def _call(job: TransferJob, items: list[TransferItem], call: Callable[[], T]) -> T | None:
+    """One provider call for claimed items. When it fails, after the client's retries, every item ends
+    failed with the reason, and None comes back."""
+    try:
+        return call()
+    except ProviderError as error:
+        failure = error
+    except Exception as exc:  # a bug of ours must still end the items, never strand them
+        logger.exception("job %s: unexpected error", job.pk)
+        failure = ProviderError(
+            f"internal error: {type(exc).__name__}", failure_class="internal", transient=False
+        )
     for item in items:
         item_finish(
             item=item,
             job=job,
             succeeded=False,
-            http_status=error.http_status,
-            error_code=error.code,
-            failure_class=error.failure_class,
-            message=error.message,
+            http_status=failure.http_status,
+            error_code=failure.code,
+            failure_class=failure.failure_class,
+            message=failure.message,
         )
-
-
-def _guarded(job: TransferJob, items: list[TransferItem], work: Callable[[], None]) -> None:
-    """Run one provider call for claimed items; whatever goes wrong, each item ends recorded."""
-    try:
-        work()
-    except ProviderError as error:
-        _fail_all([i for i in items if i.status == ItemStatus.IN_PROGRESS], job, error)
-    except Exception as exc:
-        logger.exception("job %s: unexpected error", job.pk)
-        error = ProviderError(
-            f"internal error: {type(exc).__name__}", failure_class="internal", transient=False
-        )
-        _fail_all([i for i in items if i.status == ItemStatus.IN_PROGRESS], job, error)
+    return None
 
 
 def _record_outcomes(job: TransferJob, items: list[TransferItem], outcomes: list[TransferOutcome]) -> None:
@@ -198,7 +200,7 @@ def _record_outcomes(job: TransferJob, items: list[TransferItem], outcomes: list
             defaults={
                 "status": ItemStatus.IN_PROGRESS,
                 "attempts": 1,
-                "claim_token": items[0].claim_token if items else None,
+                "claim_token": items[0].claim_token,
                 "claimed_at": timezone.now(),
             },
         )
@@ -217,15 +219,10 @@ def _run_transfer(job: TransferJob) -> None:
             order_id = job.params["order_id"]
             destinations = sorted({int(i.destination) for i in claimed})
             recorder.about(item="all photos", destination=",".join(map(str, destinations)))
-            _guarded(
-                job,
-                claimed,
-                lambda: _record_outcomes(
-                    job,
-                    claimed,
-                    client.transfer_all_photos(order_id=order_id, transfer_to=destinations),
-                ),
-            )
+            call = partial(client.transfer_all_photos, order_id=order_id, transfer_to=destinations)
+            outcomes = _call(job, claimed, call)
+            if outcomes is not None:
+                _record_outcomes(job, claimed, outcomes)
         else:
             _transfer_per_photo(job, client, recorder, claimed, source_of)
 
@@ -252,19 +249,12 @@ def _transfer_per_photo(
         order_id = source_of.get(photo_id) or job.params.get("order_id")
         destinations = [int(item.destination) for item in items]
         recorder.about(item=photo_id, destination=",".join(map(str, destinations)))
-        _guarded(
-            job,
-            items,
-            lambda photo_id=photo_id, items=items, order_id=order_id, destinations=destinations: (
-                _record_outcomes(
-                    job,
-                    items,
-                    client.transfer_photo(
-                        order_id=order_id, photo_id=int(photo_id), transfer_to=destinations
-                    ),
-                )
-            ),
+        call = partial(
+            client.transfer_photo, order_id=order_id, photo_id=int(photo_id), transfer_to=destinations
         )
+        outcomes = _call(job, items, call)
+        if outcomes is not None:
+            _record_outcomes(job, items, outcomes)
 
 
 def _run_sync(job: TransferJob) -> None:
@@ -276,12 +266,13 @@ def _run_sync(job: TransferJob) -> None:
             break
         for item in job_claim(items=job.items.filter(item=pending)):
             recorder.about(item=item.item)
-            _guarded(job, [item], lambda item=item: _mirror_photos(job, item, client))
+            photos = _call(job, [item], partial(client.list_photos, order_id=int(item.item)))
+            if photos is not None:
+                _mirror_photos(job, item, photos)
 
 
-def _mirror_photos(job: TransferJob, item: TransferItem, client: RecoveryConnectClient) -> None:
+def _mirror_photos(job: TransferJob, item: TransferItem, photos: list[Photo]) -> None:
     order_id = int(item.item)
-    photos = client.list_photos(order_id=order_id)
     now = timezone.now()
     with transaction.atomic():
         order, _ = RecoveryConnectOrder.objects.get_or_create(order_id=order_id)

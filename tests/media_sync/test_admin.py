@@ -204,14 +204,14 @@ def test_team_lead_reads_and_exports_exactly_the_filtered_rows(
     assert lead.get(job_page(job)).status_code == 200
     export = lead.get(EXPORT, {"kind__exact": "item", "outcome__exact": "succeeded"})
     assert export.status_code == 200 and export["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(export.getvalue().decode())))
     assert len(rows) == 6
     assert {row["provider_status"] for row in rows} == {"success"}
     assert {(row["item"], row["destination"]) for row in rows} == {
         (str(p), str(d)) for p in (180461378, 180461379, 180461380) for d in (9100002, 9100010)
     }
     searched = lead.get(EXPORT, {"q": "180461379", "kind__exact": "item"})
-    assert len(list(csv.DictReader(io.StringIO(b"".join(searched.streaming_content).decode())))) == 2
+    assert len(list(csv.DictReader(io.StringIO(searched.getvalue().decode())))) == 2
 
 
 def test_team_lead_cannot_run_actions(lead: Client, source: RecoveryConnectOrder) -> None:
