@@ -114,6 +114,23 @@ class TransferJob(models.Model):
         return self.status in FINISHED_JOB_STATUSES
 
 
+class ProviderAnswer(models.Model):
+    """What the provider said about an item: kept on the item, copied into its audit row."""
+
+    provider_status = models.CharField(max_length=50, blank=True)  # the provider's own word
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    failure_class = models.CharField(max_length=30, blank=True)
+    message = models.TextField(blank=True)
+    reference = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+ANSWER_FIELDS = ("provider_status", "http_status", "error_code", "failure_class", "message", "reference")
+
+
 class ItemStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     IN_PROGRESS = "in_progress", "In progress"
@@ -121,7 +138,7 @@ class ItemStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class TransferItem(models.Model):
+class TransferItem(ProviderAnswer):
     """One unit of work: a photo to a destination, a file, a batch. Claimed with a conditional UPDATE."""
 
     job = models.ForeignKey(TransferJob, on_delete=models.CASCADE, related_name="items")
@@ -131,12 +148,6 @@ class TransferItem(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     claim_token = models.UUIDField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
-    provider_status = models.CharField(max_length=50, blank=True)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    error_code = models.CharField(max_length=50, blank=True)
-    failure_class = models.CharField(max_length=30, blank=True)
-    message = models.TextField(blank=True)
-    reference = models.CharField(max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -158,7 +169,7 @@ class AuditKind(models.TextChoices):
     ITEM = "item", "Item result"
 
 
-class AuditEvent(models.Model):
+class AuditEvent(ProviderAnswer):
     """Append-only: rows are inserted, never changed. A database trigger refuses UPDATE and DELETE."""
 
     timestamp = models.DateTimeField(default=timezone.now)
@@ -171,12 +182,6 @@ class AuditEvent(models.Model):
     item = models.CharField(max_length=100, blank=True)
     destination = models.CharField(max_length=200, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    provider_status = models.CharField(max_length=50, blank=True)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    error_code = models.CharField(max_length=50, blank=True)
-    failure_class = models.CharField(max_length=30, blank=True)
-    message = models.TextField(blank=True)
-    reference = models.CharField(max_length=100, blank=True)
     attempt = models.PositiveIntegerField(default=1)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     triggered_by = models.CharField(max_length=150, blank=True)

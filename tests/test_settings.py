@@ -19,15 +19,14 @@ PRODUCTION = {
 }
 
 
-def check_deploy(extra: dict[str, str], drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RECOVERYCONNECT_"))}
-    env.update(extra)
-    for name in drop:
-        env.pop(name, None)
+def manage(*args: str, env: dict[str, str], drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """Run manage.py in a fresh process whose environment holds only `env` of the app's own variables."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RECOVERYCONNECT_"))}
+    clean.update({k: v for k, v in env.items() if k not in drop})
     return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env=env,
+        env=clean,
         capture_output=True,
         text=True,
         timeout=60,
@@ -36,13 +35,18 @@ def check_deploy(extra: dict[str, str], drop: tuple[str, ...] = ()) -> subproces
 
 
 def test_check_deploy_is_clean_under_production_like_variables() -> None:
-    result = check_deploy(PRODUCTION)
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
 
 
 def test_check_deploy_names_each_missing_provider_setting() -> None:
-    result = check_deploy(PRODUCTION, drop=("RECOVERYCONNECT_BASE_URL", "RECOVERYCONNECT_PASSWORD"))
+    result = manage(
+        "check",
+        "--deploy",
+        env=PRODUCTION,
+        drop=("RECOVERYCONNECT_BASE_URL", "RECOVERYCONNECT_PASSWORD"),
+    )
     assert result.returncode == 1
     assert "RECOVERYCONNECT_BASE_URL is not set" in result.stderr
     assert "RECOVERYCONNECT_PASSWORD is not set" in result.stderr
@@ -50,16 +54,12 @@ def test_check_deploy_names_each_missing_provider_setting() -> None:
 
 
 def test_debug_without_provider_urls_talks_to_the_simulators() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RECOVERYCONNECT_"))}
-    env["DJANGO_DEBUG"] = "1"
     code = "from django.conf import settings; print(settings.RECOVERYCONNECT['BASE_URL'])"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = manage("shell", "--no-imports", "-c", code, env={"DJANGO_DEBUG": "1"})
     assert result.stdout.strip() == "http://127.0.0.1:8001/recoveryconnect"
+
+
+def test_simulators_refuse_to_run_without_debug() -> None:
+    result = manage("run_simulators", env=PRODUCTION)
+    assert result.returncode == 1
+    assert "never part of production" in result.stderr

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from integrations.http import Exchange
-from media_sync.models import AuditEvent, AuditKind, Outcome, TransferItem, TransferJob
+from media_sync.models import ANSWER_FIELDS, AuditEvent, AuditKind, Outcome, TransferItem, TransferJob
 
 
 def audit_record_exchange(
@@ -61,12 +61,7 @@ def audit_record_item(*, item: TransferItem, job: TransferJob, outcome: str) -> 
         item=item.item,
         destination=item.destination,
         outcome=outcome,
-        provider_status=item.provider_status,
-        http_status=item.http_status,
-        error_code=item.error_code,
-        failure_class=item.failure_class,
-        message=item.message,
-        reference=item.reference,
         attempt=item.attempts,
         triggered_by=job.triggered_by,
+        **{name: getattr(item, name) for name in ANSWER_FIELDS},
     )

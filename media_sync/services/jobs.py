@@ -15,7 +15,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from media_sync.models import ItemStatus, JobStatus, Outcome, TransferItem, TransferJob
+from media_sync.models import ANSWER_FIELDS, ItemStatus, JobStatus, Outcome, TransferItem, TransferJob
 from media_sync.selectors import job_item_counts
 from media_sync.services.audit import audit_record_item
 
@@ -95,20 +95,13 @@ def item_finish(
     item.failure_class = "" if succeeded else failure_class
     item.message = message
     item.reference = reference[:100]
-    fields = [
-        "status",
-        "provider_status",
-        "http_status",
-        "error_code",
-        "failure_class",
-        "message",
-        "reference",
-    ]
     with transaction.atomic():
         # Only the claim holder writes the result; a late answer after the sweep handed the item back
         # still reaches the audit, marked as such.
         still_ours = TransferItem.objects.filter(pk=item.pk, claim_token=item.claim_token).update(
-            updated_at=timezone.now(), **{name: getattr(item, name) for name in fields}
+            updated_at=timezone.now(),
+            status=item.status,
+            **{name: getattr(item, name) for name in ANSWER_FIELDS},
         )
         if not still_ours:
             item.message = f"[late result, item had been handed back] {message}"
