@@ -177,6 +177,23 @@ RECOVERYCONNECT = {
     "PASSWORD": provider_setting("RECOVERYCONNECT_PASSWORD", "demo-password"),
 }
 
+CORRIGOPRO = {
+    "BASE_URL": provider_setting("CORRIGOPRO_BASE_URL", f"{SIMULATOR_URL}/corrigopro"),
+    "TOKEN_URL": provider_setting("CORRIGOPRO_TOKEN_URL", f"{SIMULATOR_URL}/corrigopro/oauth/token"),
+    "CLIENT_ID": provider_setting("CORRIGOPRO_CLIENT_ID", "demo-client"),
+    "CLIENT_SECRET": provider_setting("CORRIGOPRO_CLIENT_SECRET", "demo-secret"),
+    # The PEM certificate whose key signs CorrigoPro's webhook tokens (a file path). The simulator
+    # writes its own to var/ when it starts.
+    "WEBHOOK_CERTIFICATE": provider_setting(
+        "CORRIGOPRO_WEBHOOK_CERTIFICATE", str(BASE_DIR / "var" / "corrigopro-simulator-cert.pem")
+    ),
+    "WEBHOOK_AUDIENCE": os.environ.get("CORRIGOPRO_WEBHOOK_AUDIENCE", "CorrigoProDirect"),
+}
+# Webhook bodies above this size are refused unread.
+WEBHOOK_MAX_BYTES = int(os.environ.get("MEDIA_SYNC_WEBHOOK_MAX_BYTES", str(1024 * 1024)))
+# Where `make demo`'s simulators deliver CorrigoPro webhooks.
+DEMO_WEBHOOK_URL = os.environ.get("MEDIA_SYNC_DEMO_WEBHOOK_URL", "http://127.0.0.1:8000/webhooks/corrigopro/")
+
 # (connect, read) seconds for every provider call.
 MEDIA_SYNC_HTTP_TIMEOUT = (
     env_float("MEDIA_SYNC_CONNECT_TIMEOUT", 5.0),

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from media_sync import webhooks
+
 admin.site.site_header = "media-sync"
 admin.site.site_title = "media-sync"
 admin.site.index_title = "Photos and attachments across providers"
@@ -11,4 +13,5 @@ admin.site.index_title = "Photos and attachments across providers"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("webhooks/corrigopro/", webhooks.corrigopro, name="webhook-corrigopro"),
 ]

@@ -240,22 +240,35 @@ class ProviderSession:
         check: Callable[[requests.Response], T],
         headers: dict[str, str] | None = None,
         json_payload: Any = None,
+        body: Callable[[], Any] | None = None,
+        summary: Any = None,
         **kwargs: Any,
     ) -> T:
         """Send until the answer passes `check` or a permanent error, retrying transient failures.
 
-        `check` turns a response into the caller's result or raises ProviderError. Every attempt is
-        reported to the exchange hook.
+        `check` turns a response into the caller's result or raises ProviderError. `body`, when given,
+        makes a fresh request body for each attempt (a stream is read once: a retry re-opens it), and
+        `summary` is what the audit shows of it. `path` may be a full URL (a provider's pre-signed link).
+        Every attempt is reported to the exchange hook.
         """
         attempt = 0
         while True:
             attempt += 1
+            data = body() if body else None
+            request_kwargs = {**kwargs, "headers": headers, "json": json_payload}
+            if data is not None:
+                request_kwargs["data"] = data
             try:
-                return self._attempt(method, path, operation, attempt, headers, check, json_payload, kwargs)
+                return self._attempt(
+                    method, path, operation, attempt, check, summary or json_payload, request_kwargs
+                )
             except ProviderError as error:
                 if not error.transient or attempt >= self.retry.max_attempts:
                     raise
                 self.sleep(self.retry.delay(attempt, error.retry_after))
+            finally:
+                if data is not None and hasattr(data, "close"):
+                    data.close()
 
     def _attempt(
         self,
@@ -263,23 +276,16 @@ class ProviderSession:
         path: str,
         operation: str,
         attempt: int,
-        headers: dict[str, str] | None,
         check: Callable[[requests.Response], T],
-        json_payload: Any,
-        kwargs: dict[str, Any],
+        summary: Any,
+        request_kwargs: dict[str, Any],
     ) -> T:
         started = time.monotonic()
         response: requests.Response | None = None
         error: ProviderError | None = None
         try:
-            response = self.http.request(
-                method,
-                self.base_url + path,
-                headers=headers,
-                json=json_payload,
-                timeout=self.timeout,
-                **kwargs,
-            )
+            url = path if path.startswith(("http://", "https://")) else self.base_url + path
+            response = self.http.request(method, url, timeout=self.timeout, **request_kwargs)
             return check(response)
         except requests.Timeout:
             error = ProviderError(
@@ -303,9 +309,11 @@ class ProviderSession:
                         method=method,
                         path=urlsplit(path).path,
                         attempt=attempt,
-                        request_summary=summarize(json_payload),
+                        request_summary=summarize(summary),
                         status_code=response.status_code if response is not None else None,
-                        response_summary=summarize_response(response, streamed=bool(kwargs.get("stream"))),
+                        response_summary=summarize_response(
+                            response, streamed=bool(request_kwargs.get("stream"))
+                        ),
                         duration_ms=int((time.monotonic() - started) * 1000),
                         error=error,
                     )

@@ -9,4 +9,9 @@ class MediaSyncConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from media_sync import checks  # noqa: F401  (registers the system checks)
+        from media_sync import (
+            checks,  # noqa: F401  (registers the system checks)
+            db,
+        )
+
+        db.install()

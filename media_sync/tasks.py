@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.run import job_run
+from media_sync.services.webhooks import webhook_process
 
 
 def run_job(job_id: int) -> None:
@@ -12,3 +13,7 @@ def run_job(job_id: int) -> None:
 
 def sweep_stale_jobs() -> dict[str, int]:
     return jobs_sweep_stale()
+
+
+def process_webhook(delivery_id: int) -> None:
+    webhook_process(delivery_id=delivery_id)

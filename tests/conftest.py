@@ -5,14 +5,19 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django_q.conf import Conf
 
+from integrations.corrigopro import client as cp_client_module
+from integrations.corrigopro.simulator import CorrigoProSimulator
 from integrations.recoveryconnect import client as rc_client_module
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import RunningServer, serve
+from media_sync.db import set_audit_locked
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -44,9 +49,14 @@ def pytest_configure(config: pytest.Config) -> None:
     socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign,assignment]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _plain_http() -> None:
+    # Before any live server builds its middleware: tests talk plain http on loopback.
+    django_settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings.SECURE_SSL_REDIRECT = False
     settings.MEDIA_SYNC_HTTP_TIMEOUT = (2.0, 2.0)
     settings.MEDIA_SYNC_MAX_ATTEMPTS = 3
     settings.MEDIA_SYNC_BACKOFF_BASE = 0.01
@@ -72,3 +82,43 @@ def rc_sim(
     rc_client_module.TOKENS.clear()
     settings.RECOVERYCONNECT = {"BASE_URL": server.url, "USERNAME": "demo", "PASSWORD": "demo-password"}
     return simulator
+
+
+@pytest.fixture(scope="session")
+def cp_server() -> Iterator[tuple[CorrigoProSimulator, RunningServer]]:
+    simulator = CorrigoProSimulator(mount_prefix="")
+    with serve(simulator) as server:
+        yield simulator, server
+
+
+@pytest.fixture
+def cp_sim(
+    cp_server: tuple[CorrigoProSimulator, RunningServer], settings: Any, tmp_path: Path
+) -> CorrigoProSimulator:
+    """A fresh CorrigoPro simulator the app is configured to call, its certificate pinned in settings."""
+    simulator, server = cp_server
+    simulator.reset()
+    cp_client_module.TOKENS.clear()
+    settings.CORRIGOPRO = {
+        "BASE_URL": server.url,
+        "TOKEN_URL": f"{server.url}/oauth/token",
+        "CLIENT_ID": "demo-client",
+        "CLIENT_SECRET": "demo-secret",
+        "WEBHOOK_CERTIFICATE": str(simulator.save_certificate(tmp_path / "corrigopro.pem")),
+        "WEBHOOK_AUDIENCE": "CorrigoProDirect",
+    }
+    return simulator
+
+
+@pytest.fixture
+def live_app(live_server: Any) -> Iterator[Any]:
+    """The app served on a loopback port, for callers that must reach it over HTTP (webhooks, a browser).
+    Afterwards the test database is emptied, audit rows included (see media_sync/db.py); the next test
+    locks the audit again."""
+    yield live_server
+    set_audit_locked(False)
+
+
+@pytest.fixture(autouse=True)
+def _audit_locked() -> None:
+    set_audit_locked(True)

@@ -16,12 +16,21 @@ PRODUCTION = {
     "RECOVERYCONNECT_BASE_URL": "https://api.mbsisystems.com",
     "RECOVERYCONNECT_USERNAME": "ops",
     "RECOVERYCONNECT_PASSWORD": "s3cret",
+    "CORRIGOPRO_BASE_URL": "https://api.corrigopro.example",
+    "CORRIGOPRO_TOKEN_URL": "https://oauth.corrigopro.example/token",
+    "CORRIGOPRO_CLIENT_ID": "ops",
+    "CORRIGOPRO_CLIENT_SECRET": "s3cret",
+    "CORRIGOPRO_WEBHOOK_CERTIFICATE": "/etc/media-sync/corrigopro.pem",
 }
 
 
 def manage(*args: str, env: dict[str, str], drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     """Run manage.py in a fresh process whose environment holds only `env` of the app's own variables."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RECOVERYCONNECT_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "RECOVERYCONNECT_", "CORRIGOPRO_"))
+    }
     clean.update({k: v for k, v in env.items() if k not in drop})
     return subprocess.run(
         [sys.executable, "manage.py", *args],

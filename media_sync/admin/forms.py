@@ -4,8 +4,7 @@ import re
 
 from django import forms
 
-from media_sync.services.jobs import InputRefused
-from media_sync.services.recoveryconnect import rc_parse_order_ids
+from media_sync.services.jobs import InputRefused, parse_ids
 
 
 class DestinationsForm(forms.Form):
@@ -18,6 +17,6 @@ class DestinationsForm(forms.Form):
     def clean_destinations(self) -> list[int]:
         values = [part for part in re.split(r"[\s,;]+", self.cleaned_data["destinations"]) if part]
         try:
-            return rc_parse_order_ids(values)
+            return parse_ids(values)
         except InputRefused as refusal:
             raise forms.ValidationError(str(refusal)) from None

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from media_sync.models import ItemStatus, TransferJob
+from media_sync.models import ItemStatus, TransferItem, TransferJob
 from media_sync.services.jobs import InputRefused
 from media_sync.services.run import job_run
 
@@ -42,15 +42,20 @@ class JobCommand(BaseCommand):
             self.stdout.write(f"job {job.pk} enqueued")
             return
         job_run(job_id=job.pk)
-        failed = False
-        for item in job.items.order_by("id"):
-            failed |= item.status != ItemStatus.SUCCEEDED
-            code = (
-                item.provider_status
-                or item.error_code
-                or (str(item.http_status) if item.http_status else "-")
-            )
-            line = f"{item.item} -> {item.destination or 'mirror'}: {item.status} [{code}] {item.message}"
-            self.stdout.write(line.rstrip())
-        if failed:
-            sys.exit(EXIT_FAILED)
+        report_items(self, job)
+
+
+def item_line(item: TransferItem) -> str:
+    """`<item> -> <destination>: <outcome> [<provider code>] <message>` (DESIGN.md)."""
+    code = item.provider_status or item.error_code or (str(item.http_status) if item.http_status else "-")
+    return f"{item.item} -> {item.destination or 'mirror'}: {item.status} [{code}] {item.message}".rstrip()
+
+
+def report_items(command: BaseCommand, job: TransferJob) -> None:
+    """One line per item; exit 1 when any did not succeed."""
+    failed = False
+    for item in job.items.order_by("id"):
+        failed |= item.status != ItemStatus.SUCCEEDED
+        command.stdout.write(item_line(item))
+    if failed:
+        sys.exit(EXIT_FAILED)

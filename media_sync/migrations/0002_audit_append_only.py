@@ -9,10 +9,11 @@ from django.db import migrations
 TABLE = "media_sync_auditevent"
 
 FORWARD = {
+    # media_sync_audit_locked() is registered on every Django connection (media_sync/db.py).
     "sqlite": [
-        f"CREATE TRIGGER {TABLE}_no_update BEFORE UPDATE ON {TABLE} "
+        f"CREATE TRIGGER {TABLE}_no_update BEFORE UPDATE ON {TABLE} WHEN media_sync_audit_locked() "
         f"BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only: UPDATE refused'); END",
-        f"CREATE TRIGGER {TABLE}_no_delete BEFORE DELETE ON {TABLE} "
+        f"CREATE TRIGGER {TABLE}_no_delete BEFORE DELETE ON {TABLE} WHEN media_sync_audit_locked() "
         f"BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only: DELETE refused'); END",
     ],
     "postgresql": [

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -15,6 +15,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from integrations.http import ProviderError
 from media_sync.models import ANSWER_FIELDS, ItemStatus, JobStatus, Outcome, TransferItem, TransferJob
 from media_sync.selectors import job_item_counts
 from media_sync.services.audit import audit_record_item
@@ -22,10 +23,29 @@ from media_sync.services.audit import audit_record_item
 logger = logging.getLogger(__name__)
 
 RUN_JOB_TASK = "media_sync.tasks.run_job"
+T = TypeVar("T")
+MAX_ID = 2**63 - 1  # the largest id a BIGINT column holds
 
 
 class InputRefused(ValueError):
     """The request was refused before any provider call: nothing was sent, nothing was written."""
+
+
+def parse_ids(values: Iterable[str | int], *, what: str = "client order id") -> list[int]:
+    """Order ids as typed by a person: digits only, positive, duplicates dropped, order kept."""
+    ids: list[int] = []
+    for raw in values:
+        text = str(raw).strip()
+        if not text.isdigit() or not text.isascii():
+            raise InputRefused(f"{text!r} is not a {what}: use digits only")
+        value = int(text)
+        if not 0 < value <= MAX_ID:
+            raise InputRefused(f"{text} is not a {what}: it must be a positive number")
+        if value not in ids:
+            ids.append(value)
+    if not ids:
+        raise InputRefused(f"give at least one {what}")
+    return ids
 
 
 def job_create(
@@ -73,6 +93,40 @@ def job_claim(*, items: QuerySet[TransferItem]) -> list[TransferItem]:
     if not claimed:
         return []
     return list(TransferItem.objects.filter(claim_token=token, status=ItemStatus.IN_PROGRESS).order_by("id"))
+
+
+def job_claim_each(*, job: TransferJob) -> Iterator[TransferItem]:
+    """The job's pending items one at a time, each claimed just before it is handed out."""
+    while True:
+        pending = job.items.filter(status=ItemStatus.PENDING).order_by("id").first()
+        if pending is None:
+            return
+        yield from job_claim(items=job.items.filter(pk=pending.pk))
+
+
+def provider_call(job: TransferJob, items: list[TransferItem], call: Callable[[], T]) -> T | None:
+    """One provider call for claimed items. When it fails, after the client's retries, every item ends
+    failed with the reason, and None comes back."""
+    try:
+        return call()
+    except ProviderError as error:
+        failure = error
+    except Exception as exc:  # a bug of ours must still end the items, never strand them
+        logger.exception("job %s: unexpected error", job.pk)
+        failure = ProviderError(
+            f"internal error: {type(exc).__name__}", failure_class="internal", transient=False
+        )
+    for item in items:
+        item_finish(
+            item=item,
+            job=job,
+            succeeded=False,
+            http_status=failure.http_status,
+            error_code=failure.code,
+            failure_class=failure.failure_class,
+            message=failure.message,
+        )
+    return None
 
 
 def item_finish(

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.http import ProviderError
 from integrations.recoveryconnect.client import RecoveryConnectClient
 from integrations.recoveryconnect.schemas import FAIL, Photo, TransferOutcome
 from media_sync.models import (
@@ -24,16 +21,19 @@ from media_sync.models import (
     TransferJob,
 )
 from media_sync.services.audit import ExchangeRecorder
-from media_sync.services.jobs import InputRefused, item_finish, job_claim, job_create
+from media_sync.services.jobs import (
+    InputRefused,
+    item_finish,
+    job_claim,
+    job_claim_each,
+    job_create,
+    provider_call,
+)
 from media_sync.services.providers import retry_policy
-
-logger = logging.getLogger(__name__)
 
 SYNC_PHOTOS = "rc_sync_photos"
 TRANSFER_PHOTOS = "rc_transfer_photos"
 TRANSFER_ALL = "rc_transfer_all"
-MAX_ORDER_ID = 2**63 - 1
-T = TypeVar("T")
 
 
 def rc_client(*, recorder: ExchangeRecorder) -> RecoveryConnectClient:
@@ -46,23 +46,6 @@ def rc_client(*, recorder: ExchangeRecorder) -> RecoveryConnectClient:
         retry=retry_policy(),
         on_exchange=recorder,
     )
-
-
-def rc_parse_order_ids(values: Iterable[str | int], *, what: str = "client order id") -> list[int]:
-    """Order ids as typed by a person: digits only, positive, duplicates dropped, order kept."""
-    ids: list[int] = []
-    for raw in values:
-        text = str(raw).strip()
-        if not text.isdigit() or not text.isascii():
-            raise InputRefused(f"{text!r} is not a {what}: use digits only")
-        value = int(text)
-        if not 0 < value <= MAX_ORDER_ID:
-            raise InputRefused(f"{text} is not a {what}: it must be a positive number")
-        if value not in ids:
-            ids.append(value)
-    if not ids:
-        raise InputRefused(f"give at least one {what}")
-    return ids
 
 
 def _check_destinations(orders: Iterable[RecoveryConnectOrder], destinations: list[int]) -> None:
@@ -137,31 +120,6 @@ def rc_transfer_all_start(
 # --- Running jobs (called by the worker through services.run) --------------------------------------
 
 
-def _call(job: TransferJob, items: list[TransferItem], call: Callable[[], T]) -> T | None:
-    """One provider call for claimed items. When it fails, after the client's retries, every item ends
-    failed with the reason, and None comes back."""
-    try:
-        return call()
-    except ProviderError as error:
-        failure = error
-    except Exception as exc:  # a bug of ours must still end the items, never strand them
-        logger.exception("job %s: unexpected error", job.pk)
-        failure = ProviderError(
-            f"internal error: {type(exc).__name__}", failure_class="internal", transient=False
-        )
-    for item in items:
-        item_finish(
-            item=item,
-            job=job,
-            succeeded=False,
-            http_status=failure.http_status,
-            error_code=failure.code,
-            failure_class=failure.failure_class,
-            message=failure.message,
-        )
-    return None
-
-
 def _record_outcomes(job: TransferJob, items: list[TransferItem], outcomes: list[TransferOutcome]) -> None:
     by_key = {(str(o.photo_id), str(o.destination)): o for o in outcomes}
     for item in items:
@@ -220,7 +178,7 @@ def _run_transfer(job: TransferJob) -> None:
             destinations = sorted({int(i.destination) for i in claimed})
             recorder.about(item="all photos", destination=",".join(map(str, destinations)))
             call = partial(client.transfer_all_photos, order_id=order_id, transfer_to=destinations)
-            outcomes = _call(job, claimed, call)
+            outcomes = provider_call(job, claimed, call)
             if outcomes is not None:
                 _record_outcomes(job, claimed, outcomes)
         else:
@@ -252,7 +210,7 @@ def _transfer_per_photo(
         call = partial(
             client.transfer_photo, order_id=order_id, photo_id=int(photo_id), transfer_to=destinations
         )
-        outcomes = _call(job, items, call)
+        outcomes = provider_call(job, items, call)
         if outcomes is not None:
             _record_outcomes(job, items, outcomes)
 
@@ -260,15 +218,11 @@ def _transfer_per_photo(
 def _run_sync(job: TransferJob) -> None:
     recorder = ExchangeRecorder(job=job)
     client = rc_client(recorder=recorder)
-    while True:
-        pending = job.items.filter(status=ItemStatus.PENDING).values_list("item", flat=True).first()
-        if pending is None:
-            break
-        for item in job_claim(items=job.items.filter(item=pending)):
-            recorder.about(item=item.item)
-            photos = _call(job, [item], partial(client.list_photos, order_id=int(item.item)))
-            if photos is not None:
-                _mirror_photos(job, item, photos)
+    for item in job_claim_each(job=job):
+        recorder.about(item=item.item)
+        photos = provider_call(job, [item], partial(client.list_photos, order_id=int(item.item)))
+        if photos is not None:
+            _mirror_photos(job, item, photos)
 
 
 def _mirror_photos(job: TransferJob, item: TransferItem, photos: list[Photo]) -> None:

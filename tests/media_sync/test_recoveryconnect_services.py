@@ -10,9 +10,8 @@ import pytest
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import Faults
 from media_sync.models import AuditEvent, AuditKind, ItemStatus, JobStatus, RecoveryConnectOrder, TransferJob
-from media_sync.services.jobs import InputRefused, job_retry_failed
+from media_sync.services.jobs import InputRefused, job_retry_failed, parse_ids
 from media_sync.services.recoveryconnect import (
-    rc_parse_order_ids,
     rc_refresh_start,
     rc_transfer_all_start,
     rc_transfer_photos_start,
@@ -220,7 +219,7 @@ def test_refresh_of_an_unknown_order_fails_and_mirrors_nothing(rc_sim: RecoveryC
 )
 def test_destination_ids_are_refused_clearly(values: list[str], message: str) -> None:
     with pytest.raises(InputRefused, match=message):
-        rc_parse_order_ids(values)
+        parse_ids(values)
 
 
 @pytest.mark.parametrize("destination", [9100001, 57076503])

@@ -4,7 +4,8 @@ from argparse import ArgumentParser
 from typing import Any
 
 from media_sync.management.jobcommand import JobCommand
-from media_sync.services.recoveryconnect import rc_parse_order_ids, rc_refresh_start
+from media_sync.services.jobs import parse_ids
+from media_sync.services.recoveryconnect import rc_refresh_start
 
 
 class Command(JobCommand):
@@ -16,7 +17,7 @@ class Command(JobCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         def start(enqueue: bool) -> Any:
-            order_ids = rc_parse_order_ids(options["order"], what="order id")
+            order_ids = parse_ids(options["order"], what="order id")
             return rc_refresh_start(order_ids=order_ids, triggered_by=options["user"], enqueue=enqueue)
 
         self.start_job(options, start)

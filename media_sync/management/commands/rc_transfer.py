@@ -5,9 +5,8 @@ from typing import Any
 
 from media_sync.management.jobcommand import JobCommand
 from media_sync.models import RecoveryConnectOrder
-from media_sync.services.jobs import InputRefused
+from media_sync.services.jobs import InputRefused, parse_ids
 from media_sync.services.recoveryconnect import (
-    rc_parse_order_ids,
     rc_transfer_all_start,
     rc_transfer_photos_start,
 )
@@ -33,8 +32,8 @@ class Command(JobCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         def start(enqueue: bool) -> Any:
-            (order_id,) = rc_parse_order_ids([options["order"]], what="order id")
-            destinations = rc_parse_order_ids(options["to"])
+            (order_id,) = parse_ids([options["order"]], what="order id")
+            destinations = parse_ids(options["to"])
             order = RecoveryConnectOrder.objects.filter(order_id=order_id).first()
             if order is None:
                 raise InputRefused(
@@ -44,7 +43,7 @@ class Command(JobCommand):
                 return rc_transfer_all_start(
                     order=order, destinations=destinations, triggered_by=options["user"], enqueue=enqueue
                 )
-            photo_ids = rc_parse_order_ids(options["photo"], what="photo id")
+            photo_ids = parse_ids(options["photo"], what="photo id")
             photos = list(order.photos.filter(photo_id__in=photo_ids).select_related("order"))
             missing = sorted(set(photo_ids) - {photo.photo_id for photo in photos})
             if missing:

@@ -1,0 +1,288 @@
+"""CorrigoPro Direct client: attachments of work orders. One typed method per endpoint the app uses."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import IO, Any, TypeVar
+
+import requests
+
+from integrations.corrigopro.schemas import (
+    MAX_MESSAGE_ID,
+    Attachment,
+    Uploaded,
+    error_from_body,
+    parse_attachments,
+    parse_download_url,
+    parse_message_id,
+    parse_token,
+    parse_uploaded,
+)
+from integrations.http import (
+    AUTH,
+    ExchangeHook,
+    ProviderError,
+    ProviderSession,
+    RetryPolicy,
+    TokenCache,
+    error_for_status,
+    json_body,
+    parse_retry_after,
+)
+from integrations.multipart import MultipartStream, new_boundary
+from integrations.multipart import content_type as multipart_content_type
+
+PROVIDER = "corrigopro"
+TOKENS = TokenCache()
+T = TypeVar("T")
+DOWNLOAD_CHUNK = 64 * 1024
+
+
+def new_message_id() -> str:
+    """A unique id per request (CorrigoPro allows at most 36 characters: a UUID is exactly that)."""
+    message_id = str(uuid.uuid4())
+    assert len(message_id) <= MAX_MESSAGE_ID
+    return message_id
+
+
+def checked(response: requests.Response) -> requests.Response:
+    """Any status other than 200 is an error; read the documented body when there is one."""
+    if response.status_code == 200:
+        return response
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if response.status_code in (429,) or response.status_code >= 500:
+        raise error_for_status(response.status_code, f"HTTP {response.status_code}", retry_after=retry_after)
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = error_from_body(response.status_code, body)
+    if error is not None:
+        raise error
+    raise error_for_status(
+        response.status_code, f"HTTP {response.status_code} {response.reason or ''}".strip()
+    )
+
+
+def checked_json(response: requests.Response) -> Any:
+    return json_body(checked(response))
+
+
+class CorrigoProClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retry: RetryPolicy | None = None,
+        on_exchange: ExchangeHook | None = None,
+        token_cache: TokenCache = TOKENS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._session = ProviderSession(
+            provider=PROVIDER,
+            base_url=base_url,
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+            on_exchange=on_exchange,
+            sleep=sleep,
+        )
+        self._token_url = token_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._tokens = token_cache
+        self._token_key = (PROVIDER, token_url, client_id)
+
+    # Reference: PUBLIC-API-NOTES.md, CorrigoPro "Auth" (OAuth 2.0 client credentials, ~20 minutes)
+    def fetch_token(self) -> str:
+        try:
+            token = self._session.request(
+                "POST",
+                self._token_url,
+                operation="auth",
+                data={
+                    "client_id": self._client_id,
+                    "client_secret": self._client_secret,
+                    "grant_type": "client_credentials",
+                },
+                summary={"client_id": self._client_id, "grant_type": "client_credentials"},
+                check=lambda response: parse_token(checked_json(response)),
+            )
+        except ProviderError as error:
+            if error.http_status in (400, 401, 403):
+                raise ProviderError(
+                    "CorrigoPro refused the client credentials: check CORRIGOPRO_CLIENT_ID and "
+                    "CORRIGOPRO_CLIENT_SECRET",
+                    failure_class=AUTH,
+                    transient=False,
+                    http_status=error.http_status,
+                ) from None
+            raise
+        self._tokens.put(self._token_key, token.access_token, token.expires_in)
+        return token.access_token
+
+    # Reference: corrigopro-attachments.txt, "Receiving attachments" (GET /api/attachments)
+    def list_attachments(self, *, work_order_id: int) -> list[Attachment]:
+        return self._authorized(
+            "GET",
+            "/api/attachments",
+            operation="list_attachments",
+            params={"WorkOrderId": work_order_id},
+            check=lambda response: parse_attachments(checked_json(response)),
+        )
+
+    # Reference: corrigopro-attachments.txt, "Uploading files" (POST /api/attachments, multipart)
+    def upload_attachment(
+        self,
+        *,
+        work_order_id: int,
+        open_file: Callable[[], IO[bytes]],
+        size: int,
+        name: str,
+        mime_type: str,
+        performed_by: str,
+        message_id: str,
+        document_type: str = "",
+        visibility: str = "",
+        performed_by_phone: str = "",
+    ) -> Uploaded:
+        fields = [
+            ("WorkOrderId", str(work_order_id)),
+            ("Name", name),
+            ("MimeType", mime_type),
+            ("PerformedBy.Name", performed_by),
+            ("MessageId", message_id),
+        ]
+        optional = [("DocumentType", document_type), ("MessageVisibility", visibility)]
+        optional.append(("PerformedBy.Phone", performed_by_phone))
+        fields += [(key, value) for key, value in optional if value]
+        boundary = new_boundary()
+
+        def body() -> MultipartStream:
+            # A fresh stream per attempt: a retried upload reads the file from storage again.
+            return MultipartStream(
+                fields=fields,
+                file_field="File",
+                filename=name,
+                content_type=mime_type,
+                file=open_file(),
+                size=size,
+                boundary=boundary,
+            )
+
+        return self._authorized(
+            "POST",
+            "/api/attachments",
+            operation="upload_attachment",
+            body=body,
+            extra_headers={"Content-Type": multipart_content_type(boundary)},
+            summary={**dict(fields), "File": f"<{size} bytes>"},
+            check=lambda response: parse_uploaded(checked_json(response)),
+        )
+
+    # Reference: corrigopro-attachments.txt, "Updating files" (PUT /api/attachments, metadata only)
+    def update_attachment(
+        self,
+        *,
+        work_order_id: int,
+        attachment_id: str,
+        name: str,
+        message_id: str,
+        document_type: str = "",
+        visibility: str = "",
+    ) -> str:
+        form = {
+            "WorkOrderId": str(work_order_id),
+            "AttachmentId": attachment_id,
+            "Name": name,
+            "MessageId": message_id,
+        }
+        form.update(
+            {
+                key: value
+                for key, value in (("DocumentType", document_type), ("MessageVisibility", visibility))
+                if value
+            }
+        )
+        return self._authorized(
+            "PUT",
+            "/api/attachments",
+            operation="update_attachment",
+            files={key: (None, value) for key, value in form.items()},
+            summary=form,
+            check=lambda response: parse_message_id(checked_json(response)),
+        )
+
+    # Reference: corrigopro-attachments.txt, "Deleting files" (DELETE /api/attachments)
+    def delete_attachment(self, *, work_order_id: int, attachment_id: str, message_id: str) -> str:
+        params = {"WorkOrderId": str(work_order_id), "AttachmentId": attachment_id, "MessageId": message_id}
+        return self._authorized(
+            "DELETE",
+            "/api/attachments",
+            operation="delete_attachment",
+            params=params,
+            summary=params,
+            check=lambda response: parse_message_id(checked_json(response)),
+        )
+
+    # Reference: corrigopro-attachments.txt, "Downloading files" (a link valid 15 minutes: never store it)
+    def download_url(self, *, work_order_id: int, attachment_id: str) -> str:
+        return self._authorized(
+            "GET",
+            "/api/attachments/downloadUrl",
+            operation="download_url",
+            params={"AttachmentId": attachment_id, "WorkOrderId": work_order_id},
+            check=lambda response: parse_download_url(checked_json(response)),
+        )
+
+    def open_download(self, url: str) -> requests.Response:
+        """The file behind a fresh download link, as a streamed response (the link carries its own
+        signature: no bearer token goes with it)."""
+        return self._session.request("GET", url, operation="download_file", stream=True, check=checked)
+
+    @staticmethod
+    def iter_file(response: requests.Response) -> Iterator[bytes]:
+        try:
+            yield from response.iter_content(DOWNLOAD_CHUNK)
+        finally:
+            response.close()
+
+    def _authorized(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        check: Callable[[requests.Response], T],
+        extra_headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> T:
+        """Call with the cached token; on a 401 fetch a new one once (there is no refresh token)."""
+        token = self._tokens.get(self._token_key) or self.fetch_token()
+        try:
+            return self._send(method, path, operation, token, check, extra_headers, kwargs)
+        except ProviderError as error:
+            if error.http_status != 401:
+                raise
+        self._tokens.discard(self._token_key, token)
+        return self._send(method, path, operation, self.fetch_token(), check, extra_headers, kwargs)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        token: str,
+        check: Callable[[requests.Response], T],
+        extra_headers: dict[str, str] | None,
+        kwargs: dict[str, Any],
+    ) -> T:
+        headers = {"Authorization": f"Bearer {token}", **(extra_headers or {})}
+        return self._session.request(
+            method, path, operation=operation, headers=headers, check=check, **kwargs
+        )

@@ -1,0 +1,338 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+
+from integrations.corrigopro.schemas import DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
+from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url
+from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, TransferJob, WebhookDelivery
+from media_sync.services.corrigopro import (
+    DownloadFailed,
+    cp_delete_start,
+    cp_download,
+    cp_sync_start,
+    cp_update_start,
+    cp_upload_start,
+)
+from media_sync.services.jobs import InputRefused
+
+DOCUMENT_TYPE_CHOICES = [("", "—")] + [(value, value) for value in DOCUMENT_TYPES]
+VISIBILITY_CHOICES = [("", "— (All)")] + [(value, value) for value in VISIBILITIES]
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(help_text="At most 20 MB. Its type is checked from its bytes.")
+    name = forms.CharField(
+        max_length=255, required=False, help_text="With the extension; the file's own name if empty."
+    )
+    document_type = forms.ChoiceField(choices=DOCUMENT_TYPE_CHOICES, required=False)
+    visibility = forms.ChoiceField(choices=VISIBILITY_CHOICES, required=False)
+    performed_by = forms.CharField(label="Performed by", max_length=MAX_PERFORMED_BY)
+    performed_by_phone = forms.CharField(label="Phone", max_length=30, required=False)
+
+
+class MetadataForm(forms.Form):
+    name = forms.CharField(max_length=255, help_text="With the extension. The file itself cannot be changed.")
+    document_type = forms.ChoiceField(choices=DOCUMENT_TYPE_CHOICES, required=False)
+    visibility = forms.ChoiceField(choices=VISIBILITY_CHOICES, required=False)
+
+
+class ConfirmForm(forms.Form):
+    pass
+
+
+class AttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CorrigoAttachment
+    readonly_fields = fields = ("name", "mime_type", "size", "document_type", "added_by", "state", "links")
+    extra = 0
+
+    @admin.display(description="state")
+    def state(self, attachment: CorrigoAttachment) -> str:
+        return f"removed {attachment.removed_at:%Y-%m-%d %H:%M}" if attachment.removed_at else "present"
+
+    @admin.display(description="")
+    def links(self, attachment: CorrigoAttachment) -> str:
+        return attachment_links(attachment)
+
+
+def attachment_links(attachment: CorrigoAttachment) -> str:
+    if attachment.removed_at:
+        return ""
+    names = [("download", "Download"), ("edit", "Edit"), ("delete_at_provider", "Delete")]
+    return format_html_join(
+        " · ",
+        '<a href="{}">{}</a>',
+        (
+            (reverse(f"admin:media_sync_corrigoattachment_{view}", args=[attachment.pk]), label)
+            for view, label in names
+        ),
+    )
+
+
+def object_form(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    obj: Any,
+    *,
+    form: forms.Form,
+    title: str,
+    submit_label: str,
+    warning: str = "",
+) -> TemplateResponse:
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "opts": modeladmin.model._meta,
+        "object": obj,
+        "title": title,
+        "form": form,
+        "submit_label": submit_label,
+        "warning": warning,
+    }
+    return TemplateResponse(request, "admin/media_sync/object_form.html", context)
+
+
+def start_or_show(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    obj: Any,
+    form: forms.Form,
+    start: Callable[[dict[str, Any]], TransferJob],
+    **page: str,
+) -> HttpResponse:
+    """POST with a valid form starts the job and lands on its page; anything else shows the form."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = start(form.cleaned_data)
+        except InputRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            modeladmin.message_user(request, f"Job {job.pk} started: {job}.", messages.SUCCESS)
+            return HttpResponseRedirect(job_url(job))
+    return object_form(modeladmin, request, obj, form=form, **page)
+
+
+@admin.register(CorrigoWorkOrder)
+class CorrigoWorkOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
+    list_display = ["work_order_id", "status", "attachment_count", "attachments_synced_at", "upload_link"]
+    list_filter = ["status"]
+    search_fields = ["=work_order_id", "description"]
+    search_help_text = "Work order id (exact) or words of the description."
+    fields = ["work_order_id", "status", "description", "attachments_synced_at"]
+    readonly_fields = ["attachments_synced_at"]
+    inlines = [AttachmentInline]
+    actions = ["refresh_attachments"]
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CorrigoWorkOrder]:
+        queryset: QuerySet[CorrigoWorkOrder] = super().get_queryset(request)
+        return queryset.annotate(
+            attachment_count=Count("attachments", filter=Q(attachments__removed_at__isnull=True))
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The id is chosen once; the status may be corrected by hand when CorrigoPro says otherwise.
+        return ["work_order_id", *self.readonly_fields] if obj else self.readonly_fields
+
+    @admin.display(description="attachments", ordering="attachment_count")
+    def attachment_count(self, work_order: CorrigoWorkOrder) -> int:
+        return int(work_order.attachment_count)  # type: ignore[attr-defined]
+
+    @admin.display(description="")
+    def upload_link(self, work_order: CorrigoWorkOrder) -> str:
+        url = reverse("admin:media_sync_corrigoworkorder_upload", args=[work_order.pk])
+        return format_html('<a href="{}">Upload an attachment</a>', url)
+
+    @admin.action(description="Refresh attachments from CorrigoPro", permissions=["run_jobs"])
+    def refresh_attachments(self, request: HttpRequest, queryset: QuerySet[CorrigoWorkOrder]) -> HttpResponse:
+        ids = list(queryset.values_list("work_order_id", flat=True))
+        job = cp_sync_start(work_order_ids=ids, triggered_by=request.user.get_username())
+        self.message_user(request, f"Job {job.pk} started: refreshing {len(ids)} work order(s).")
+        return HttpResponseRedirect(job_url(job))
+
+    def get_urls(self) -> list[URLPattern]:
+        upload = path(
+            "<path:object_id>/upload/",
+            self.admin_site.admin_view(self.upload_view),
+            name="media_sync_corrigoworkorder_upload",
+        )
+        return [upload, *super().get_urls()]
+
+    def upload_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        work_order = self.get_object(request, unquote(object_id))
+        if work_order is None:
+            raise Http404("No such work order.")
+        if not self.has_run_jobs_permission(request):
+            raise PermissionDenied
+        form = UploadForm(request.POST or None, request.FILES or None)
+
+        def start(data: dict[str, Any]) -> TransferJob:
+            return cp_upload_start(
+                work_order=work_order,
+                source=data["file"],
+                name=data["name"] or data["file"].name,
+                mime_type=data["file"].content_type or "",
+                document_type=data["document_type"],
+                visibility=data["visibility"],
+                performed_by=data["performed_by"],
+                performed_by_phone=data["performed_by_phone"],
+                triggered_by=request.user.get_username(),
+            )
+
+        return start_or_show(
+            self,
+            request,
+            work_order,
+            form,
+            start,
+            title=f"Upload an attachment to work order {work_order.work_order_id}",
+            submit_label="Upload",
+        )
+
+
+@admin.register(CorrigoAttachment)
+class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "name",
+        "work_order",
+        "mime_type",
+        "size",
+        "document_type",
+        "visibility",
+        "added_by",
+        "removed_at",
+        "links",
+    ]
+    list_filter = ["added_by", "document_type", ("removed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["work_order"]
+    search_fields = ["=attachment_id", "=work_order__work_order_id", "name"]
+    search_help_text = "Attachment id or work order id (exact), or file name."
+    list_per_page = 100
+
+    @admin.display(description="")
+    def links(self, attachment: CorrigoAttachment) -> str:
+        return attachment_links(attachment)
+
+    def get_urls(self) -> list[URLPattern]:
+        views = {
+            "download": self.download_view,
+            "edit": self.edit_view,
+            "delete_at_provider": self.delete_view_at_provider,
+        }
+        urls = [
+            path(
+                f"<path:object_id>/{name.replace('_', '-')}/",
+                self.admin_site.admin_view(view),
+                name=f"media_sync_corrigoattachment_{name}",
+            )
+            for name, view in views.items()
+        ]
+        return [*urls, *super().get_urls()]
+
+    def _attachment(self, request: HttpRequest, object_id: str, *, run: bool) -> CorrigoAttachment:
+        attachment: CorrigoAttachment | None = self.get_object(request, unquote(object_id))
+        if attachment is None:
+            raise Http404("No such attachment.")
+        allowed = (
+            self.has_run_jobs_permission(request) if run else self.has_view_permission(request, attachment)
+        )
+        if not allowed:
+            raise PermissionDenied
+        return attachment
+
+    def download_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
+        """A fresh link each time, never stored; the file streams through to the browser."""
+        attachment = self._attachment(request, object_id, run=False)
+        try:
+            download = cp_download(attachment=attachment, triggered_by=request.user.get_username())
+        except (DownloadFailed, InputRefused) as failure:
+            self.message_user(request, f"Download failed: {failure}", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:media_sync_corrigoattachment_changelist"))
+        response = StreamingHttpResponse(download.chunks, content_type=download.mime_type)
+        response["Content-Disposition"] = f'attachment; filename="{download.filename.replace(chr(34), "")}"'
+        if download.size is not None:
+            response["Content-Length"] = str(download.size)
+        return response
+
+    def edit_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        attachment = self._attachment(request, object_id, run=True)
+        initial = {
+            "name": attachment.name,
+            "document_type": attachment.document_type,
+            "visibility": attachment.visibility,
+        }
+        form = MetadataForm(request.POST or None, initial=initial)
+
+        def start(data: dict[str, Any]) -> TransferJob:
+            return cp_update_start(attachment=attachment, triggered_by=request.user.get_username(), **data)
+
+        return start_or_show(
+            self,
+            request,
+            attachment,
+            form,
+            start,
+            title=f"Change {attachment.name}",
+            submit_label="Save at CorrigoPro",
+        )
+
+    def delete_view_at_provider(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        attachment = self._attachment(request, object_id, run=True)
+
+        def start(data: dict[str, Any]) -> TransferJob:
+            return cp_delete_start(attachment=attachment, triggered_by=request.user.get_username())
+
+        return start_or_show(
+            self,
+            request,
+            attachment,
+            ConfirmForm(request.POST or None),
+            start,
+            title=f"Delete {attachment.name} from CorrigoPro",
+            submit_label="Yes, delete it",
+            warning=f"This removes {attachment.name} from {attachment.work_order} at CorrigoPro. "
+            "It cannot be undone.",
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "received_at",
+        "provider",
+        "event_type",
+        "work_order_id",
+        "status",
+        "deliveries",
+        "message_id",
+    ]
+    list_filter = ["provider", "event_type", "status"]
+    search_fields = ["=message_id", "=work_order_id"]
+    readonly_fields = fields = (
+        "received_at",
+        "provider",
+        "event_type",
+        "message_id",
+        "work_order_id",
+        "status",
+        "deliveries",
+        "processed_at",
+        "error",
+        "pretty_body",
+    )
+    date_hierarchy = "received_at"
+
+    @admin.display(description="body")
+    def pretty_body(self, delivery: WebhookDelivery) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(delivery.body, indent=2, sort_keys=True))

@@ -1,0 +1,245 @@
+"""Provider webhooks: authenticate, store once per MessageId, answer at once, process in a task."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from integrations.corrigopro.webhook_auth import WebhookAuthError, verify_token
+from integrations.http import AUTH, PARSE
+from media_sync.models import (
+    AuditEvent,
+    AuditKind,
+    CorrigoAttachment,
+    CorrigoWorkOrder,
+    Outcome,
+    Provider,
+    WebhookDelivery,
+    WebhookStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+PROCESS_TASK = "media_sync.tasks.process_webhook"
+WEBHOOK_USER = "corrigopro webhook"
+
+
+def _audit(
+    *,
+    event: str,
+    outcome: str,
+    http_status: int,
+    message: str,
+    delivery: WebhookDelivery | None = None,
+    failure_class: str = "",
+    provider_status: str = "",
+) -> None:
+    body = delivery.body if delivery else {}
+    AuditEvent.objects.create(
+        kind=AuditKind.WEBHOOK,
+        provider=Provider.CORRIGOPRO,
+        operation=f"webhook_{event}"[:40] if event else "webhook",
+        subject=f"work order {delivery.work_order_id}" if delivery and delivery.work_order_id else "",
+        item=str(body.get("AttachmentId") or "")[:100],
+        outcome=outcome,
+        provider_status=provider_status,
+        http_status=http_status,
+        failure_class=failure_class,
+        message=message,
+        reference=delivery.message_id[:100] if delivery else "",
+        triggered_by=WEBHOOK_USER,
+        method="POST",
+        path="/webhooks/corrigopro/",
+    )
+
+
+def webhook_corrigopro_receive(*, authorization: str | None, event_type: str, body: bytes) -> tuple[int, str]:
+    """Check the bearer token against the configured certificate, then store the delivery once.
+
+    Returns the HTTP status and a short word for the answer. Every refusal is in the audit.
+    """
+    event_type = event_type[:60]
+    config = settings.CORRIGOPRO
+    try:
+        certificate = Path(config["WEBHOOK_CERTIFICATE"]).read_bytes()
+        verify_token(
+            authorization, certificate_pem=certificate, audience=config["WEBHOOK_AUDIENCE"], now=time.time()
+        )
+    except WebhookAuthError as error:
+        _audit(
+            event=event_type,
+            outcome=Outcome.FAILED,
+            http_status=401,
+            failure_class=AUTH,
+            message=f"webhook refused: {error.reason}",
+        )
+        return 401, "unauthorized"
+    except (OSError, ValueError):  # our configuration, not the caller: CorrigoPro will retry later
+        logger.error("CorrigoPro webhook certificate %s cannot be used", config["WEBHOOK_CERTIFICATE"])
+        _audit(
+            event=event_type,
+            outcome=Outcome.FAILED,
+            http_status=503,
+            failure_class=AUTH,
+            message="webhook refused: the configured certificate cannot be read",
+        )
+        return 503, "not configured"
+    try:
+        payload = json.loads(body)
+        header = payload["Header"]
+        message_id = str(header["MessageId"]).strip()
+        if not message_id:
+            raise ValueError("empty MessageId")
+    except (ValueError, KeyError, TypeError) as exc:
+        _audit(
+            event=event_type,
+            outcome=Outcome.FAILED,
+            http_status=400,
+            failure_class=PARSE,
+            message=f"webhook refused: the body is not JSON with a Header.MessageId ({type(exc).__name__})",
+        )
+        return 400, "bad request"
+    work_order_id = header.get("WorkOrderId")
+    event = str(header.get("Action") or event_type)[:60]
+    with transaction.atomic():
+        delivery, created = WebhookDelivery.objects.get_or_create(
+            provider=Provider.CORRIGOPRO,
+            message_id=message_id[:100],
+            defaults={
+                "event_type": event,
+                "work_order_id": work_order_id
+                if isinstance(work_order_id, int) and work_order_id > 0
+                else None,
+                "body": payload,
+            },
+        )
+        if not created:
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(deliveries=F("deliveries") + 1)
+            _audit(
+                event=event,
+                delivery=delivery,
+                outcome=Outcome.SUCCEEDED,
+                http_status=200,
+                provider_status="duplicate",
+                message="delivered again: already stored, nothing done twice",
+            )
+            return 200, "duplicate"
+        _audit(
+            event=event,
+            delivery=delivery,
+            outcome=Outcome.PENDING,
+            http_status=200,
+            provider_status="received",
+            message="stored; processing queued",
+        )
+        transaction.on_commit(
+            partial(async_task, PROCESS_TASK, delivery.pk, task_name=f"webhook-{delivery.pk}")
+        )
+    return 200, "accepted"
+
+
+# --- Processing (in a worker) ------------------------------------------------------------------------
+
+
+def _work_order(delivery: WebhookDelivery) -> CorrigoWorkOrder:
+    if delivery.work_order_id is None:
+        raise ValueError("the delivery names no WorkOrderId")
+    work_order, _ = CorrigoWorkOrder.objects.get_or_create(work_order_id=delivery.work_order_id)
+    return work_order
+
+
+def _attachment_added(delivery: WebhookDelivery, attachment: dict[str, Any]) -> str:
+    attachment_id = str(attachment["AttachmentId"])
+    size = attachment.get("Size")
+    stored, created = CorrigoAttachment.objects.get_or_create(
+        attachment_id=attachment_id,
+        defaults={
+            "work_order": _work_order(delivery),
+            "name": str(attachment.get("Name") or "")[:255],
+            "mime_type": str(attachment.get("MimeType") or "")[:100],
+            "document_type": str(attachment.get("Subtype") or "")[:30],
+            "size": size if isinstance(size, int) and size >= 0 else None,
+            "added_by": "customer",
+        },
+    )
+    if stored.removed_at:
+        return f"attachment {attachment_id} was already removed: left removed"
+    return f"attachment {attachment_id} added" if created else f"attachment {attachment_id} already known"
+
+
+def _on_attachment_added(delivery: WebhookDelivery) -> str:
+    return _attachment_added(delivery, delivery.body)
+
+
+def _on_attachment_removed(delivery: WebhookDelivery) -> str:
+    attachment_id = str(delivery.body["AttachmentId"])
+    # Out of order (removed before added) leaves a marked row, so the late 'added' cannot revive it.
+    stored, _ = CorrigoAttachment.objects.get_or_create(
+        attachment_id=attachment_id, defaults={"work_order": _work_order(delivery), "added_by": "customer"}
+    )
+    if stored.removed_at:
+        return f"attachment {attachment_id} already removed"
+    CorrigoAttachment.objects.filter(pk=stored.pk).update(removed_at=timezone.now())
+    return f"attachment {attachment_id} removed by the customer"
+
+
+def _on_new_work_order(delivery: WebhookDelivery) -> str:
+    work_order = _work_order(delivery)
+    status = (delivery.body.get("WorkOrder") or {}).get("Status")
+    if isinstance(status, str) and status:
+        CorrigoWorkOrder.objects.filter(pk=work_order.pk).update(status=status[:30])
+    attachments = delivery.body.get("Attachments") or []
+    for attachment in attachments:
+        _attachment_added(delivery, attachment)
+    return f"work order {work_order.work_order_id} received with {len(attachments)} attachment(s)"
+
+
+HANDLERS: dict[str, Callable[[WebhookDelivery], str]] = {
+    "AttachmentAdded": _on_attachment_added,
+    "AttachmentRemoved": _on_attachment_removed,
+    "NewWorkOrder": _on_new_work_order,
+}
+
+
+def webhook_process(*, delivery_id: int) -> None:
+    """Apply a stored delivery once. Unknown events stay stored and are marked, never lost."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None or delivery.status != WebhookStatus.RECEIVED:
+            return
+        handler = HANDLERS.get(delivery.event_type)
+        try:
+            with transaction.atomic():
+                if handler is None:
+                    status, outcome, message = (
+                        WebhookStatus.IGNORED,
+                        Outcome.SUCCEEDED,
+                        "unknown event type: stored",
+                    )
+                else:
+                    status, outcome, message = WebhookStatus.PROCESSED, Outcome.SUCCEEDED, handler(delivery)
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            status, outcome, message = WebhookStatus.FAILED, Outcome.FAILED, f"could not apply: {exc!r}"
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=status, processed_at=timezone.now(), error=message if outcome == Outcome.FAILED else ""
+        )
+        _audit(
+            event=delivery.event_type,
+            delivery=delivery,
+            outcome=outcome,
+            http_status=200,
+            provider_status=status,
+            message=message,
+            failure_class=PARSE if outcome == Outcome.FAILED else "",
+        )
