@@ -31,9 +31,10 @@ def test_the_body_parses_back_into_its_fields_and_file() -> None:
     message = BytesParser().parsebytes(f"Content-Type: {content_type('b0undary')}\r\n\r\n".encode() + body)
     payload = message.get_payload()
     assert isinstance(payload, list)
-    parts: dict[Any, Message] = {
-        part.get_param("name", header="content-disposition"): part for part in payload
-    }
+    parts: dict[str, Message] = {}
+    for part in payload:
+        assert isinstance(part, Message)
+        parts[str(part.get_param("name", header="content-disposition"))] = part
     assert parts["WorkOrderId"].get_payload() == "1001"
     assert parts["File"].get_filename() == "after.jpg"
     assert parts["File"].get_payload(decode=True) == content
