@@ -81,6 +81,13 @@ def attachment_links(attachment: CorrigoAttachment) -> str:
     )
 
 
+def posted(request: HttpRequest) -> dict[str, Any]:
+    """Form data when the request is a POST (even an empty one: a confirmation), else an unbound form."""
+    if request.method != "POST":
+        return {}
+    return {"data": request.POST, "files": request.FILES}
+
+
 def object_form(
     modeladmin: admin.ModelAdmin,
     request: HttpRequest,
@@ -175,7 +182,7 @@ class CorrigoWorkOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
             raise Http404("No such work order.")
         if not self.has_run_jobs_permission(request):
             raise PermissionDenied
-        form = UploadForm(request.POST or None, request.FILES or None)
+        form = UploadForm(**posted(request))
 
         def start(data: dict[str, Any]) -> TransferJob:
             return cp_upload_start(
@@ -272,7 +279,7 @@ class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.M
             "document_type": attachment.document_type,
             "visibility": attachment.visibility,
         }
-        form = MetadataForm(request.POST or None, initial=initial)
+        form = MetadataForm(**posted(request), initial=initial)
 
         def start(data: dict[str, Any]) -> TransferJob:
             return cp_update_start(attachment=attachment, triggered_by=request.user.get_username(), **data)
@@ -297,7 +304,7 @@ class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.M
             self,
             request,
             attachment,
-            ConfirmForm(request.POST or None),
+            ConfirmForm(**posted(request)),
             start,
             title=f"Delete {attachment.name} from CorrigoPro",
             submit_label="Yes, delete it",

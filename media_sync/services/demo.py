@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group, User
 
+from integrations.corrigopro.simulator import DEMO_WORK_ORDERS
 from integrations.recoveryconnect.simulator import DEMO_ORDERS
-from media_sync.models import RecoveryConnectOrder, TransferJob
+from media_sync.models import CorrigoWorkOrder, RecoveryConnectOrder, TransferJob
+from media_sync.services.corrigopro import cp_sync_start
 from media_sync.services.recoveryconnect import rc_refresh_start
 from media_sync.services.run import job_run
 
@@ -37,5 +39,19 @@ def demo_orders_load() -> TransferJob | None:
         )
     job = rc_refresh_start(
         order_ids=[order_id for order_id, _, _ in DEMO_ORDERS], triggered_by="demo", enqueue=False
+    )
+    return job_run(job_id=job.pk)
+
+
+def demo_work_orders_load() -> TransferJob | None:
+    """Mirror the demo work orders and their attachments from the (running) CorrigoPro simulator."""
+    for work_order_id, status in DEMO_WORK_ORDERS:
+        CorrigoWorkOrder.objects.update_or_create(
+            work_order_id=work_order_id, defaults={"status": status, "description": "demo work order"}
+        )
+    job = cp_sync_start(
+        work_order_ids=[work_order_id for work_order_id, _ in DEMO_WORK_ORDERS],
+        triggered_by="demo",
+        enqueue=False,
     )
     return job_run(job_id=job.pk)

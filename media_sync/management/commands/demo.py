@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from media_sync.services.demo import demo_orders_load, demo_users_reset
+from media_sync.services.demo import demo_orders_load, demo_users_reset, demo_work_orders_load
 
 WEB_HOST, WEB_PORT = "127.0.0.1", 8000
 WEB_ADDRESS = f"{WEB_HOST}:{WEB_PORT}"
@@ -47,10 +47,11 @@ class Command(BaseCommand):
             processes.append(subprocess.Popen([*manage, "run_simulators", "--demo"]))
             simulators = urlsplit(settings.SIMULATOR_URL)
             wait_for_port(simulators.hostname or "127.0.0.1", simulators.port or 8001)
-            job = demo_orders_load()
-            self.stdout.write(
-                f"demo orders mirrored: job {job.pk if job else '-'} {job.status if job else ''}"
-            )
+            for what, load in (("orders", demo_orders_load), ("work orders", demo_work_orders_load)):
+                job = load()
+                self.stdout.write(
+                    f"demo {what} mirrored: job {job.pk if job else '-'} {job.status if job else ''}"
+                )
             processes.append(subprocess.Popen([*manage, "qcluster"]))
             processes.append(subprocess.Popen([*manage, "runserver", WEB_ADDRESS, "--noreload"]))
             wait_for_port(WEB_HOST, WEB_PORT)
@@ -59,9 +60,11 @@ class Command(BaseCommand):
                     f"\nmedia-sync is up at http://{WEB_ADDRESS}/admin/\n"
                     f"  logins ({', '.join(users)}), password for each: {password}\n"
                     "  admin: everything; operator: runs transfers; lead: reads and exports the audit\n"
-                    "  try: Recoveryconnect photos > search 57076503 > select three > "
+                    "  try: RecoveryConnect photos > search 57076503 > select three > "
                     "'Transfer selected photos to orders…' > 9100002 9100005\n"
                     "  the simulator fails transfers to 9100003 (a closed order) and of locked photos\n"
+                    "  CorrigoPro work orders 4100001-4100006: upload, download, edit, delete attachments;\n"
+                    "  the simulated customer attaches a photo to 4100001 every 90 s (Webhook deliveries)\n"
                     "Ctrl-C stops everything.\n"
                 )
             )
