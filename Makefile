@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test bench lint format clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,13 @@ demo: install
 test: install
 	$(PY) -m pytest
 
+bench: install
+	$(PY) bench/upload_memory.py
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy config integrations media_sync tests
+	$(VENV)/bin/mypy config integrations media_sync tests bench
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -273,6 +273,7 @@ class AuditKind(models.TextChoices):
     HTTP = "http", "HTTP exchange"
     ITEM = "item", "Item result"
     WEBHOOK = "webhook", "Webhook received"
+    REFUSAL = "refusal", "Refused before sending"
 
 
 class AuditEvent(ProviderAnswer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -13,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from media_sync.models import TransferJob
+from media_sync.services.audit import audit_record_refusal
 from media_sync.services.jobs import InputRefused
 
 RUN_JOBS = "media_sync.run_jobs"
@@ -42,6 +44,35 @@ def job_url(job: TransferJob) -> str:
     return reverse("admin:media_sync_transferjob_change", args=[job.pk])
 
 
+def submit(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    form: forms.Form,
+    start: Callable[[dict[str, Any]], TransferJob],
+    *,
+    provider: str,
+    operation: str,
+) -> HttpResponse | None:
+    """Start the job a submitted form asks for and land on its page. A refusal, by the form or by the
+    service, stays on the form with the reason, and is written to the audit."""
+    if form.is_valid():
+        try:
+            job = start(form.cleaned_data)
+        except InputRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            modeladmin.message_user(request, f"Job {job.pk} started: {job}.", messages.SUCCESS)
+            return HttpResponseRedirect(job_url(job))
+    reasons = "; ".join(
+        " ".join(errors) if field == forms.forms.NON_FIELD_ERRORS else f"{field}: {' '.join(errors)}"
+        for field, errors in form.errors.items()
+    )
+    audit_record_refusal(
+        provider=provider, operation=operation, triggered_by=request.user.get_username(), message=reasons
+    )
+    return None
+
+
 def intermediate_action(
     modeladmin: admin.ModelAdmin,
     request: HttpRequest,
@@ -51,22 +82,20 @@ def intermediate_action(
     title: str,
     action: str,
     submit_label: str,
-    start: Any,
+    start: Callable[[dict[str, Any]], TransferJob],
+    provider: str,
+    operation: str,
 ) -> HttpResponse | None:
     """An action that asks for more input first, in the manner of `delete_selected`.
 
     The first POST (from the changelist) shows the form; the second carries `apply` and, when the form
-    is valid, calls `start(form, queryset)`, which returns the job; the operator lands on its page.
+    is valid, calls `start(cleaned_data)`, which returns the job; the operator lands on its page.
     """
     form = form_class(request.POST if "apply" in request.POST else None)
-    if "apply" in request.POST and form.is_valid():
-        try:
-            job = start(form, queryset)
-        except InputRefused as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            modeladmin.message_user(request, f"Job {job.pk} started: {job}.", messages.SUCCESS)
-            return HttpResponseRedirect(job_url(job))
+    if "apply" in request.POST:
+        started = submit(modeladmin, request, form, start, provider=provider, operation=operation)
+        if started:
+            return started
     opts = modeladmin.model._meta
     context = {
         **modeladmin.admin_site.each_context(request),

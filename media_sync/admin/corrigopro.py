@@ -16,9 +16,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from integrations.corrigopro.schemas import DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
-from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url
-from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, TransferJob, WebhookDelivery
+from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, submit
+from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, Provider, TransferJob, WebhookDelivery
 from media_sync.services.corrigopro import (
+    DELETE,
+    UPDATE,
+    UPLOAD,
     DownloadFailed,
     cp_delete_start,
     cp_download,
@@ -116,17 +119,15 @@ def start_or_show(
     obj: Any,
     form: forms.Form,
     start: Callable[[dict[str, Any]], TransferJob],
+    *,
+    operation: str,
     **page: str,
 ) -> HttpResponse:
-    """POST with a valid form starts the job and lands on its page; anything else shows the form."""
-    if request.method == "POST" and form.is_valid():
-        try:
-            job = start(form.cleaned_data)
-        except InputRefused as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            modeladmin.message_user(request, f"Job {job.pk} started: {job}.", messages.SUCCESS)
-            return HttpResponseRedirect(job_url(job))
+    """A submitted form starts the job and lands on its page; otherwise the form is shown (again)."""
+    if request.method == "POST":
+        started = submit(modeladmin, request, form, start, provider=Provider.CORRIGOPRO, operation=operation)
+        if started:
+            return started
     return object_form(modeladmin, request, obj, form=form, **page)
 
 
@@ -203,6 +204,7 @@ class CorrigoWorkOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
             work_order,
             form,
             start,
+            operation=UPLOAD,
             title=f"Upload an attachment to work order {work_order.work_order_id}",
             submit_label="Upload",
         )
@@ -290,6 +292,7 @@ class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.M
             attachment,
             form,
             start,
+            operation=UPDATE,
             title=f"Change {attachment.name}",
             submit_label="Save at CorrigoPro",
         )
@@ -306,6 +309,7 @@ class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.M
             attachment,
             ConfirmForm(**posted(request)),
             start,
+            operation=DELETE,
             title=f"Delete {attachment.name} from CorrigoPro",
             submit_label="Yes, delete it",
             warning=f"This removes {attachment.name} from {attachment.work_order} at CorrigoPro. "

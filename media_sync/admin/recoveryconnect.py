@@ -8,8 +8,10 @@ from django.utils.html import format_html
 
 from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, intermediate_action, job_url
 from media_sync.admin.forms import DestinationsForm
-from media_sync.models import RecoveryConnectOrder, RecoveryConnectPhoto
+from media_sync.models import Provider, RecoveryConnectOrder, RecoveryConnectPhoto
 from media_sync.services.recoveryconnect import (
+    TRANSFER_ALL,
+    TRANSFER_PHOTOS,
     rc_refresh_start,
     rc_transfer_all_start,
     rc_transfer_photos_start,
@@ -74,9 +76,11 @@ class RecoveryConnectOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
             title=f"Transfer all photos of order {order.order_id}",
             action="transfer_all_photos",
             submit_label="Transfer all photos",
-            start=lambda form, qs: rc_transfer_all_start(
+            provider=Provider.RECOVERYCONNECT,
+            operation=TRANSFER_ALL,
+            start=lambda data: rc_transfer_all_start(
                 order=order,
-                destinations=form.cleaned_data["destinations"],
+                destinations=data["destinations"],
                 triggered_by=request.user.get_username(),
             ),
         )
@@ -117,9 +121,11 @@ class RecoveryConnectPhotoAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admi
             title=f"Transfer {len(photos)} photo(s) to other orders",
             action="transfer_photos",
             submit_label="Transfer photos",
-            start=lambda form, qs: rc_transfer_photos_start(
+            provider=Provider.RECOVERYCONNECT,
+            operation=TRANSFER_PHOTOS,
+            start=lambda data: rc_transfer_photos_start(
                 photos=photos,
-                destinations=form.cleaned_data["destinations"],
+                destinations=data["destinations"],
                 triggered_by=request.user.get_username(),
             ),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from integrations.http import Exchange
+from integrations.http import INVALID_INPUT, Exchange
 from media_sync.models import ANSWER_FIELDS, AuditEvent, AuditKind, Outcome, TransferItem, TransferJob
 
 
@@ -30,6 +30,19 @@ def audit_record_exchange(
         path=exchange.path,
         request_summary=exchange.request_summary,
         response_summary=exchange.response_summary,
+    )
+
+
+def audit_record_refusal(*, provider: str, operation: str, triggered_by: str, message: str) -> AuditEvent:
+    """Input refused before any provider call: nothing was sent, and the reason is kept all the same."""
+    return AuditEvent.objects.create(
+        kind=AuditKind.REFUSAL,
+        provider=provider,
+        operation=operation,
+        outcome=Outcome.FAILED,
+        failure_class=INVALID_INPUT,
+        message=message,
+        triggered_by=triggered_by,
     )
 
 

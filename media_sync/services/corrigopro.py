@@ -189,9 +189,9 @@ def _mirror_status_from(job: TransferJob, item: TransferItem) -> None:
     """3001/3005 say the work order can no longer take this: our mirror was stale, correct it."""
     status = STATUS_FROM_CODE.get(item.error_code) if item.status == ItemStatus.FAILED else None
     if status:
-        CorrigoWorkOrder.objects.update_or_create(
-            work_order_id=job.params["work_order_id"], defaults={"status": status}
-        )
+        # A sync item is the work order itself; every other item names it as its destination.
+        work_order_id = int(item.destination or item.item)
+        CorrigoWorkOrder.objects.update_or_create(work_order_id=work_order_id, defaults={"status": status})
 
 
 def _run_each(job: TransferJob, work: Callable[[CorrigoProClient, TransferItem], None]) -> None:

@@ -266,3 +266,11 @@ def test_download_of_an_attachment_gone_at_the_provider_fails_with_the_reason(
         cp_download(attachment=attachment, triggered_by="leo")
     assert failed.value.job.items.get().error_code == "3003"
     assert failed.value.job.status == JobStatus.FAILED
+
+
+def test_sync_of_a_recalled_work_order_fails_and_corrects_the_mirror(cp_sim: CorrigoProSimulator) -> None:
+    cp_sim.add_work_order(1005, status="Recalled")
+    CorrigoWorkOrder.objects.create(work_order_id=1005, status="Accepted")
+    job = run(cp_sync_start(work_order_ids=[1005], triggered_by="olga", enqueue=False))
+    assert job.items.get().error_code == "3005"
+    assert CorrigoWorkOrder.objects.get(work_order_id=1005).status == "Recalled"
