@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -64,7 +65,7 @@ def submit(
             modeladmin.message_user(request, f"Job {job.pk} started: {job}.", messages.SUCCESS)
             return HttpResponseRedirect(job_url(job))
     reasons = "; ".join(
-        " ".join(errors) if field == forms.forms.NON_FIELD_ERRORS else f"{field}: {' '.join(errors)}"
+        " ".join(map(str, errors)) if field == NON_FIELD_ERRORS else f"{field}: {' '.join(map(str, errors))}"
         for field, errors in form.errors.items()
     )
     audit_record_refusal(

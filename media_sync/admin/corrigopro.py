@@ -16,10 +16,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from integrations.corrigopro.schemas import DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
-from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, submit
+from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url, submit
 from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, Provider, TransferJob, WebhookDelivery
+from media_sync.services.audit import audit_record_refusal
 from media_sync.services.corrigopro import (
     DELETE,
+    DOWNLOAD,
     UPDATE,
     UPLOAD,
     DownloadFailed,
@@ -263,9 +265,14 @@ class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.M
     def download_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         """A fresh link each time, never stored; the file streams through to the browser."""
         attachment = self._attachment(request, object_id, run=False)
+        user = request.user.get_username()
         try:
-            download = cp_download(attachment=attachment, triggered_by=request.user.get_username())
+            download = cp_download(attachment=attachment, triggered_by=user)
         except (DownloadFailed, InputRefused) as failure:
+            if isinstance(failure, InputRefused):
+                audit_record_refusal(
+                    provider=Provider.CORRIGOPRO, operation=DOWNLOAD, triggered_by=user, message=str(failure)
+                )
             self.message_user(request, f"Download failed: {failure}", messages.ERROR)
             return HttpResponseRedirect(reverse("admin:media_sync_corrigoattachment_changelist"))
         response = StreamingHttpResponse(download.chunks, content_type=download.mime_type)

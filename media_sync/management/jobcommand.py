@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from media_sync.models import ItemStatus, TransferItem, TransferJob
+from media_sync.services.audit import audit_record_refusal
 from media_sync.services.jobs import InputRefused
 from media_sync.services.run import job_run
 
@@ -33,16 +34,26 @@ class JobCommand(BaseCommand):
             help="name recorded as who ran it (default: cli:<login>)",
         )
 
+    # What the audit names a refusal of this command as.
+    provider = ""
+    operation = ""
+
     def start_job(self, options: dict[str, Any], start: Callable[[bool], TransferJob]) -> None:
         try:
             job = start(not options["sync"])
         except InputRefused as refusal:
-            raise CommandError(str(refusal), returncode=EXIT_REFUSED) from None
+            raise refused(self.provider, self.operation, options["user"], refusal) from None
         if not options["sync"]:
             self.stdout.write(f"job {job.pk} enqueued")
             return
         job_run(job_id=job.pk)
         report_items(self, job)
+
+
+def refused(provider: str, operation: str, user: str, refusal: InputRefused) -> CommandError:
+    """The refusal goes to the audit, and out as one line on stderr with exit code 2."""
+    audit_record_refusal(provider=provider, operation=operation, triggered_by=user, message=str(refusal))
+    return CommandError(str(refusal), returncode=EXIT_REFUSED)
 
 
 def item_line(item: TransferItem) -> str:

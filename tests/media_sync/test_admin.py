@@ -114,6 +114,13 @@ def test_transfer_form_refuses_bad_destinations_and_writes_nothing(
     )
     assert response.status_code == 200 and error in response.text
     assert not TransferJob.objects.exists()
+    refusal = AuditEvent.objects.get(kind=AuditKind.REFUSAL)
+    assert (refusal.operation, refusal.outcome, refusal.triggered_by) == (
+        "rc_transfer_photos",
+        "failed",
+        "olga",
+    )
+    assert error in refusal.message
 
 
 def test_operator_transfers_all_photos_of_one_order(

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
-from media_sync.models import JobStatus, RecoveryConnectOrder, TransferJob
+from media_sync.models import AuditEvent, JobStatus, RecoveryConnectOrder, TransferJob
 from tests.media_sync.factories import order_on_both_sides
 
 pytestmark = pytest.mark.django_db
@@ -104,4 +104,11 @@ def test_rc_transfer_refuses_bad_input_with_exit_2_and_sends_nothing(
         call_command("rc_transfer", *args, "--sync")
     assert refused.value.returncode == 2
     assert not TransferJob.objects.exists()
+    refusal = AuditEvent.objects.get()
+    assert (refusal.kind, refusal.provider, refusal.operation) == (
+        "refusal",
+        "recoveryconnect",
+        "rc_transfer",
+    )
+    assert refusal.message == str(refused.value)
     assert [entry for entry in rc_sim.log if entry.method == "PUT"] == []

@@ -11,7 +11,14 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.corrigopro.simulator import CorrigoProSimulator, tiny_jpeg
-from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, JobStatus, TransferJob
+from media_sync.models import (
+    AuditEvent,
+    AuditKind,
+    CorrigoAttachment,
+    CorrigoWorkOrder,
+    JobStatus,
+    TransferJob,
+)
 from media_sync.services.corrigopro import cp_upload_start
 from media_sync.services.run import job_run
 from tests.media_sync.test_admin import login
@@ -87,6 +94,8 @@ def test_a_refused_upload_shows_the_reason_and_starts_nothing(
     )
     assert response.status_code == 200 and "not a readable image/jpeg" in response.text
     assert not TransferJob.objects.exists()
+    refusal = AuditEvent.objects.get(kind=AuditKind.REFUSAL)
+    assert refusal.operation == "cp_upload" and "not a readable image/jpeg" in refusal.message
 
 
 def test_operator_edits_and_deletes_with_a_confirmation(

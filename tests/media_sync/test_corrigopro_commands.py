@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from integrations.corrigopro.simulator import CorrigoProSimulator, tiny_jpeg
-from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, TransferJob
+from media_sync.models import AuditEvent, CorrigoAttachment, CorrigoWorkOrder, TransferJob
 
 pytestmark = pytest.mark.django_db
 JPEG = tiny_jpeg()
@@ -91,6 +91,7 @@ def test_upload_refusals_exit_2_and_write_nothing(
         call_command("corrigo_upload", "--file", str(photo), *args, "--sync")
     assert refused.value.returncode == 2
     assert not TransferJob.objects.exists() and not CorrigoWorkOrder.objects.exists()
+    assert AuditEvent.objects.get(kind="refusal", operation="cp_upload").message == str(refused.value)
     assert cp_sim.log == []
 
 

@@ -10,6 +10,8 @@ from media_sync.services.corrigopro import cp_delete_start
 
 
 class Command(JobCommand):
+    provider = "corrigopro"
+    operation = "cp_delete"
     help = "Delete an attachment from a CorrigoPro work order."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from media_sync.management.corrigo import add_work_order_argument, attachment_from
-from media_sync.management.jobcommand import EXIT_REFUSED, report_items
+from media_sync.management.jobcommand import EXIT_REFUSED, refused, report_items
 from media_sync.services.corrigopro import DownloadFailed, cp_download
 from media_sync.services.jobs import InputRefused
 
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         try:
             download = cp_download(attachment=attachment_from(options), triggered_by=options["user"])
         except InputRefused as refusal:
-            raise CommandError(str(refusal), returncode=EXIT_REFUSED) from None
+            raise refused("corrigopro", "cp_download", options["user"], refusal) from None
         except DownloadFailed as failure:
             report_items(self, failure.job)
             return

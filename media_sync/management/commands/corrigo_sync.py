@@ -10,6 +10,8 @@ from media_sync.services.corrigopro import cp_sync_start
 
 
 class Command(JobCommand):
+    provider = "corrigopro"
+    operation = "cp_sync"
     help = "List a work order's attachments at CorrigoPro and mirror them."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -11,6 +11,8 @@ from media_sync.services.jobs import InputRefused
 
 
 class Command(JobCommand):
+    provider = "corrigopro"
+    operation = "cp_update"
     help = "Change a CorrigoPro attachment's name, document type or visibility (not the file itself)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -14,6 +14,8 @@ from media_sync.services.jobs import InputRefused
 
 
 class Command(JobCommand):
+    provider = "corrigopro"
+    operation = "cp_upload"
     help = "Upload one file to a CorrigoPro work order (checked first: size, extension, type from its bytes)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -9,6 +9,8 @@ from media_sync.services.recoveryconnect import rc_refresh_start
 
 
 class Command(JobCommand):
+    provider = "recoveryconnect"
+    operation = "rc_sync_photos"
     help = "List an order's photos at RecoveryConnect and mirror them."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

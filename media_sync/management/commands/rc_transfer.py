@@ -13,6 +13,8 @@ from media_sync.services.recoveryconnect import (
 
 
 class Command(JobCommand):
+    provider = "recoveryconnect"
+    operation = "rc_transfer"
     help = (
         "Transfer an order's photos to other orders at RecoveryConnect. With --photo: one "
         "transfer-specific-photo call per photo; without: the transfer-all-photos call."
