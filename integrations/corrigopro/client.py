@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import requests
 
@@ -22,9 +22,9 @@ from integrations.corrigopro.schemas import (
 )
 from integrations.http import (
     AUTH,
+    BearerTokenClient,
     ExchangeHook,
     ProviderError,
-    ProviderSession,
     RetryPolicy,
     TokenCache,
     error_for_status,
@@ -36,7 +36,6 @@ from integrations.multipart import content_type as multipart_content_type
 
 PROVIDER = "corrigopro"
 TOKENS = TokenCache()
-T = TypeVar("T")
 DOWNLOAD_CHUNK = 64 * 1024
 
 
@@ -70,7 +69,9 @@ def checked_json(response: requests.Response) -> Any:
     return json_body(checked(response))
 
 
-class CorrigoProClient:
+class CorrigoProClient(BearerTokenClient):
+    provider = PROVIDER
+
     def __init__(
         self,
         *,
@@ -84,19 +85,22 @@ class CorrigoProClient:
         token_cache: TokenCache = TOKENS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._session = ProviderSession(
-            provider=PROVIDER,
+        super().__init__(
             base_url=base_url,
             timeout=timeout,
-            retry=retry or RetryPolicy(),
+            retry=retry,
             on_exchange=on_exchange,
+            token_cache=token_cache,
+            identity=client_id,
             sleep=sleep,
         )
         self._token_url = token_url
         self._client_id = client_id
         self._client_secret = client_secret
-        self._tokens = token_cache
-        self._token_key = (PROVIDER, token_url, client_id)
+
+    def new_token(self) -> str:
+        # No refresh token in client credentials: ask again.
+        return self.fetch_token()
 
     # Reference: PUBLIC-API-NOTES.md, CorrigoPro "Auth" (OAuth 2.0 client credentials, ~20 minutes)
     def fetch_token(self) -> str:
@@ -123,8 +127,7 @@ class CorrigoProClient:
                     http_status=error.http_status,
                 ) from None
             raise
-        self._tokens.put(self._token_key, token.access_token, token.expires_in)
-        return token.access_token
+        return self._remember(token.access_token, token.expires_in)
 
     # Reference: corrigopro-attachments.txt, "Receiving attachments" (GET /api/attachments)
     def list_attachments(self, *, work_order_id: int) -> list[Attachment]:
@@ -251,38 +254,3 @@ class CorrigoProClient:
             yield from response.iter_content(DOWNLOAD_CHUNK)
         finally:
             response.close()
-
-    def _authorized(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        check: Callable[[requests.Response], T],
-        extra_headers: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> T:
-        """Call with the cached token; on a 401 fetch a new one once (there is no refresh token)."""
-        token = self._tokens.get(self._token_key) or self.fetch_token()
-        try:
-            return self._send(method, path, operation, token, check, extra_headers, kwargs)
-        except ProviderError as error:
-            if error.http_status != 401:
-                raise
-        self._tokens.discard(self._token_key, token)
-        return self._send(method, path, operation, self.fetch_token(), check, extra_headers, kwargs)
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        operation: str,
-        token: str,
-        check: Callable[[requests.Response], T],
-        extra_headers: dict[str, str] | None,
-        kwargs: dict[str, Any],
-    ) -> T:
-        headers = {"Authorization": f"Bearer {token}", **(extra_headers or {})}
-        return self._session.request(
-            method, path, operation=operation, headers=headers, check=check, **kwargs
-        )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 
 from integrations.http import (
     AUTH,
+    BearerTokenClient,
     ExchangeHook,
     ProviderError,
-    ProviderSession,
     RetryPolicy,
     TokenCache,
     error_for_status,
@@ -29,7 +29,6 @@ from integrations.recoveryconnect.schemas import (
 )
 
 PROVIDER = "recoveryconnect"
-T = TypeVar("T")
 TOKENS = TokenCache()
 
 
@@ -52,7 +51,9 @@ def checked_json(response: requests.Response) -> Any:
     )
 
 
-class RecoveryConnectClient:
+class RecoveryConnectClient(BearerTokenClient):
+    provider = PROVIDER
+
     def __init__(
         self,
         *,
@@ -65,18 +66,21 @@ class RecoveryConnectClient:
         token_cache: TokenCache = TOKENS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._session = ProviderSession(
-            provider=PROVIDER,
+        super().__init__(
             base_url=base_url,
             timeout=timeout,
-            retry=retry or RetryPolicy(),
+            retry=retry,
             on_exchange=on_exchange,
+            token_cache=token_cache,
+            identity=username,
             sleep=sleep,
         )
         self._username = username
         self._password = password
-        self._tokens = token_cache
-        self._token_key = (PROVIDER, self._session.base_url, username)
+
+    def new_token(self) -> str:
+        # The refresh call is not documented: a new token is a new login.
+        return self.login().access_token
 
     # Reference: PUBLIC-API-NOTES.md, RecoveryConnect "Auth" (POST /api/v140/auth)
     def login(self) -> Token:
@@ -98,13 +102,16 @@ class RecoveryConnectClient:
                     http_status=error.http_status,
                 ) from None
             raise
-        self._tokens.put(self._token_key, token.access_token, token.expires_in)
+        self._remember(token.access_token, token.expires_in)
         return token
 
     # Reference: PUBLIC-API-NOTES.md, RecoveryConnect "List an order's photos"
     def list_photos(self, *, order_id: int) -> list[Photo]:
         return self._authorized(
-            "GET", f"/api/v140/orders/{order_id}/photos", operation="list_photos", check=parse_photos
+            "GET",
+            f"/api/v140/orders/{order_id}/photos",
+            operation="list_photos",
+            check=lambda response: parse_photos(checked_json(response)),
         )
 
     # Reference: recoveryconnect-photo-operations.txt, "Transfer Specific Photo of Order"
@@ -116,7 +123,7 @@ class RecoveryConnectClient:
             f"/api/v130/orders/{order_id}/photos/{photo_id}",
             operation="transfer_photo",
             json_payload={"transfer_to": transfer_to},
-            check=parse_transfer,
+            check=lambda response: parse_transfer(checked_json(response)),
         )
 
     # Reference: recoveryconnect-photo-operations.txt, "Transfer Order Photos"
@@ -126,30 +133,5 @@ class RecoveryConnectClient:
             f"/api/v130/orders/{order_id}/photos/transfer",
             operation="transfer_all_photos",
             json_payload={"transfer_to": transfer_to},
-            check=parse_transfer,
-        )
-
-    def _authorized(
-        self, method: str, path: str, *, operation: str, check: Callable[[Any], T], json_payload: Any = None
-    ) -> T:
-        """Call with the cached token; on a 401 log in again once (the refresh call is not documented)."""
-        token = self._tokens.get(self._token_key) or self.login().access_token
-        try:
-            return self._send(method, path, operation, token, check, json_payload)
-        except ProviderError as error:
-            if error.http_status != 401:
-                raise
-        self._tokens.discard(self._token_key, token)
-        return self._send(method, path, operation, self.login().access_token, check, json_payload)
-
-    def _send(
-        self, method: str, path: str, operation: str, token: str, check: Callable[[Any], T], json_payload: Any
-    ) -> T:
-        return self._session.request(
-            method,
-            path,
-            operation=operation,
-            headers={"Authorization": f"Bearer {token}"},
-            json_payload=json_payload,
-            check=lambda response: check(checked_json(response)),
+            check=lambda response: parse_transfer(checked_json(response)),
         )

@@ -1,6 +1,10 @@
-"""Small helpers to put the same order on both sides: the simulator and our mirror."""
+"""Small helpers for the tests: the same order on both sides (simulator and mirror), commands run."""
 
 from __future__ import annotations
+
+import io
+
+from django.core.management import call_command
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from media_sync.models import RecoveryConnectOrder, RecoveryConnectPhoto
@@ -28,3 +32,13 @@ def order_on_both_sides(
     for photo_id in photo_ids:
         RecoveryConnectPhoto.objects.create(photo_id=photo_id, order=order, name=f"{photo_id}.jpg")
     return order
+
+
+def run_command(*args: str) -> tuple[int, str]:
+    """A management command's exit code and what it printed."""
+    out = io.StringIO()
+    try:
+        call_command(*args, stdout=out)
+    except SystemExit as exit_:
+        return int(exit_.code or 0), out.getvalue()
+    return 0, out.getvalue()

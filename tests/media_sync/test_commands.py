@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from media_sync.models import AuditEvent, JobStatus, RecoveryConnectOrder, TransferJob
-from tests.media_sync.factories import order_on_both_sides
+from tests.media_sync.factories import order_on_both_sides, run_command
 
 pytestmark = pytest.mark.django_db
-
-
-def run(*args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    try:
-        call_command(*args, stdout=out)
-    except SystemExit as exit_:
-        return int(exit_.code or 0), out.getvalue()
-    return 0, out.getvalue()
 
 
 @pytest.fixture
@@ -33,26 +22,26 @@ def source(rc_sim: RecoveryConnectSimulator) -> RecoveryConnectOrder:
 
 def test_rc_sync_photos_sync_mirrors_and_prints_one_line(rc_sim: RecoveryConnectSimulator) -> None:
     rc_sim.add_order(57076600, 9100600, photos=[{"id": 1, "name": "a.jpg"}, {"id": 2, "name": "b.jpg"}])
-    code, out = run("rc_sync_photos", "--order", "57076600", "--sync")
+    code, out = run_command("rc_sync_photos", "--order", "57076600", "--sync")
     assert code == 0
     assert out == "57076600 -> mirror: succeeded [200] 2 photos listed: 2 new, 0 removed\n"
     assert RecoveryConnectOrder.objects.get(order_id=57076600).photos.count() == 2
 
 
 def test_rc_sync_photos_without_sync_enqueues_and_prints_the_job_id(rc_sim: RecoveryConnectSimulator) -> None:
-    code, out = run("rc_sync_photos", "--order", "57076600")
+    code, out = run_command("rc_sync_photos", "--order", "57076600")
     job = TransferJob.objects.get()
     assert (code, out) == (0, f"job {job.pk} enqueued\n")
 
 
 def test_rc_sync_photos_of_an_unknown_order_exits_1(rc_sim: RecoveryConnectSimulator) -> None:
-    code, out = run("rc_sync_photos", "--order", "404404", "--sync")
+    code, out = run_command("rc_sync_photos", "--order", "404404", "--sync")
     assert code == 1
     assert out == "404404 -> mirror: failed [404] HTTP 404: Order not found.\n"
 
 
 def test_rc_transfer_with_photos_prints_each_item_and_exits_1_on_a_fail(source: RecoveryConnectOrder) -> None:
-    code, out = run(
+    code, out = run_command(
         "rc_transfer",
         "--order",
         "57076503",
@@ -77,7 +66,7 @@ def test_rc_transfer_all_exits_0_when_every_item_succeeded(
     source: RecoveryConnectOrder, rc_sim: RecoveryConnectSimulator
 ) -> None:
     rc_sim.orders[57076503].photos[1].locked = False
-    code, out = run("rc_transfer", "--order", "57076503", "--to", "9100002", "--sync")
+    code, out = run_command("rc_transfer", "--order", "57076503", "--to", "9100002", "--sync")
     assert code == 0 and len(out.splitlines()) == 2
     assert TransferJob.objects.get().operation == "rc_transfer_all"
     assert TransferJob.objects.get().status == JobStatus.SUCCEEDED

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
@@ -11,18 +10,10 @@ from django.core.management.base import CommandError
 
 from integrations.corrigopro.simulator import CorrigoProSimulator, tiny_jpeg
 from media_sync.models import AuditEvent, CorrigoAttachment, CorrigoWorkOrder, TransferJob
+from tests.media_sync.factories import run_command
 
 pytestmark = pytest.mark.django_db
 JPEG = tiny_jpeg()
-
-
-def run(*args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    try:
-        call_command(*args, stdout=out)
-    except SystemExit as exit_:
-        return int(exit_.code or 0), out.getvalue()
-    return 0, out.getvalue()
 
 
 @pytest.fixture
@@ -35,7 +26,7 @@ def photo(tmp_path: Path) -> Path:
 @pytest.fixture
 def uploaded(cp_sim: CorrigoProSimulator, photo: Path) -> CorrigoAttachment:
     cp_sim.add_work_order(1001)
-    code, _ = run(
+    code, _ = run_command(
         "corrigo_upload", "--work-order", "1001", "--file", str(photo), "--performed-by", "Ann", "--sync"
     )
     assert code == 0
@@ -44,7 +35,7 @@ def uploaded(cp_sim: CorrigoProSimulator, photo: Path) -> CorrigoAttachment:
 
 def test_upload_sync_prints_the_item_and_exits_0(cp_sim: CorrigoProSimulator, photo: Path) -> None:
     cp_sim.add_work_order(1001)
-    code, out = run(
+    code, out = run_command(
         "corrigo_upload",
         "--work-order",
         "1001",
@@ -70,7 +61,7 @@ def test_upload_to_a_work_order_the_provider_rejected_exits_1(
     cp_sim: CorrigoProSimulator, photo: Path
 ) -> None:
     cp_sim.add_work_order(1002, status="Rejected")
-    code, out = run("corrigo_upload", "--work-order", "1002", "--file", str(photo), "--sync")
+    code, out = run_command("corrigo_upload", "--work-order", "1002", "--file", str(photo), "--sync")
     assert code == 1 and out.startswith("after.jpg -> 1002: failed [3001]")
     assert CorrigoWorkOrder.objects.get(work_order_id=1002).status == "Rejected"
 
@@ -102,7 +93,7 @@ def test_upload_of_a_missing_file_exits_2(cp_sim: CorrigoProSimulator, tmp_path:
 
 
 def test_sync_lists_and_mirrors(cp_sim: CorrigoProSimulator, uploaded: CorrigoAttachment) -> None:
-    code, out = run("corrigo_sync", "--work-order", "1001", "--sync")
+    code, out = run_command("corrigo_sync", "--work-order", "1001", "--sync")
     assert (code, out) == (0, "1001 -> mirror: succeeded [200] 1 attachments listed: 0 new, 0 removed\n")
 
 
@@ -110,11 +101,11 @@ def test_update_then_delete_then_delete_again(
     cp_sim: CorrigoProSimulator, uploaded: CorrigoAttachment
 ) -> None:
     guid = uploaded.attachment_id
-    code, out = run(
+    code, out = run_command(
         "corrigo_update", "--work-order", "1001", "--attachment", guid, "--name", "fixed.jpg", "--sync"
     )
     assert code == 0 and out.startswith(f"{guid} -> 1001: succeeded [200] changed")
-    code, out = run("corrigo_delete", "--work-order", "1001", "--attachment", guid, "--sync")
+    code, out = run_command("corrigo_delete", "--work-order", "1001", "--attachment", guid, "--sync")
     assert code == 0 and "deleted" in out
     with pytest.raises(CommandError, match="already removed") as refused:
         call_command("corrigo_delete", "--work-order", "1001", "--attachment", guid, "--sync")
@@ -124,7 +115,7 @@ def test_update_then_delete_then_delete_again(
 def test_an_unknown_attachment_is_a_provider_failure(
     cp_sim: CorrigoProSimulator, uploaded: CorrigoAttachment
 ) -> None:
-    code, out = run(
+    code, out = run_command(
         "corrigo_delete",
         "--work-order",
         "1001",
@@ -156,7 +147,7 @@ def test_download_saves_the_file(
     cp_sim: CorrigoProSimulator, uploaded: CorrigoAttachment, tmp_path: Path
 ) -> None:
     target = tmp_path / "copy.jpg"
-    code, out = run(
+    code, out = run_command(
         "corrigo_download",
         "--work-order",
         "1001",
@@ -175,7 +166,7 @@ def test_download_of_a_removed_attachment_exits_1_and_writes_no_file(
 ) -> None:
     cp_sim.customer_remove_attachment(1001, uploaded.attachment_id)
     target = tmp_path / "copy.jpg"
-    code, out = run(
+    code, out = run_command(
         "corrigo_download",
         "--work-order",
         "1001",
