@@ -189,6 +189,16 @@ CORRIGOPRO = {
     ),
     "WEBHOOK_AUDIENCE": os.environ.get("CORRIGOPRO_WEBHOOK_AUDIENCE", "CorrigoProDirect"),
 }
+SUAPI = {
+    "BASE_URL": provider_setting("SUAPI_BASE_URL", f"{SIMULATOR_URL}/suapi"),
+    "APP_ID": provider_setting("SUAPI_APP_ID", "demo-app"),
+    "API_KEY": provider_setting("SUAPI_API_KEY", "demo-key"),
+}
+# Booking.com downloads each photo from a link: this app's public address serves signed, expiring links
+# to local media (unused with S3, which signs its own).
+MEDIA_SYNC_PUBLIC_BASE_URL = provider_setting("MEDIA_SYNC_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+MEDIA_SYNC_LINK_TTL = int(os.environ.get("MEDIA_SYNC_LINK_TTL", str(24 * 3600)))
+
 # Webhook bodies above this size are refused unread.
 WEBHOOK_MAX_BYTES = int(os.environ.get("MEDIA_SYNC_WEBHOOK_MAX_BYTES", str(1024 * 1024)))
 # Where `make demo`'s simulators deliver CorrigoPro webhooks.

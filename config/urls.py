@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
-from media_sync import webhooks
+from media_sync import views, webhooks
 
 admin.site.site_header = "media-sync"
 admin.site.site_title = "media-sync"
@@ -14,4 +14,5 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("webhooks/corrigopro/", webhooks.corrigopro, name="webhook-corrigopro"),
+    path("media-links/<int:pk>/<str:name>", views.media_link, name="media-link"),
 ]

@@ -51,9 +51,11 @@ class ProviderError(Exception):
         http_status: int | None = None,
         code: str = "",
         retry_after: float | None = None,
+        reference: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.reference = reference
         self.failure_class = failure_class
         self.transient = transient
         self.http_status = http_status

@@ -20,6 +20,7 @@ REQUIRED_PROVIDER_SETTINGS = {
         "CLIENT_SECRET": "CORRIGOPRO_CLIENT_SECRET",
         "WEBHOOK_CERTIFICATE": "CORRIGOPRO_WEBHOOK_CERTIFICATE",
     },
+    "SUAPI": {"BASE_URL": "SUAPI_BASE_URL", "APP_ID": "SUAPI_APP_ID", "API_KEY": "SUAPI_API_KEY"},
 }
 
 
@@ -37,4 +38,12 @@ def provider_settings_check(app_configs: Any, **kwargs: Any) -> list[Error]:
                         id="media_sync.E001",
                     )
                 )
+    if not settings.AWS_STORAGE_BUCKET_NAME and not settings.MEDIA_SYNC_PUBLIC_BASE_URL:
+        errors.append(
+            Error(
+                "MEDIA_SYNC_PUBLIC_BASE_URL is not set.",
+                hint="Booking.com fetches photos from signed links under this address (or put media on S3).",
+                id="media_sync.E002",
+            )
+        )
     return errors

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.run import job_run
+from media_sync.services.suapi import su_poll_due
 from media_sync.services.webhooks import webhook_process
 
 
@@ -17,3 +18,7 @@ def sweep_stale_jobs() -> dict[str, int]:
 
 def process_webhook(delivery_id: int) -> None:
     webhook_process(delivery_id=delivery_id)
+
+
+def poll_su_batches() -> int:
+    return su_poll_due()

@@ -17,6 +17,7 @@ from integrations.corrigopro.simulator import CorrigoProSimulator
 from integrations.recoveryconnect import client as rc_client_module
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import RunningServer, serve
+from integrations.suapi.simulator import SuApiSimulator
 from media_sync.db import set_audit_locked
 
 _real_connect = socket.socket.connect
@@ -56,7 +57,8 @@ def _plain_http() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def _test_settings(settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_SYNC_HTTP_TIMEOUT = (2.0, 2.0)
     settings.MEDIA_SYNC_MAX_ATTEMPTS = 3
     settings.MEDIA_SYNC_BACKOFF_BASE = 0.01
@@ -122,3 +124,19 @@ def live_app(live_server: Any) -> Iterator[Any]:
 @pytest.fixture(autouse=True)
 def _audit_locked() -> None:
     set_audit_locked(True)
+
+
+@pytest.fixture(scope="session")
+def su_server() -> Iterator[tuple[SuApiSimulator, RunningServer]]:
+    simulator = SuApiSimulator()
+    with serve(simulator) as server:
+        yield simulator, server
+
+
+@pytest.fixture
+def su_sim(su_server: tuple[SuApiSimulator, RunningServer], settings: Any) -> SuApiSimulator:
+    """A fresh SU API simulator the app is configured to call."""
+    simulator, server = su_server
+    simulator.reset()
+    settings.SUAPI = {"BASE_URL": server.url, "APP_ID": "demo-app", "API_KEY": "demo-key"}
+    return simulator

@@ -21,6 +21,10 @@ PRODUCTION = {
     "CORRIGOPRO_CLIENT_ID": "ops",
     "CORRIGOPRO_CLIENT_SECRET": "s3cret",
     "CORRIGOPRO_WEBHOOK_CERTIFICATE": "/etc/media-sync/corrigopro.pem",
+    "SUAPI_BASE_URL": "https://connect.su-api.example",
+    "SUAPI_APP_ID": "ops",
+    "SUAPI_API_KEY": "s3cret",
+    "MEDIA_SYNC_PUBLIC_BASE_URL": "https://media-sync.example.com",
 }
 
 
@@ -29,7 +33,7 @@ def manage(*args: str, env: dict[str, str], drop: tuple[str, ...] = ()) -> subpr
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "RECOVERYCONNECT_", "CORRIGOPRO_"))
+        if not k.startswith(("DJANGO_", "RECOVERYCONNECT_", "CORRIGOPRO_", "SUAPI_", "MEDIA_SYNC_", "AWS_"))
     }
     clean.update({k: v for k, v in env.items() if k not in drop})
     return subprocess.run(

@@ -86,6 +86,7 @@ def intermediate_action(
     start: Callable[[dict[str, Any]], TransferJob],
     provider: str,
     operation: str,
+    extra_context: dict[str, Any] | None = None,
 ) -> HttpResponse | None:
     """An action that asks for more input first, in the manner of `delete_selected`.
 
@@ -107,5 +108,58 @@ def intermediate_action(
         "action": action,
         "submit_label": submit_label,
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        **(extra_context or {}),
     }
     return TemplateResponse(request, "admin/media_sync/action_form.html", context)
+
+
+class ConfirmForm(forms.Form):
+    pass
+
+
+def posted(request: HttpRequest) -> dict[str, Any]:
+    """Form data when the request is a POST (even an empty one: a confirmation), else an unbound form."""
+    if request.method != "POST":
+        return {}
+    return {"data": request.POST, "files": request.FILES}
+
+
+def object_form(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    obj: Any,
+    *,
+    form: forms.Form,
+    title: str,
+    submit_label: str,
+    warning: str = "",
+) -> TemplateResponse:
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "opts": modeladmin.model._meta,
+        "object": obj,
+        "title": title,
+        "form": form,
+        "submit_label": submit_label,
+        "warning": warning,
+    }
+    return TemplateResponse(request, "admin/media_sync/object_form.html", context)
+
+
+def start_or_show(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    obj: Any,
+    form: forms.Form,
+    start: Callable[[dict[str, Any]], TransferJob],
+    *,
+    provider: str,
+    operation: str,
+    **page: str,
+) -> HttpResponse:
+    """A submitted form starts the job and lands on its page; otherwise the form is shown (again)."""
+    if request.method == "POST":
+        started = submit(modeladmin, request, form, start, provider=provider, operation=operation)
+        if started:
+            return started
+    return object_form(modeladmin, request, obj, form=form, **page)

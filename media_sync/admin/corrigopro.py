@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -11,12 +10,18 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from integrations.corrigopro.schemas import DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
-from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url, submit
+from media_sync.admin.base import (
+    ConfirmForm,
+    ReadOnlyAdminMixin,
+    RunJobsPermissionMixin,
+    job_url,
+    posted,
+    start_or_show,
+)
 from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, Provider, TransferJob, WebhookDelivery
 from media_sync.services.audit import audit_record_refusal
 from media_sync.services.corrigopro import (
@@ -54,10 +59,6 @@ class MetadataForm(forms.Form):
     visibility = forms.ChoiceField(choices=VISIBILITY_CHOICES, required=False)
 
 
-class ConfirmForm(forms.Form):
-    pass
-
-
 class AttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CorrigoAttachment
     readonly_fields = fields = ("name", "mime_type", "size", "document_type", "added_by", "state", "links")
@@ -84,53 +85,6 @@ def attachment_links(attachment: CorrigoAttachment) -> str:
             for view, label in names
         ),
     )
-
-
-def posted(request: HttpRequest) -> dict[str, Any]:
-    """Form data when the request is a POST (even an empty one: a confirmation), else an unbound form."""
-    if request.method != "POST":
-        return {}
-    return {"data": request.POST, "files": request.FILES}
-
-
-def object_form(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    obj: Any,
-    *,
-    form: forms.Form,
-    title: str,
-    submit_label: str,
-    warning: str = "",
-) -> TemplateResponse:
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "opts": modeladmin.model._meta,
-        "object": obj,
-        "title": title,
-        "form": form,
-        "submit_label": submit_label,
-        "warning": warning,
-    }
-    return TemplateResponse(request, "admin/media_sync/object_form.html", context)
-
-
-def start_or_show(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    obj: Any,
-    form: forms.Form,
-    start: Callable[[dict[str, Any]], TransferJob],
-    *,
-    operation: str,
-    **page: str,
-) -> HttpResponse:
-    """A submitted form starts the job and lands on its page; otherwise the form is shown (again)."""
-    if request.method == "POST":
-        started = submit(modeladmin, request, form, start, provider=Provider.CORRIGOPRO, operation=operation)
-        if started:
-            return started
-    return object_form(modeladmin, request, obj, form=form, **page)
 
 
 @admin.register(CorrigoWorkOrder)
@@ -206,6 +160,7 @@ class CorrigoWorkOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
             work_order,
             form,
             start,
+            provider=Provider.CORRIGOPRO,
             operation=UPLOAD,
             title=f"Upload an attachment to work order {work_order.work_order_id}",
             submit_label="Upload",
@@ -299,6 +254,7 @@ class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.M
             attachment,
             form,
             start,
+            provider=Provider.CORRIGOPRO,
             operation=UPDATE,
             title=f"Change {attachment.name}",
             submit_label="Save at CorrigoPro",
@@ -316,6 +272,7 @@ class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.M
             attachment,
             ConfirmForm(**posted(request)),
             start,
+            provider=Provider.CORRIGOPRO,
             operation=DELETE,
             title=f"Delete {attachment.name} from CorrigoPro",
             submit_label="Yes, delete it",

@@ -63,10 +63,11 @@ def item_line(item: TransferItem) -> str:
 
 
 def report_items(command: BaseCommand, job: TransferJob) -> None:
-    """One line per item; exit 1 when any did not succeed."""
+    """One line per item; exit 1 when any failed. An item the provider still decides on (a Booking.com
+    photo in a batch) has not failed."""
     failed = False
     for item in job.items.order_by("id"):
-        failed |= item.status != ItemStatus.SUCCEEDED
+        failed |= item.status not in (ItemStatus.SUCCEEDED, ItemStatus.WAITING)
         command.stdout.write(item_line(item))
     if failed:
         sys.exit(EXIT_FAILED)

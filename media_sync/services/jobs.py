@@ -24,7 +24,12 @@ logger = logging.getLogger(__name__)
 
 RUN_JOB_TASK = "media_sync.tasks.run_job"
 T = TypeVar("T")
-MAX_ID = 2**63 - 1  # the largest id a BIGINT column holds
+MAX_ID = 2**63 - 1
+OPEN_ITEM_STATUSES = (
+    ItemStatus.PENDING,
+    ItemStatus.IN_PROGRESS,
+    ItemStatus.WAITING,
+)  # the largest id a BIGINT column holds
 
 
 class InputRefused(ValueError):
@@ -162,6 +167,24 @@ def item_finish(
         audit_record_item(item=item, job=job, outcome=Outcome.SUCCEEDED if succeeded else Outcome.FAILED)
 
 
+def item_wait(
+    *, item: TransferItem, job: TransferJob, message: str, reference: str = "", status: str = ""
+) -> None:
+    """The provider took the item and will decide later: it leaves the worker's hands (the sweep never
+    hands it back) and the audit says so."""
+    item.status = ItemStatus.WAITING
+    item.message, item.reference, item.provider_status = message, reference[:100], status[:50]
+    with transaction.atomic():
+        TransferItem.objects.filter(pk=item.pk, claim_token=item.claim_token).update(
+            status=item.status,
+            message=message,
+            reference=item.reference,
+            provider_status=item.provider_status,
+            updated_at=timezone.now(),
+        )
+        audit_record_item(item=item, job=job, outcome=Outcome.PENDING)
+
+
 def job_mark_started(*, job: TransferJob) -> None:
     now = timezone.now()
     if TransferJob.objects.filter(pk=job.pk, started_at__isnull=True).update(started_at=now):
@@ -172,7 +195,7 @@ def job_mark_started(*, job: TransferJob) -> None:
 def job_refresh_status(*, job: TransferJob) -> TransferJob:
     """Derive the job's status from its items, the one place that does."""
     counts = job_item_counts(job)
-    open_items = counts[ItemStatus.PENDING] + counts[ItemStatus.IN_PROGRESS]
+    open_items = counts[ItemStatus.PENDING] + counts[ItemStatus.IN_PROGRESS] + counts[ItemStatus.WAITING]
     succeeded, failed = counts[ItemStatus.SUCCEEDED], counts[ItemStatus.FAILED]
     if open_items:
         status = JobStatus.RUNNING if (job.started_at or succeeded or failed) else JobStatus.PENDING
@@ -227,7 +250,7 @@ def jobs_sweep_stale() -> dict[str, int]:
     for job in open_jobs.filter(quiet, items__status=ItemStatus.PENDING).distinct():
         job_enqueue(job_id=job.pk)
         requeued += 1
-    for job in open_jobs.exclude(items__status__in=(ItemStatus.PENDING, ItemStatus.IN_PROGRESS)):
+    for job in open_jobs.exclude(items__status__in=OPEN_ITEM_STATUSES):
         job_refresh_status(job=job)
     if handed_back or requeued:
         logger.warning("sweep: %d items handed back, %d jobs re-enqueued", handed_back, requeued)

@@ -6,12 +6,16 @@ import logging
 from collections.abc import Callable
 
 from media_sync.models import TransferJob
-from media_sync.services import corrigopro, recoveryconnect
+from media_sync.services import corrigopro, recoveryconnect, suapi
 from media_sync.services.jobs import job_mark_started, job_refresh_status
 
 logger = logging.getLogger(__name__)
 
-RUNNERS: dict[str, Callable[[TransferJob], None]] = {**recoveryconnect.RUNNERS, **corrigopro.RUNNERS}
+RUNNERS: dict[str, Callable[[TransferJob], None]] = {
+    **recoveryconnect.RUNNERS,
+    **corrigopro.RUNNERS,
+    **suapi.RUNNERS,
+}
 
 
 def job_run(*, job_id: int) -> TransferJob | None:

@@ -1,0 +1,112 @@
+"""SU API client for Booking.com property photos: every verb is a JSON POST with app-id and API key."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+
+from integrations.http import (
+    AUTH,
+    ExchangeHook,
+    ProviderError,
+    ProviderSession,
+    RetryPolicy,
+    error_for_status,
+    json_body,
+    parse_retry_after,
+)
+from integrations.suapi.schemas import (
+    Created,
+    Pending,
+    PropertyPhoto,
+    parse_created,
+    parse_pending,
+    parse_property_photos,
+    succeeded,
+)
+
+PROVIDER = "suapi"
+PHOTO_PATH = "/SUAPI/jservice/bdc/photo/"
+T = TypeVar("T")
+
+
+def checked(response: requests.Response) -> dict[str, Any]:
+    """A failure can come with HTTP 200: `Status` decides, then the HTTP status."""
+    if response.status_code == 429 or response.status_code >= 500:
+        raise error_for_status(
+            response.status_code,
+            f"HTTP {response.status_code}",
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    if response.status_code in (401, 403):
+        raise ProviderError(
+            "the SU API refused the credentials: check SUAPI_APP_ID and SUAPI_API_KEY",
+            failure_class=AUTH,
+            transient=False,
+            http_status=response.status_code,
+        )
+    body = succeeded(json_body(response), response.status_code)
+    if response.status_code != 200:
+        raise error_for_status(response.status_code, f"HTTP {response.status_code}")
+    return body
+
+
+class SuApiClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        app_id: str,
+        api_key: str,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retry: RetryPolicy | None = None,
+        on_exchange: ExchangeHook | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._session = ProviderSession(
+            provider=PROVIDER,
+            base_url=base_url,
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+            on_exchange=on_exchange,
+            sleep=sleep,
+        )
+        # The documented scheme: the key itself in Authorization, no "Bearer".
+        self._headers = {"app-id": app_id, "Authorization": api_key}
+
+    def _post(self, verb: str, payload: dict[str, Any], parse: Callable[[dict[str, Any]], T]) -> T:
+        return self._session.request(
+            "POST",
+            PHOTO_PATH + verb,
+            operation=verb,
+            headers=self._headers,
+            json_payload=payload,
+            check=lambda response: parse(checked(response)),
+        )
+
+    # Reference: PUBLIC-API-NOTES.md, SU API "create"
+    def create(self, *, hotel_id: str, channel_hotel_id: str, images: list[tuple[str, list[int]]]) -> Created:
+        payload = {
+            "hotel_id": hotel_id,
+            "channel_hotel_id": channel_hotel_id,
+            "images": [{"url": url, "tags": tags} for url, tags in images],
+        }
+        return self._post("create", payload, parse_created)
+
+    # Reference: suapi-pending-photos.txt, "Retrieve Property Pending Photos based on photo-batch-id"
+    def pending_images(self, *, hotel_id: str, channel_hotel_id: str, batch_id: str) -> Pending:
+        payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id, "photo_batch_id": batch_id}
+        return self._post("pendingImages", payload, parse_pending)
+
+    # Reference: PUBLIC-API-NOTES.md, SU API "retrieveAll"
+    def retrieve_all(self, *, hotel_id: str, channel_hotel_id: str) -> list[PropertyPhoto]:
+        payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id}
+        return self._post("retrieveAll", payload, parse_property_photos)
+
+    # Reference: PUBLIC-API-NOTES.md, SU API "delete" (one photo_id per request)
+    def delete(self, *, hotel_id: str, channel_hotel_id: str, photo_id: str) -> str:
+        payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id, "photo_id": photo_id}
+        return self._post("delete", payload, lambda body: str(body.get("Ruid") or ""))

@@ -1,0 +1,300 @@
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+
+from media_sync.admin.base import (
+    ConfirmForm,
+    ReadOnlyAdminMixin,
+    RunJobsPermissionMixin,
+    intermediate_action,
+    job_url,
+    posted,
+    start_or_show,
+)
+from media_sync.models import BatchStatus, Provider, SuBatch, SuPhoto, SuProperty
+from media_sync.services.audit import audit_record_refusal
+from media_sync.services.jobs import InputRefused
+from media_sync.services.suapi import (
+    CREATE,
+    DELETE,
+    su_batch_start,
+    su_delete_start,
+    su_photo_add,
+    su_poll_now,
+    su_preflight,
+)
+
+STATUS_ORDER = ["new", "enqueued", "ok", "duplicate", "bad_url", "error", "error_decode", "deleted"]
+
+
+def parse_tags(text: str) -> list[int]:
+    values = [part for part in re.split(r"[\s,;]+", text) if part]
+    if any(not value.isdigit() for value in values):
+        raise forms.ValidationError("tags are Booking.com tag ids: numbers, separated by commas or spaces")
+    return [int(value) for value in values]
+
+
+def thumbnail_tag(photo: SuPhoto | None) -> str:
+    if photo is None or not photo.thumbnail:
+        return "—"
+    url = reverse("admin:media_sync_suphoto_thumbnail", args=[photo.pk])
+    return format_html('<img src="{}" alt="" class="thumb" loading="lazy">', url)
+
+
+class SendPhotosForm(forms.Form):
+    tags = forms.CharField(required=False, help_text="Booking.com tag ids for every photo, e.g. 1, 13, 80.")
+    include = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, required=True)
+
+    def __init__(self, *args: Any, photos: list[SuPhoto], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        include = self.fields["include"]
+        assert isinstance(include, forms.MultipleChoiceField)
+        include.choices = [(str(photo.pk), str(photo)) for photo in photos]
+
+    def clean_tags(self) -> list[int]:
+        return parse_tags(self.cleaned_data["tags"])
+
+
+class SuPhotoAddForm(forms.ModelForm):
+    file = forms.FileField(help_text="JPEG or PNG, 300x300 to 14000x14000 pixels, at most 50 MB.")
+
+    class Meta:
+        model = SuPhoto
+        fields = ["property"]
+
+
+class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = SuPhoto
+    readonly_fields = fields = ("preview", "media", "width", "height", "created_at")
+    extra = 0
+
+    @admin.display(description="")
+    def preview(self, photo: SuPhoto) -> str:
+        return thumbnail_tag(photo)
+
+
+class BatchInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = SuBatch
+    readonly_fields = fields = ("batch_id", "status", "created_at", "status_reason")
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(SuProperty)
+class SuPropertyAdmin(admin.ModelAdmin):
+    list_display = ["hotel_id", "channel_hotel_id", "name", "created_at"]
+    search_fields = ["=hotel_id", "=channel_hotel_id", "name"]
+    inlines = [PhotoInline, BatchInline]
+
+
+@admin.register(SuPhoto)
+class SuPhotoAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
+    list_display = ["preview", "__str__", "property", "image_format", "size", "created_at"]
+    list_display_links = ["__str__"]
+    list_filter = ["property"]
+    list_select_related = ["property", "media"]
+    search_fields = ["=property__hotel_id", "media__original_name", "=media__sha256"]
+    actions = ["send_to_booking"]
+    list_per_page = 50
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        return SuPhotoAddForm if obj is None else super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return (
+            ["property", "file"]
+            if obj is None
+            else ["property", "media", "image_format", "width", "height", "phash", "created_at"]
+        )
+
+    def save_model(self, request: HttpRequest, obj: SuPhoto, form: Any, change: bool) -> None:
+        # The photo is measured and stored by the service; the form only chose the property and file.
+        upload = form.cleaned_data["file"]
+        saved = su_photo_add(
+            property=obj.property, source=upload, name=upload.name, uploaded_by=request.user.get_username()
+        )
+        obj.pk, obj.media_id = saved.pk, saved.media_id
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except InputRefused as refusal:
+            audit_record_refusal(
+                provider=Provider.SUAPI,
+                operation="su_photo_add",
+                triggered_by=request.user.get_username(),
+                message=str(refusal),
+            )
+            self.message_user(request, f"Photo refused: {refusal}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    @admin.display(description="")
+    def preview(self, photo: SuPhoto) -> str:
+        return thumbnail_tag(photo)
+
+    @admin.display(description="size")
+    def size(self, photo: SuPhoto) -> str:
+        return f"{photo.width}x{photo.height}, {photo.media.size / 1048576:.1f} MB"
+
+    def get_urls(self) -> list[URLPattern]:
+        thumbnail = path(
+            "<path:object_id>/thumbnail/",
+            self.admin_site.admin_view(self.thumbnail_view),
+            name="media_sync_suphoto_thumbnail",
+        )
+        return [thumbnail, *super().get_urls()]
+
+    def thumbnail_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
+        photo = self.get_object(request, unquote(object_id))
+        if photo is None or not photo.thumbnail:
+            raise Http404("No thumbnail.")
+        if not self.has_view_permission(request, photo):
+            raise PermissionDenied
+        return FileResponse(photo.thumbnail.open("rb"), content_type="image/jpeg")
+
+    @admin.action(description="Send selected photos to Booking.com…", permissions=["run_jobs"])
+    def send_to_booking(self, request: HttpRequest, queryset: QuerySet[SuPhoto]) -> HttpResponse | None:
+        photos = list(queryset.select_related("property", "media"))
+        properties = {photo.property for photo in photos}
+        if len(properties) != 1:
+            self.message_user(request, "Select photos of one property.", messages.ERROR)
+            return None
+        (property,) = properties
+        preflight = su_preflight(property=property, photos=photos)
+        by_pk = {photo.pk: photo for photo in photos}
+
+        clean = [str(row.photo.pk) for row in preflight if not row.warnings and not row.problems]
+        ticked = set(request.POST.getlist("include")) if "apply" in request.POST else set(clean)
+
+        class Form(SendPhotosForm):
+            def __init__(self, data: Any = None) -> None:
+                super().__init__(data, photos=photos)
+
+        return intermediate_action(
+            self,
+            request,
+            queryset,
+            form_class=Form,
+            title=f"Send {len(photos)} photo(s) to Booking.com for {property}",
+            action="send_to_booking",
+            submit_label="Send to Booking.com",
+            provider=Provider.SUAPI,
+            operation=CREATE,
+            extra_context={
+                "preflight": [
+                    (row, thumbnail_tag(row.photo), str(row.photo.pk) in ticked) for row in preflight
+                ]
+            },
+            start=lambda data: su_batch_start(
+                property=property,
+                photos=[by_pk[int(pk)] for pk in data["include"]],
+                tags=data["tags"],
+                triggered_by=request.user.get_username(),
+            ),
+        )
+
+
+@admin.register(SuBatch)
+class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "property", "status", "outcome_counts", "created_at", "next_poll_at"]
+    list_filter = ["status", "property"]
+    search_fields = ["=batch_id", "=property__hotel_id"]
+    list_select_related = ["property"]
+
+    @admin.display(description="photos")
+    def outcome_counts(self, batch: SuBatch) -> str:
+        counts = Counter(batch.photos.values_list("status", flat=True))
+        return (
+            ", ".join(f"{counts[status]} {status}" for status in STATUS_ORDER if counts[status]) or "not sent"
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        urls = [
+            path(
+                "<path:object_id>/refresh/",
+                self.admin_site.admin_view(self.refresh_view),
+                name="media_sync_subatch_refresh",
+            ),
+            path(
+                "<path:object_id>/photos/<int:photo_pk>/delete-at-booking/",
+                self.admin_site.admin_view(self.delete_photo_view),
+                name="media_sync_subatch_delete_photo",
+            ),
+        ]
+        return [*urls, *super().get_urls()]
+
+    def _batch(self, request: HttpRequest, object_id: str, *, run: bool) -> SuBatch:
+        batch: SuBatch | None = self.get_object(request, unquote(object_id))
+        if batch is None:
+            raise Http404("No such batch.")
+        if not (self.has_run_jobs_permission(request) if run else self.has_view_permission(request, batch)):
+            raise PermissionDenied
+        return batch
+
+    def refresh_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if request.method != "POST":
+            raise PermissionDenied
+        batch = self._batch(request, object_id, run=True)
+        su_poll_now(batch=batch)
+        self.message_user(request, "Asked Booking.com for the latest statuses.")
+        return HttpResponseRedirect(reverse("admin:media_sync_subatch_change", args=[batch.pk]))
+
+    def delete_photo_view(self, request: HttpRequest, object_id: str, photo_pk: int) -> HttpResponse:
+        batch = self._batch(request, object_id, run=True)
+        sent = batch.photos.filter(pk=photo_pk).first()
+        if sent is None:
+            raise Http404("No such photo in this batch.")
+        return start_or_show(
+            self,
+            request,
+            batch,
+            ConfirmForm(**posted(request)),
+            lambda data: su_delete_start(sent=sent, triggered_by=request.user.get_username()),
+            operation=DELETE,
+            title=f"Delete photo {sent.booking_photo_id} from Booking.com",
+            submit_label="Yes, delete it",
+            warning=f"This deletes photo {sent.booking_photo_id} from {batch.property} at Booking.com.",
+            provider=Provider.SUAPI,
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The batch page: each photo's status and Booking.com's message, counts per status."""
+        batch = self._batch(request, object_id, run=False)
+        photos = list(batch.photos.select_related("photo__media", "item"))
+        counts = Counter(sent.status or "not sent" for sent in photos)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": str(batch),
+            "batch": batch,
+            "rows": [(sent, thumbnail_tag(sent.photo)) for sent in photos],
+            "counts": sorted(
+                counts.items(), key=lambda kv: STATUS_ORDER.index(kv[0]) if kv[0] in STATUS_ORDER else 99
+            ),
+            "can_run": self.has_run_jobs_permission(request),
+            "job_url": job_url(batch.job),
+            "refresh_seconds": 10 if batch.status in (BatchStatus.SENDING, BatchStatus.POLLING) else None,
+        }
+        return TemplateResponse(request, "admin/media_sync/subatch/detail.html", context)

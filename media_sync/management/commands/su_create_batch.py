@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.core.files import File
+from django.db import transaction
+
+from media_sync.management.jobcommand import JobCommand
+from media_sync.models import SuProperty, TransferJob
+from media_sync.services.jobs import InputRefused
+from media_sync.services.suapi import su_batch_start, su_photo_add
+
+
+class Command(JobCommand):
+    provider = "suapi"
+    operation = "su_create_batch"
+    help = (
+        "Send photos to Booking.com as a new batch: local files (checked and stored first, then offered "
+        "through signed links) or public URLs. Each photo's final status comes later: su_pending."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--hotel", required=True, metavar="H", help="SU hotel_id")
+        parser.add_argument(
+            "--channel-hotel", required=True, metavar="C", help="Booking.com channel_hotel_id"
+        )
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--file", action="append", metavar="PATH", help="a photo file (repeatable)")
+        source.add_argument("--url", action="append", metavar="URL", help="a public photo URL (repeatable)")
+        parser.add_argument(
+            "--tag", action="append", type=int, default=[], metavar="N", help="tag id (repeatable)"
+        )
+        super().add_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        def start(enqueue: bool) -> TransferJob:
+            hotel, channel = options["hotel"].strip(), options["channel_hotel"].strip()
+            if not hotel or not channel:
+                raise InputRefused("--hotel and --channel-hotel must not be empty")
+            # One transaction: a refused photo leaves no property, no photo, no job behind.
+            with transaction.atomic():
+                property, _ = SuProperty.objects.get_or_create(
+                    hotel_id=hotel, defaults={"channel_hotel_id": channel}
+                )
+                if property.channel_hotel_id != channel:
+                    raise InputRefused(
+                        f"hotel {hotel} is mapped to channel hotel {property.channel_hotel_id}, not {channel}"
+                    )
+                photos = []
+                for name in options["file"] or []:
+                    path = Path(name)
+                    if not path.is_file():
+                        raise InputRefused(f"{path} is not a readable file")
+                    with path.open("rb") as handle:
+                        photos.append(
+                            su_photo_add(
+                                property=property,
+                                source=File(handle, name=path.name),
+                                name=path.name,
+                                uploaded_by=options["user"],
+                            )
+                        )
+                return su_batch_start(
+                    property=property,
+                    photos=photos,
+                    urls=options["url"],
+                    tags=options["tag"],
+                    triggered_by=options["user"],
+                    enqueue=enqueue,
+                )
+
+        self.start_job(options, start)
