@@ -143,11 +143,14 @@ EMAIL_BACKEND = os.environ.get(
 
 # --- Background workers (django-q2) ---------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+Q_TIMEOUT = int(os.environ.get("Q_TIMEOUT", "600"))
+# One task claims work for at most this long, then hands the rest to a fresh task: never cut off mid-item.
+MEDIA_SYNC_RUN_BUDGET = Q_TIMEOUT / 2
 Q_CLUSTER: dict[str, object] = {
     "name": "media-sync",
     "workers": int(os.environ.get("Q_WORKERS", "2")),
     # A task must finish (or be killed) before the broker may hand it out again: timeout < retry.
-    "timeout": int(os.environ.get("Q_TIMEOUT", "600")),
+    "timeout": Q_TIMEOUT,
     "retry": int(os.environ.get("Q_RETRY", "660")),
     "max_attempts": 3,
     "ack_failures": True,
@@ -215,6 +218,8 @@ MEDIA_SYNC_BACKOFF_BASE = env_float("MEDIA_SYNC_BACKOFF_BASE", 1.0)
 MEDIA_SYNC_BACKOFF_MAX = env_float("MEDIA_SYNC_BACKOFF_MAX", 60.0)
 # Items claimed by a worker and untouched this long are handed back by the sweep.
 MEDIA_SYNC_STALE_AFTER = int(os.environ.get("MEDIA_SYNC_STALE_AFTER", "900"))
+# An item claimed this many times without an answer is failed by the sweep instead of handed back again.
+MEDIA_SYNC_MAX_CLAIMS = int(os.environ.get("MEDIA_SYNC_MAX_CLAIMS", "5"))
 
 LOGGING = {
     "version": 1,

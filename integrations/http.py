@@ -294,13 +294,20 @@ class ProviderSession:
                 f"no answer within {self.timeout[1]:g} s", failure_class=TIMEOUT, transient=True
             )
             raise error from None
-        except requests.ConnectionError as exc:
+        except requests.RequestException as exc:
+            # Refused, reset, or cut off half-way through the body (ChunkedEncodingError): try again.
             error = ProviderError(
                 f"connection failed: {type(exc).__name__}", failure_class=CONNECTION, transient=True
             )
             raise error from None
         except ProviderError as exc:
             error = exc
+            raise
+        except BaseException as exc:
+            # Whatever else stopped this exchange (a bug, the worker's time limit) is not a success.
+            error = ProviderError(
+                f"interrupted: {type(exc).__name__}", failure_class="internal", transient=False
+            )
             raise
         finally:
             if self.on_exchange is not None:
@@ -313,9 +320,10 @@ class ProviderSession:
                         attempt=attempt,
                         request_summary=summarize(summary),
                         status_code=response.status_code if response is not None else None,
-                        response_summary=summarize_response(
-                            response, streamed=bool(request_kwargs.get("stream"))
-                        ),
+                        # A token endpoint's answer is the token itself: never kept, whatever its format.
+                        response_summary="[not kept]"
+                        if operation == "auth"
+                        else summarize_response(response, streamed=bool(request_kwargs.get("stream"))),
                         duration_ms=int((time.monotonic() - started) * 1000),
                         error=error,
                     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_poll_due
-from media_sync.services.webhooks import webhook_process
+from media_sync.services.webhooks import webhook_process, webhooks_sweep_received
 
 
 def run_job(job_id: int) -> None:
@@ -13,7 +13,7 @@ def run_job(job_id: int) -> None:
 
 
 def sweep_stale_jobs() -> dict[str, int]:
-    return jobs_sweep_stale()
+    return {**jobs_sweep_stale(), "webhooks_requeued": webhooks_sweep_received()}
 
 
 def process_webhook(delivery_id: int) -> None:

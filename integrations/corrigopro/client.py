@@ -223,13 +223,13 @@ class CorrigoProClient(BearerTokenClient):
 
     # Reference: corrigopro-attachments.txt, "Deleting files" (DELETE /api/attachments)
     def delete_attachment(self, *, work_order_id: int, attachment_id: str, message_id: str) -> str:
-        params = {"WorkOrderId": str(work_order_id), "AttachmentId": attachment_id, "MessageId": message_id}
+        form = {"WorkOrderId": str(work_order_id), "AttachmentId": attachment_id, "MessageId": message_id}
         return self._authorized(
             "DELETE",
             "/api/attachments",
             operation="delete_attachment",
-            params=params,
-            summary=params,
+            files={key: (None, value) for key, value in form.items()},  # form data, as documented
+            summary=form,
             check=lambda response: parse_message_id(checked_json(response)),
         )
 

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import content_disposition_header
 
 from integrations.corrigopro.schemas import DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
 from media_sync.admin.base import (
@@ -231,7 +232,8 @@ class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.M
             self.message_user(request, f"Download failed: {failure}", messages.ERROR)
             return HttpResponseRedirect(reverse("admin:media_sync_corrigoattachment_changelist"))
         response = StreamingHttpResponse(download.chunks, content_type=download.mime_type)
-        response["Content-Disposition"] = f'attachment; filename="{download.filename.replace(chr(34), "")}"'
+        # The name is the customer's: quoted and encoded properly, whatever it holds.
+        response["Content-Disposition"] = content_disposition_header(True, download.filename) or "attachment"
         if download.size is not None:
             response["Content-Length"] = str(download.size)
         return response

@@ -186,12 +186,12 @@ def cp_delete_start(*, attachment: CorrigoAttachment, triggered_by: str, enqueue
 
 
 def _mirror_status_from(job: TransferJob, item: TransferItem) -> None:
-    """3001/3005 say the work order can no longer take this: our mirror was stale, correct it."""
+    """An upload refused with 3001/3005 means our status for the work order was stale: mark it so the
+    next upload is refused here, with the reason. Only for uploads (the rule is about uploads), and
+    only for a work order we already mirror."""
     status = STATUS_FROM_CODE.get(item.error_code) if item.status == ItemStatus.FAILED else None
-    if status:
-        # A sync item is the work order itself; every other item names it as its destination.
-        work_order_id = int(item.destination or item.item)
-        CorrigoWorkOrder.objects.update_or_create(work_order_id=work_order_id, defaults={"status": status})
+    if status and job.operation == UPLOAD:
+        CorrigoWorkOrder.objects.filter(work_order_id=int(item.destination)).update(status=status)
 
 
 def _run_each(job: TransferJob, work: Callable[[CorrigoProClient, TransferItem], None]) -> None:
@@ -400,7 +400,6 @@ def cp_download(*, attachment: CorrigoAttachment, triggered_by: str) -> Download
 
     response = provider_call(job, [item], open_file)
     if response is None:
-        _mirror_status_from(job, item)
         job_refresh_status(job=job)
         raise DownloadFailed(job, item.message)
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -25,6 +29,8 @@ logger = logging.getLogger(__name__)
 RUN_JOB_TASK = "media_sync.tasks.run_job"
 T = TypeVar("T")
 MAX_ID = 2**63 - 1
+# Run in the request that asked, never by a worker: a retry is asking again, not this.
+ONE_SHOT_OPERATIONS = {"cp_download"}
 OPEN_ITEM_STATUSES = (
     ItemStatus.PENDING,
     ItemStatus.IN_PROGRESS,
@@ -85,10 +91,29 @@ def job_enqueue(*, job_id: int) -> None:
     async_task(RUN_JOB_TASK, job_id, task_name=f"job-{job_id}")
 
 
+@dataclass
+class RunScope:
+    """What one run of a job may do and has taken: a deadline for claiming (a task must end well before
+    django-q2's timeout) and the claims it holds, so a crash of ours can end exactly those items."""
+
+    deadline: float
+    tokens: list[uuid.UUID] = field(default_factory=list)
+
+
+_run_scope: ContextVar[RunScope | None] = ContextVar("media_sync_run_scope", default=None)
+
+
 def job_claim(*, items: QuerySet[TransferItem]) -> list[TransferItem]:
     """Take the pending items of `items` for this worker. A conditional UPDATE, so two workers (or a
-    task delivered twice) never get the same item, and an item that already ended is never taken."""
+    task delivered twice) never get the same item, and an item that already ended is never taken.
+    Past the run's deadline nothing more is taken: the run ends and the job is enqueued again."""
+    scope = _run_scope.get()
+    # Past the deadline nothing more is taken, but every run takes something: a run always progresses.
+    if scope is not None and scope.tokens and time.monotonic() > scope.deadline:
+        return []
     token = uuid.uuid4()
+    if scope is not None:
+        scope.tokens.append(token)
     claimed = items.filter(status=ItemStatus.PENDING).update(
         status=ItemStatus.IN_PROGRESS,
         claim_token=token,
@@ -101,12 +126,14 @@ def job_claim(*, items: QuerySet[TransferItem]) -> list[TransferItem]:
 
 
 def job_claim_each(*, job: TransferJob) -> Iterator[TransferItem]:
-    """The job's pending items one at a time, each claimed just before it is handed out."""
+    """The job's pending items one at a time, each claimed just before it is handed out. It stops when a
+    claim comes back empty (the run's time is up, or another worker took it): job_run enqueues the rest."""
     while True:
         pending = job.items.filter(status=ItemStatus.PENDING).order_by("id").first()
-        if pending is None:
+        claimed = job_claim(items=job.items.filter(pk=pending.pk)) if pending else []
+        if not claimed:
             return
-        yield from job_claim(items=job.items.filter(pk=pending.pk))
+        yield from claimed
 
 
 def provider_call(job: TransferJob, items: list[TransferItem], call: Callable[[], T]) -> T | None:
@@ -130,8 +157,32 @@ def provider_call(job: TransferJob, items: list[TransferItem], call: Callable[[]
             error_code=failure.code,
             failure_class=failure.failure_class,
             message=failure.message,
+            reference=failure.reference,
         )
     return None
+
+
+@contextmanager
+def job_run_scope(*, job: TransferJob, budget_s: float) -> Iterator[RunScope]:
+    """Run a job's work under a claiming deadline. If the work raises, every item this run claimed and
+    did not finish ends as failed with the reason: recorded, never left in progress to be sent again."""
+    scope = RunScope(deadline=time.monotonic() + budget_s)
+    reset = _run_scope.set(scope)
+    try:
+        yield scope
+    except Exception as exc:
+        logger.exception("job %s: run stopped by an error", job.pk)
+        stranded = TransferItem.objects.filter(claim_token__in=scope.tokens, status=ItemStatus.IN_PROGRESS)
+        for item in stranded:
+            item_finish(
+                item=item,
+                job=job,
+                succeeded=False,
+                failure_class="internal",
+                message=f"internal error while recording the result: {type(exc).__name__}",
+            )
+    finally:
+        _run_scope.reset(reset)
 
 
 def item_finish(
@@ -157,12 +208,12 @@ def item_finish(
     with transaction.atomic():
         # Only the claim holder writes the result; a late answer after the sweep handed the item back
         # still reaches the audit, marked as such.
-        still_ours = TransferItem.objects.filter(pk=item.pk, claim_token=item.claim_token).update(
-            updated_at=timezone.now(),
-            status=item.status,
-            **{name: getattr(item, name) for name in ANSWER_FIELDS},
-        )
-        if not still_ours:
+        values = {"updated_at": timezone.now(), "status": item.status}
+        values.update({name: getattr(item, name) for name in ANSWER_FIELDS})
+        mine = TransferItem.objects.filter(pk=item.pk, claim_token=item.claim_token)
+        # Handed back but not taken again yet: the answer still counts, so it is not sent twice.
+        handed_back = TransferItem.objects.filter(pk=item.pk, status=ItemStatus.PENDING)
+        if not (mine.update(**values) or handed_back.update(**values)):
             item.message = f"[late result, item had been handed back] {message}"
         audit_record_item(item=item, job=job, outcome=Outcome.SUCCEEDED if succeeded else Outcome.FAILED)
 
@@ -216,7 +267,7 @@ def job_retry_failed(*, job: TransferJob, enqueue: bool = True) -> int:
     Pressing retry twice is harmless: the second press finds no failed items of a finished job."""
     with transaction.atomic():
         job = TransferJob.objects.select_for_update().get(pk=job.pk)
-        if not job.is_finished:
+        if not job.is_finished or job.operation in ONE_SHOT_OPERATIONS:
             return 0
         count = job.items.filter(status=ItemStatus.FAILED).update(
             status=ItemStatus.PENDING, claim_token=None, claimed_at=None, updated_at=timezone.now()
@@ -233,9 +284,20 @@ def jobs_sweep_stale() -> dict[str, int]:
     message was lost. Safe to run at any time: claims make a second delivery harmless."""
     cutoff = timezone.now() - timedelta(seconds=settings.MEDIA_SYNC_STALE_AFTER)
     handed_back = 0
-    for item in TransferItem.objects.filter(
-        status=ItemStatus.IN_PROGRESS, claimed_at__lt=cutoff
-    ).select_related("job"):
+    stale = TransferItem.objects.filter(status=ItemStatus.IN_PROGRESS, claimed_at__lt=cutoff).select_related(
+        "job"
+    )
+    for item in stale.iterator():
+        if item.attempts >= settings.MEDIA_SYNC_MAX_CLAIMS:
+            # Taken this often and never answered: stop, and say so, rather than send it forever.
+            item_finish(
+                item=item,
+                job=item.job,
+                succeeded=False,
+                failure_class="internal",
+                message=f"given up after {item.attempts} attempts that never finished",
+            )
+            continue
         with transaction.atomic():
             if TransferItem.objects.filter(pk=item.pk, claim_token=item.claim_token).update(
                 status=ItemStatus.PENDING, claim_token=None, claimed_at=None

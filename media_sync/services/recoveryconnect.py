@@ -121,6 +121,12 @@ def rc_transfer_all_start(
 
 
 def _record_outcomes(job: TransferJob, items: list[TransferItem], outcomes: list[TransferOutcome]) -> None:
+    # One answer, one transaction: a worker that dies here leaves all of it to do again, never half.
+    with transaction.atomic():
+        _record_each(job, items, outcomes)
+
+
+def _record_each(job: TransferJob, items: list[TransferItem], outcomes: list[TransferOutcome]) -> None:
     by_key = {(str(o.photo_id), str(o.destination)): o for o in outcomes}
     for item in items:
         outcome = by_key.pop((item.item, item.destination), None)
@@ -163,7 +169,7 @@ def _record_outcomes(job: TransferJob, items: list[TransferItem], outcomes: list
             },
         )
         if extra.status == ItemStatus.IN_PROGRESS:
-            _record_outcomes(job, [extra], [outcome])
+            _record_each(job, [extra], [outcome])
 
 
 def _run_transfer(job: TransferJob) -> None:
@@ -187,9 +193,9 @@ def _run_transfer(job: TransferJob) -> None:
     # Per photo: what the job asked for photo by photo, and whatever a retry put back to pending.
     while True:
         pending = job.items.filter(status=ItemStatus.PENDING).values_list("item", flat=True).first()
-        if pending is None:
+        claimed = job_claim(items=job.items.filter(item=pending)) if pending else []
+        if not claimed:  # done, out of time, or another worker took it: job_run enqueues any rest
             break
-        claimed = job_claim(items=job.items.filter(item=pending))
         _transfer_per_photo(job, client, recorder, claimed, source_of)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from media_sync.models import TransferJob
+from django.conf import settings
+
+from media_sync.models import ItemStatus, TransferJob
 from media_sync.services import corrigopro, recoveryconnect, suapi
-from media_sync.services.jobs import job_mark_started, job_refresh_status
+from media_sync.services.jobs import job_enqueue, job_mark_started, job_refresh_status, job_run_scope
 
 logger = logging.getLogger(__name__)
 
@@ -28,5 +30,10 @@ def job_run(*, job_id: int) -> TransferJob | None:
     if job.is_finished:
         return job
     job_mark_started(job=job)
-    RUNNERS[job.operation](job)
-    return job_refresh_status(job=job)
+    # A long job goes on in a fresh task rather than run into django-q2's timeout mid-item.
+    with job_run_scope(job=job, budget_s=settings.MEDIA_SYNC_RUN_BUDGET):
+        RUNNERS[job.operation](job)
+    job = job_refresh_status(job=job)
+    if not job.is_finished and job.items.filter(status=ItemStatus.PENDING).exists():
+        job_enqueue(job_id=job.pk)
+    return job

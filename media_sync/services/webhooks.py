@@ -6,12 +6,13 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -134,6 +135,9 @@ def webhook_corrigopro_receive(*, authorization: str | None, event_type: str, bo
                 provider_status="duplicate",
                 message="delivered again: already stored, nothing done twice",
             )
+            if delivery.status == WebhookStatus.RECEIVED:
+                # Stored before but never processed (the queue lost it): this delivery is the nudge.
+                transaction.on_commit(partial(_enqueue, delivery.pk))
             return 200, "duplicate"
         _audit(
             event=event,
@@ -143,10 +147,23 @@ def webhook_corrigopro_receive(*, authorization: str | None, event_type: str, bo
             provider_status="received",
             message="stored; processing queued",
         )
-        transaction.on_commit(
-            partial(async_task, PROCESS_TASK, delivery.pk, task_name=f"webhook-{delivery.pk}")
-        )
+        transaction.on_commit(partial(_enqueue, delivery.pk))
     return 200, "accepted"
+
+
+def _enqueue(delivery_pk: int) -> None:
+    async_task(PROCESS_TASK, delivery_pk, task_name=f"webhook-{delivery_pk}")
+
+
+def webhooks_sweep_received(*, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Deliveries stored but never processed (a lost queue message) are queued again."""
+    stuck = WebhookDelivery.objects.filter(
+        status=WebhookStatus.RECEIVED, received_at__lt=timezone.now() - older_than
+    )
+    pks = list(stuck.values_list("pk", flat=True)[:1000])
+    for pk in pks:
+        _enqueue(pk)
+    return len(pks)
 
 
 # --- Processing (in a worker) ------------------------------------------------------------------------
@@ -229,7 +246,7 @@ def webhook_process(*, delivery_id: int) -> None:
                     )
                 else:
                     status, outcome, message = WebhookStatus.PROCESSED, Outcome.SUCCEEDED, handler(delivery)
-        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError, DatabaseError) as exc:
             status, outcome, message = WebhookStatus.FAILED, Outcome.FAILED, f"could not apply: {exc!r}"
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=status, processed_at=timezone.now(), error=message if outcome == Outcome.FAILED else ""

@@ -268,9 +268,10 @@ def test_download_of_an_attachment_gone_at_the_provider_fails_with_the_reason(
     assert failed.value.job.status == JobStatus.FAILED
 
 
-def test_sync_of_a_recalled_work_order_fails_and_corrects_the_mirror(cp_sim: CorrigoProSimulator) -> None:
+def test_sync_of_a_recalled_work_order_fails_and_leaves_the_status_alone(cp_sim: CorrigoProSimulator) -> None:
     cp_sim.add_work_order(1005, status="Recalled")
     CorrigoWorkOrder.objects.create(work_order_id=1005, status="Accepted")
     job = run(cp_sync_start(work_order_ids=[1005], triggered_by="olga", enqueue=False))
     assert job.items.get().error_code == "3005"
-    assert CorrigoWorkOrder.objects.get(work_order_id=1005).status == "Recalled"
+    # 3005 means "unknown or recalled": only an upload's refusal is taken as news about the status.
+    assert CorrigoWorkOrder.objects.get(work_order_id=1005).status == "Accepted"

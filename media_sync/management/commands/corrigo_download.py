@@ -5,10 +5,11 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from media_sync.management.corrigo import add_work_order_argument, attachment_from
-from media_sync.management.jobcommand import EXIT_REFUSED, refused, report_items
+from media_sync.management.jobcommand import refused, report_items
+from media_sync.models import ItemStatus
 from media_sync.services.corrigopro import DownloadFailed, cp_download
 from media_sync.services.jobs import InputRefused
 
@@ -24,23 +25,31 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         target = Path(options["output"])
-        if not target.parent.is_dir():
-            raise CommandError(f"cannot write {target}: no such directory", returncode=EXIT_REFUSED)
-        try:
-            download = cp_download(attachment=attachment_from(options), triggered_by=options["user"])
-        except InputRefused as refusal:
-            raise refused("corrigopro", "cp_download", options["user"], refusal) from None
-        except DownloadFailed as failure:
-            report_items(self, failure.job)
-            return
         # Written beside the target and renamed when complete: a broken download leaves no half file.
         partial = target.with_name(target.name + ".partial")
         try:
-            with partial.open("wb") as out:
-                for chunk in download.chunks:
-                    out.write(chunk)
-            partial.replace(target)
-        except OSError:
-            download.chunks.close()  # records the item as failed
-            partial.unlink(missing_ok=True)
-        report_items(self, download.job)
+            out = partial.open("wb")
+        except OSError as exc:
+            refusal = InputRefused(f"cannot write {target}: {exc.strerror}")
+            raise refused("corrigopro", "cp_download", options["user"], refusal) from None
+        complete = False
+        try:
+            with out:
+                download = cp_download(attachment=attachment_from(options), triggered_by=options["user"])
+                job = download.job
+                try:
+                    for chunk in download.chunks:
+                        out.write(chunk)
+                except OSError:
+                    download.chunks.close()  # the item is recorded as failed
+            complete = job.items.get().status == ItemStatus.SUCCEEDED
+        except InputRefused as refusal:
+            raise refused("corrigopro", "cp_download", options["user"], refusal) from None
+        except DownloadFailed as failure:
+            job = failure.job
+        finally:
+            if complete:
+                partial.replace(target)
+            else:
+                partial.unlink(missing_ok=True)
+        report_items(self, job)
