@@ -51,7 +51,7 @@ def thumbnail_tag(photo: SuPhoto | None) -> str:
     if photo is None or not photo.thumbnail:
         return "—"
     url = reverse("admin:media_sync_suphoto_thumbnail", args=[photo.pk])
-    return format_html('<img src="{}" alt="" class="thumb" loading="lazy">', url)
+    return format_html('<img src="{}" alt="" class="thumb">', url)
 
 
 class SendPhotosForm(forms.Form):

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.files.base import ContentFile
+from django.templatetags.static import static
 
 from integrations.corrigopro.simulator import DEMO_WORK_ORDERS
 from integrations.recoveryconnect.simulator import DEMO_ORDERS
-from media_sync.models import CorrigoWorkOrder, RecoveryConnectOrder, TransferJob
+from integrations.suapi.simulator import DEMO_PROPERTIES, demo_picture
+from media_sync.models import CorrigoWorkOrder, RecoveryConnectOrder, SuProperty, TransferJob
 from media_sync.services.corrigopro import cp_sync_start
 from media_sync.services.recoveryconnect import rc_refresh_start
 from media_sync.services.run import job_run
+from media_sync.services.suapi import su_batch_start, su_photo_add
 
 DEMO_USERS = {"admin": None, "operator": "Operators", "lead": "Team leads"}
 
@@ -55,3 +60,24 @@ def demo_work_orders_load() -> TransferJob | None:
         enqueue=False,
     )
     return job_run(job_id=job.pk)
+
+
+def demo_booking_batch_send() -> TransferJob:
+    """A Booking.com batch that ends, while one watches, with ok, duplicate, bad_url and error_decode:
+    two new pictures, one Booking.com already has, a link that answers 403 and a file that is no JPEG."""
+    hotels = [
+        SuProperty.objects.update_or_create(
+            hotel_id=hotel_id,
+            defaults={"channel_hotel_id": channel_hotel_id, "name": f"Demo hotel {hotel_id}"},
+        )[0]
+        for hotel_id, channel_hotel_id in DEMO_PROPERTIES
+    ]
+    photos = [
+        su_photo_add(
+            property=hotels[0], source=ContentFile(demo_picture(n), name=name), name=name, uploaded_by="demo"
+        )
+        for n, name in ((1, "lobby.jpg"), (2, "pool.jpg"), (0, "facade.jpg"))
+    ]
+    base = settings.MEDIA_SYNC_PUBLIC_BASE_URL.rstrip("/")
+    urls = [f"{base}/media-links/0/missing.jpg", f"{base}{static('media_sync/demo/not-a-photo.jpg')}"]
+    return su_batch_start(property=hotels[0], photos=photos, urls=urls, tags=[101], triggered_by="demo")

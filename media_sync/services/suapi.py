@@ -133,13 +133,23 @@ def su_preflight(*, property: SuProperty, photos: list[SuPhoto]) -> list[Preflig
     """What Booking.com would refuse (problems) and what it would call a duplicate (warnings), per photo,
     before anything is sent: exact (same SHA-256) and near (close dHash) copies of photos already sent
     to this property and still standing, or of another photo in the same selection."""
+    # Pictures Booking.com has for this property, as far as we know: live, on their way, or found to be
+    # a duplicate of one it had.
     standing = (
         SuBatchPhoto.objects.filter(batch__property=property, photo__isnull=False)
-        .exclude(status__in=("bad_url", "error", "error_decode", "duplicate", "deleted"))
+        .exclude(status__in=("bad_url", "error", "error_decode", "deleted"))
         .exclude(batch__status__in=(BatchStatus.FAILED, BatchStatus.EXPIRED))
-        .select_related("photo__media")
+        .select_related("photo__media", "batch")
     )
-    sent = {(bp.photo.media.sha256, bp.photo.phash, str(bp.photo)) for bp in standing if bp.photo}
+    sent = {
+        (
+            bp.photo.media.sha256,
+            bp.photo.phash,
+            f"{bp.photo} sent in batch {bp.batch.batch_id or '(sending)'}",
+        )
+        for bp in standing
+        if bp.photo
+    }
     live = property.photos.filter(sent__status="ok").exclude(sent__status="deleted").distinct().count()
     rows = [Preflight(photo) for photo in photos]
     if live + len(photos) > MAX_PHOTOS:

@@ -13,7 +13,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from media_sync.services.demo import demo_orders_load, demo_users_reset, demo_work_orders_load
+from media_sync.services.demo import (
+    demo_booking_batch_send,
+    demo_orders_load,
+    demo_users_reset,
+    demo_work_orders_load,
+)
 
 WEB_HOST, WEB_PORT = "127.0.0.1", 8000
 WEB_ADDRESS = f"{WEB_HOST}:{WEB_PORT}"
@@ -52,6 +57,8 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"demo {what} mirrored: job {job.pk if job else '-'} {job.status if job else ''}"
                 )
+            batch_job = demo_booking_batch_send()
+            self.stdout.write(f"demo Booking.com batch queued: job {batch_job.pk}")
             processes.append(subprocess.Popen([*manage, "qcluster"]))
             processes.append(subprocess.Popen([*manage, "runserver", WEB_ADDRESS, "--noreload"]))
             wait_for_port(WEB_HOST, WEB_PORT)
@@ -65,6 +72,7 @@ class Command(BaseCommand):
                     "  the simulator fails transfers to 9100003 (a closed order) and of locked photos\n"
                     "  CorrigoPro work orders 4100001-4100006: upload, download, edit, delete attachments;\n"
                     "  the simulated customer attaches a photo to 4100001 every 90 s (Webhook deliveries)\n"
+                    "  Booking.com photo batches: the demo batch for NT7 ends within about two minutes\n"
                     "Ctrl-C stops everything.\n"
                 )
             )

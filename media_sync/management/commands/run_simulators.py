@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from integrations.corrigopro.simulator import DEMO_WORK_ORDERS, CorrigoProSimulator
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import Faults, serve_many
+from integrations.suapi.simulator import SuApiSimulator
 
 # In the demo, CorrigoPro's customer attaches a photo this often, so the webhook path is visible.
 CUSTOMER_EVERY_S = 90.0
@@ -45,6 +46,7 @@ class Command(BaseCommand):
         address = urlsplit(settings.SIMULATOR_URL)
         recoveryconnect = RecoveryConnectSimulator()
         corrigopro = CorrigoProSimulator(webhook_url=settings.DEMO_WEBHOOK_URL)
+        suapi = SuApiSimulator()
         # The app pins this certificate to check the simulator's webhook tokens (settings.CORRIGOPRO).
         certificate = Path(settings.CORRIGOPRO["WEBHOOK_CERTIFICATE"])
         certificate.parent.mkdir(parents=True, exist_ok=True)
@@ -53,16 +55,17 @@ class Command(BaseCommand):
         if options["demo"]:
             recoveryconnect.seed_demo()
             corrigopro.seed_demo()
+            suapi.seed_demo()
             # Slow enough to watch a job progress; a few 5xx so the audit shows retries.
             recoveryconnect.faults = Faults(latency_s=0.4, error_rate=0.05, seed=7)
             corrigopro.faults = Faults(latency_s=0.2, seed=7)
             threading.Thread(target=customer_keeps_attaching, args=(corrigopro, stop), daemon=True).start()
         server = serve_many(
-            {"/recoveryconnect": recoveryconnect, "/corrigopro": corrigopro},
+            {"/recoveryconnect": recoveryconnect, "/corrigopro": corrigopro, "/suapi": suapi},
             host=address.hostname or "127.0.0.1",
             port=address.port or 8001,
         )
-        self.stdout.write(f"simulators listening at {server.url} (recoveryconnect, corrigopro)")
+        self.stdout.write(f"simulators listening at {server.url} (recoveryconnect, corrigopro, suapi)")
         try:
             while True:
                 time.sleep(3600)
