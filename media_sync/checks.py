@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
@@ -24,6 +26,14 @@ REQUIRED_PROVIDER_SETTINGS = {
 }
 
 
+def _is_certificate(path: Path) -> bool:
+    try:
+        x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 @register(Tags.security, deploy=True)
 def provider_settings_check(app_configs: Any, **kwargs: Any) -> list[Error]:
     errors = []
@@ -38,6 +48,15 @@ def provider_settings_check(app_configs: Any, **kwargs: Any) -> list[Error]:
                         id="media_sync.E001",
                     )
                 )
+    certificate = settings.CORRIGOPRO.get("WEBHOOK_CERTIFICATE")
+    if certificate and not _is_certificate(Path(certificate)):
+        errors.append(
+            Error(
+                f"CORRIGOPRO_WEBHOOK_CERTIFICATE ({certificate}) is not a readable PEM certificate.",
+                hint="Every CorrigoPro webhook would be refused with 503 until it is.",
+                id="media_sync.E003",
+            )
+        )
     if not settings.AWS_STORAGE_BUCKET_NAME and not settings.MEDIA_SYNC_PUBLIC_BASE_URL:
         errors.append(
             Error(

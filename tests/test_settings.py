@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from integrations.corrigopro.webhook_auth import generate_signing_identity
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
@@ -47,17 +51,29 @@ def manage(*args: str, env: dict[str, str], drop: tuple[str, ...] = ()) -> subpr
     )
 
 
-def test_check_deploy_is_clean_under_production_like_variables() -> None:
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+@pytest.fixture
+def production(tmp_path: Path) -> dict[str, str]:
+    certificate = tmp_path / "corrigopro.pem"
+    certificate.write_bytes(generate_signing_identity()[1])
+    return {**PRODUCTION, "CORRIGOPRO_WEBHOOK_CERTIFICATE": str(certificate)}
+
+
+def test_check_deploy_is_clean_under_production_like_variables(production: dict[str, str]) -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
 
 
-def test_check_deploy_names_each_missing_provider_setting() -> None:
+def test_check_deploy_refuses_an_unreadable_webhook_certificate() -> None:
+    result = manage("check", "--deploy", env=PRODUCTION)  # its certificate path does not exist
+    assert result.returncode == 1 and "is not a readable PEM certificate" in result.stderr
+
+
+def test_check_deploy_names_each_missing_provider_setting(production: dict[str, str]) -> None:
     result = manage(
         "check",
         "--deploy",
-        env=PRODUCTION,
+        env=production,
         drop=("RECOVERYCONNECT_BASE_URL", "RECOVERYCONNECT_PASSWORD"),
     )
     assert result.returncode == 1
@@ -72,7 +88,7 @@ def test_debug_without_provider_urls_talks_to_the_simulators() -> None:
     assert result.stdout.strip() == "http://127.0.0.1:8001/recoveryconnect"
 
 
-def test_simulators_refuse_to_run_without_debug() -> None:
-    result = manage("run_simulators", env=PRODUCTION)
+def test_simulators_refuse_to_run_without_debug(production: dict[str, str]) -> None:
+    result = manage("run_simulators", env=production)
     assert result.returncode == 1
     assert "never part of production" in result.stderr

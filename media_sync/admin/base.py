@@ -19,6 +19,8 @@ from media_sync.services.audit import audit_record_refusal
 from media_sync.services.jobs import InputRefused
 
 RUN_JOBS = "media_sync.run_jobs"
+# One action takes at most this many rows: the form lists them and the job's params name them.
+MAX_SELECTION = 1000
 
 
 class RunJobsPermissionMixin:
@@ -93,6 +95,11 @@ def intermediate_action(
     The first POST (from the changelist) shows the form; the second carries `apply` and, when the form
     is valid, calls `start(cleaned_data)`, which returns the job; the operator lands on its page.
     """
+    if queryset.count() > MAX_SELECTION:
+        modeladmin.message_user(
+            request, f"Select at most {MAX_SELECTION} at a time; narrow the list first.", messages.ERROR
+        )
+        return None
     form = form_class(request.POST if "apply" in request.POST else None)
     if "apply" in request.POST:
         started = submit(modeladmin, request, form, start, provider=provider, operation=operation)

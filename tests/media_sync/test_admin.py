@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
+from media_sync.admin import base as admin_base
 from media_sync.models import AuditEvent, AuditKind, ItemStatus, JobStatus, RecoveryConnectOrder, TransferJob
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
@@ -309,3 +310,13 @@ def test_job_list_shows_progress(operator: Client, source: RecoveryConnectOrder)
     )
     job_run(job_id=job.pk)
     assert "6 of 6, 3 failed" in operator.get(JOBS).text
+
+
+def test_an_action_refuses_a_selection_too_large_to_show(
+    operator: Client, source: RecoveryConnectOrder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(admin_base, "MAX_SELECTION", 2)
+    ids = [str(pk) for pk in source.photos.values_list("pk", flat=True)]
+    response = operator.post(PHOTOS, {"action": "transfer_photos", "_selected_action": ids}, follow=True)
+    assert "Select at most 2 at a time" in response.text
+    assert "Destination client order ids" not in response.text
