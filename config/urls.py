@@ -9,6 +9,8 @@ from media_sync import views, webhooks
 admin.site.site_header = "media-sync"
 admin.site.site_title = "media-sync"
 admin.site.index_title = "Photos and attachments across providers"
+# The audit and job tables want the width; the index and the breadcrumbs lead everywhere the sidebar did.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -54,6 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def _plain_http() -> None:
     # Before any live server builds its middleware: tests talk plain http on loopback.
     django_settings.SECURE_SSL_REDIRECT = False
+    django_settings.SESSION_COOKIE_SECURE = False
+    django_settings.CSRF_COOKIE_SECURE = False
 
 
 @pytest.fixture(autouse=True)

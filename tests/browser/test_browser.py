@@ -1,0 +1,101 @@
+"""The admin in a real browser (Debian's Chromium driven by Playwright) against the app on a live server:
+an operator runs a transfer through the intermediate form and watches the job end; a team lead filters the
+audit and exports it as CSV. Screenshots land in var/screenshots/ to be looked at."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
+from tests.media_sync.factories import order_on_both_sides
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+# CI installs Chromium and sets this, so there a missing browser fails instead of skipping.
+REQUIRED = os.environ.get("MEDIA_SYNC_REQUIRE_BROWSER") == "1"
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not CHROMIUM.exists() and not REQUIRED, reason="Debian's chromium is not installed"),
+]
+
+
+@pytest.fixture
+def browser(live_app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Chromium, started after the database and the live server are up and closed before they go."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are plain sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+def user(name: str, group: str) -> None:
+    User.objects.create_user(name, password="a-long-test-password", is_staff=True).groups.add(
+        Group.objects.get(name=group)
+    )
+
+
+def log_in(browser: Any, live_app: Any, name: str) -> Any:
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    page.goto(f"{live_app.url}/admin/login/")
+    page.fill("#id_username", name)
+    page.fill("#id_password", "a-long-test-password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+    return page
+
+
+def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+def test_operator_transfers_and_team_lead_exports_the_results(
+    browser: Any, live_app: Any, rc_sim: RecoveryConnectSimulator
+) -> None:
+    order_on_both_sides(rc_sim, 57076503, 9100001, [180461378, 180461379, 180461380])
+    rc_sim.add_order(57076502, 9100002)
+    rc_sim.add_order(57076510, 9100010)
+    user("olga", "Operators")
+    user("leo", "Team leads")
+
+    operator = log_in(browser, live_app, "olga")
+    operator.goto(f"{live_app.url}/admin/media_sync/recoveryconnectphoto/?order__order_id=57076503")
+    for checkbox in operator.locator("input.action-select").all():
+        checkbox.check()
+    operator.select_option("select[name=action]", "transfer_photos")
+    operator.click("button[name=index]")
+    operator.fill("#id_destinations", "9100002, 9100010")
+    operator.click("input[type=submit].default")
+    operator.wait_for_selector("#job-status:has-text('Succeeded')", timeout=20_000)
+    assert operator.locator("#job-progress").inner_text() == "6 of 6"
+    assert operator.locator("#job-items tbody tr").count() == 6
+    shot(operator, "job-page.png")
+
+    lead = log_in(browser, live_app, "leo")
+    lead.goto(f"{live_app.url}/admin/media_sync/auditevent/")
+    lead.click("#changelist-filter a:has-text('Item result')")
+    lead.wait_for_url("**kind__exact=item**")
+    assert lead.locator("#result_list tbody tr").count() == 6
+    shot(lead, "audit-list.png")
+    with lead.expect_download() as download:
+        lead.click("a.export-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert len(rows) == 6
+    assert {row["provider_status"] for row in rows} == {"success"}
+    assert {row["triggered_by"] for row in rows} == {"olga"}
