@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from media_sync.models import AuditEvent, ItemStatus, TransferJob
+from media_sync.models import AuditEvent, AuditKind, ItemStatus, JobStatus, Outcome, TransferJob
 
 
 def audit_filter(
@@ -47,3 +50,54 @@ def job_item_counts(job: TransferJob) -> dict[str, int]:
     for row in job.items.order_by().values("status").annotate(n=Count("id")):
         counts[row["status"]] = row["n"]
     return counts
+
+
+# --- Dashboard -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayVolume:
+    day: date
+    provider: str
+    total: int
+    failed: int
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failed / self.total if self.total else 0.0
+
+
+def dashboard_volume(*, since: date, until: date) -> list[DayVolume]:
+    """Item results per provider per day, and how many failed (one grouped query over the date range)."""
+    rows = (
+        audit_filter(since=since, until=until, queryset=AuditEvent.objects.filter(kind=AuditKind.ITEM))
+        .exclude(outcome=Outcome.PENDING)
+        .annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone()))
+        .values("day", "provider")
+        .annotate(total=Count("id"), failed=Count("id", filter=Q(outcome=Outcome.FAILED)))
+        .order_by("provider", "day")
+    )
+    return [DayVolume(row["day"], row["provider"], row["total"], row["failed"]) for row in rows]
+
+
+def dashboard_top_failures(*, since: date, until: date, limit: int = 10) -> list[dict[str, Any]]:
+    """The most frequent failure causes: provider, class and message, with their counts."""
+    return list(
+        audit_filter(since=since, until=until, outcome=Outcome.FAILED)
+        .exclude(kind=AuditKind.HTTP)
+        .values("provider", "failure_class", "message")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:limit]
+    )
+
+
+def jobs_open(*, stale_after: timedelta) -> tuple[list[TransferJob], list[TransferJob]]:
+    """Jobs running now, and those among them whose items have not moved for `stale_after`."""
+    jobs: list[TransferJob] = list(
+        jobs_with_progress(TransferJob.objects.filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING)))
+        .annotate(last_activity=Max("items__updated_at"))
+        .order_by("-created_at")[:50]
+    )
+    cutoff = timezone.now() - stale_after
+    stuck = [job for job in jobs if (job.last_activity or job.created_at) < cutoff]  # type: ignore[attr-defined]
+    return jobs, stuck

@@ -1,19 +1,31 @@
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, StreamingHttpResponse
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_date
 from django.utils.html import format_html
 
 from media_sync.admin.base import ReadOnlyAdminMixin
-from media_sync.models import AuditEvent
+from media_sync.models import AuditEvent, Provider
 from media_sync.reports import audit_csv_lines
+from media_sync.selectors import dashboard_top_failures, dashboard_volume, jobs_open
 
 EXPORT_AUDIT = "media_sync.export_auditevent"
+
+
+def _date(text: str) -> date | None:
+    try:
+        return parse_date(text)
+    except ValueError:  # well-formed but impossible, like 2026-02-30
+        return None
 
 
 @admin.register(AuditEvent)
@@ -90,7 +102,73 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         export = path(
             "export/", self.admin_site.admin_view(self.export_view), name="media_sync_auditevent_export"
         )
-        return [export, *super().get_urls()]
+        dashboard = path(
+            "dashboard/", self.admin_site.admin_view(self.dashboard_view), name="media_sync_dashboard"
+        )
+        return [export, dashboard, *super().get_urls()]
+
+    def dashboard_view(self, request: HttpRequest) -> TemplateResponse:
+        """The team lead's first page: volume and failure rate per provider per day, the top causes of
+        failure (each a link to those audit rows), jobs running now and jobs that look stuck."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = timezone.localdate()
+        since = _date(request.GET.get("since", "")) or today - timedelta(days=13)
+        until = _date(request.GET.get("until", "")) or today
+        since, until = min(since, until), max(since, until)
+        days = [since + timedelta(days=n) for n in range(min((until - since).days + 1, 92))]
+        volume = dashboard_volume(since=since, until=until)
+        peak = max((row.total for row in volume), default=0) or 1
+        by_key = {(row.provider, row.day): row for row in volume}
+        charts = []
+        for provider, label in Provider.choices:
+            rows = [by_key.get((provider, day)) for day in days]
+            total = sum(row.total for row in rows if row)
+            failed = sum(row.failed for row in rows if row)
+            bars = [
+                {
+                    "day": day,
+                    "total": row.total if row else 0,
+                    "failed": row.failed if row else 0,
+                    "height": round(100 * row.total / peak) if row else 0,
+                    "failed_height": round(100 * row.failed / peak) if row else 0,
+                }
+                for day, row in zip(days, rows, strict=True)
+            ]
+            charts.append(
+                {
+                    "provider": provider,
+                    "label": label,
+                    "bars": bars,
+                    "total": total,
+                    "failed": failed,
+                    "rate": round(100 * failed / total, 1) if total else 0,
+                }
+            )
+        audit = reverse("admin:media_sync_auditevent_changelist")
+        window = f"timestamp__gte={since.isoformat()}&timestamp__lt={(until + timedelta(days=1)).isoformat()}"
+        failures = [
+            {
+                **row,
+                "url": f"{audit}?outcome__exact=failed&provider__exact={row['provider']}"
+                f"&failure_class__exact={row['failure_class']}&{window}",
+            }
+            for row in dashboard_top_failures(since=since, until=until)
+        ]
+        running, stuck = jobs_open(stale_after=timedelta(seconds=settings.MEDIA_SYNC_STALE_AFTER))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Dashboard",
+            "since": since,
+            "until": until,
+            "charts": charts,
+            "failures": failures,
+            "running": running,
+            "stuck": {job.pk for job in stuck},
+            "audit_url": f"{audit}?{window}",
+        }
+        return TemplateResponse(request, "admin/media_sync/dashboard.html", context)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         extra_context = {**(extra_context or {}), "can_export": request.user.has_perm(EXPORT_AUDIT)}
