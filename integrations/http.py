@@ -32,6 +32,21 @@ DUPLICATE = "duplicate"
 PROVIDER_RULE = "provider_rule"
 PROVIDER_ERROR = "provider_error"
 PARSE = "parse"
+INTERNAL = "internal"
+FAILURE_CLASSES = (
+    CONNECTION,
+    TIMEOUT,
+    RATE_LIMITED,
+    AUTH,
+    NOT_FOUND,
+    INVALID_INPUT,
+    TOO_LARGE,
+    DUPLICATE,
+    PROVIDER_RULE,
+    PROVIDER_ERROR,
+    PARSE,
+    INTERNAL,
+)
 
 SECRET_KEY_PATTERN = re.compile(r"pass|secret|token|authori[sz]ation|api[-_]?key|signature|cookie", re.I)
 RESPONSE_SUMMARY_LIMIT = 2000
@@ -306,7 +321,7 @@ class ProviderSession:
         except BaseException as exc:
             # Whatever else stopped this exchange (a bug, the worker's time limit) is not a success.
             error = ProviderError(
-                f"interrupted: {type(exc).__name__}", failure_class="internal", transient=False
+                f"interrupted: {type(exc).__name__}", failure_class=INTERNAL, transient=False
             )
             raise
         finally:

@@ -19,7 +19,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from integrations.http import ProviderError
+from integrations.http import INTERNAL, ProviderError
 from media_sync.models import ANSWER_FIELDS, ItemStatus, JobStatus, Outcome, TransferItem, TransferJob
 from media_sync.selectors import job_item_counts
 from media_sync.services.audit import audit_record_item
@@ -146,7 +146,7 @@ def provider_call(job: TransferJob, items: list[TransferItem], call: Callable[[]
     except Exception as exc:  # a bug of ours must still end the items, never strand them
         logger.exception("job %s: unexpected error", job.pk)
         failure = ProviderError(
-            f"internal error: {type(exc).__name__}", failure_class="internal", transient=False
+            f"internal error: {type(exc).__name__}", failure_class=INTERNAL, transient=False
         )
     for item in items:
         item_finish(
@@ -178,7 +178,7 @@ def job_run_scope(*, job: TransferJob, budget_s: float) -> Iterator[RunScope]:
                 item=item,
                 job=job,
                 succeeded=False,
-                failure_class="internal",
+                failure_class=INTERNAL,
                 message=f"internal error while recording the result: {type(exc).__name__}",
             )
     finally:
@@ -294,7 +294,7 @@ def jobs_sweep_stale() -> dict[str, int]:
                 item=item,
                 job=item.job,
                 succeeded=False,
-                failure_class="internal",
+                failure_class=INTERNAL,
                 message=f"given up after {item.attempts} attempts that never finished",
             )
             continue

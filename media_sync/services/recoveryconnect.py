@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.http import PARSE, PROVIDER_RULE
 from integrations.recoveryconnect.client import RecoveryConnectClient
 from integrations.recoveryconnect.schemas import FAIL, Photo, TransferOutcome
 from media_sync.models import (
@@ -135,7 +136,7 @@ def _record_each(job: TransferJob, items: list[TransferItem], outcomes: list[Tra
                 item=item,
                 job=job,
                 succeeded=False,
-                failure_class="parse",
+                failure_class=PARSE,
                 http_status=200,
                 message=f"RecoveryConnect's answer left out photo {item.item} for order {item.destination}",
             )
@@ -146,7 +147,7 @@ def _record_each(job: TransferJob, items: list[TransferItem], outcomes: list[Tra
             succeeded=outcome.succeeded,
             provider_status=outcome.status,
             http_status=200,
-            failure_class="provider_rule",
+            failure_class=PROVIDER_RULE,
             message=""
             if outcome.succeeded
             else (
