@@ -6,10 +6,11 @@ import csv
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from media_sync.models import AuditEvent
+from media_sync.models import AuditEvent, AuditKind
 
 # The contract in DESIGN.md; each name is also the model field it comes from.
 COLUMNS = [
@@ -57,3 +58,23 @@ def audit_csv_lines(events: QuerySet[AuditEvent], *, bom: bool = False) -> Itera
         yield writer.writerow(
             [timezone.localtime(row[0]).isoformat(), *(neutralise(value) for value in row[1:])]
         )
+
+
+SUMMARY_COLUMNS = ["day", "provider", "operation", "outcome", "count"]
+
+
+def summary_csv_lines(events: QuerySet[AuditEvent], *, bom: bool = False) -> Iterator[str]:
+    """Item results counted per day x provider x operation x outcome (the database does the counting)."""
+    writer = csv.writer(_Echo())
+    if bom:
+        yield "\ufeff"
+    yield writer.writerow(SUMMARY_COLUMNS)
+    rows = (
+        events.filter(kind=AuditKind.ITEM)
+        .annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone()))
+        .values_list("day", "provider", "operation", "outcome")
+        .annotate(count=Count("id"))
+        .order_by("day", "provider", "operation", "outcome")
+    )
+    for day, provider, operation, outcome, count in rows.iterator(chunk_size=CHUNK_SIZE):
+        yield writer.writerow([day.isoformat(), provider, neutralise(operation), outcome, count])

@@ -20,8 +20,8 @@ from django.utils.html import format_html
 from integrations.http import FAILURE_CLASSES
 from media_sync.admin.base import ReadOnlyAdminMixin
 from media_sync.models import AuditEvent, Provider
-from media_sync.reports import audit_csv_lines
-from media_sync.selectors import dashboard_top_failures, dashboard_volume, jobs_open
+from media_sync.reports import audit_csv_lines, summary_csv_lines
+from media_sync.selectors import audit_filter, dashboard_top_failures, dashboard_volume, jobs_open
 
 EXPORT_AUDIT = "media_sync.export_auditevent"
 
@@ -31,6 +31,14 @@ def _date(text: str) -> date | None:
         return parse_date(text)
     except ValueError:  # well-formed but impossible, like 2026-02-30
         return None
+
+
+def _range(request: HttpRequest) -> tuple[date, date]:
+    """The ?since=&until= days asked for (both included); the last two weeks by default."""
+    today = timezone.localdate()
+    since = _date(request.GET.get("since", "")) or today - timedelta(days=13)
+    until = _date(request.GET.get("until", "")) or today
+    return min(since, until), max(since, until)
 
 
 class EstimatedCountPaginator(Paginator):
@@ -145,17 +153,28 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         dashboard = path(
             "dashboard/", self.admin_site.admin_view(self.dashboard_view), name="media_sync_dashboard"
         )
-        return [export, dashboard, *super().get_urls()]
+        summary = path(
+            "summary/", self.admin_site.admin_view(self.summary_view), name="media_sync_auditevent_summary"
+        )
+        return [export, dashboard, summary, *super().get_urls()]
+
+    def summary_view(self, request: HttpRequest) -> StreamingHttpResponse:
+        """Counts per day x provider x operation x outcome for a date range, as CSV."""
+        if not (self.has_view_permission(request) and request.user.has_perm(EXPORT_AUDIT)):
+            raise PermissionDenied
+        since, until = _range(request)
+        events = audit_filter(since=since, until=until)
+        lines = summary_csv_lines(events, bom="bom" in request.GET)
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="audit-summary-{since}-{until}.csv"'
+        return response
 
     def dashboard_view(self, request: HttpRequest) -> TemplateResponse:
         """The team lead's first page: volume and failure rate per provider per day, the top causes of
         failure (each a link to those audit rows), jobs running now and jobs that look stuck."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        today = timezone.localdate()
-        since = _date(request.GET.get("since", "")) or today - timedelta(days=13)
-        until = _date(request.GET.get("until", "")) or today
-        since, until = min(since, until), max(since, until)
+        since, until = _range(request)
         days = [since + timedelta(days=n) for n in range(min((until - since).days + 1, 92))]
         volume = dashboard_volume(since=since, until=until)
         peak = max((row.total for row in volume), default=0) or 1
@@ -207,6 +226,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "running": running,
             "stuck": {job.pk for job in stuck},
             "audit_url": f"{audit}?{window}",
+            "can_export": request.user.has_perm(EXPORT_AUDIT),
         }
         return TemplateResponse(request, "admin/media_sync/dashboard.html", context)
 

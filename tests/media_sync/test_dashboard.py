@@ -111,3 +111,42 @@ def test_dashboard_needs_the_audit_view_permission(client: Client) -> None:
     assert "/admin/login/" in client.get(DASHBOARD)["Location"]
     login(client, "sam")
     assert client.get(DASHBOARD).status_code == 403
+
+
+SUMMARY = reverse("admin:media_sync_auditevent_summary")
+
+
+def test_summary_counts_per_day_provider_operation_and_outcome(client: Client, history: None) -> None:
+    login(client, "leo", "Team leads")
+    response = client.get(SUMMARY)
+    assert response.status_code == 200
+    lines = response.getvalue().decode().splitlines()
+    today = timezone.localdate()
+    assert lines[0] == "day,provider,operation,outcome,count"
+    assert (
+        f"{today},recoveryconnect,x,failed,1" in lines and f"{today},recoveryconnect,x,succeeded,3" in lines
+    )
+    assert not any("suapi" in line for line in lines)  # HTTP exchanges are not item results
+    assert not any(line.startswith(str(today - timedelta(days=40))) for line in lines)  # outside the range
+
+
+def test_summary_from_the_command_is_the_same(history: None) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("export_audit", "--output", "-", "--summary", stdout=out)
+    today = timezone.localdate()
+    assert out.getvalue().splitlines() == [
+        "day,provider,operation,outcome,count",
+        f"{today - timedelta(days=40)},corrigopro,x,failed,1",
+        f"{today - timedelta(days=2)},corrigopro,x,failed,1",
+        f"{today},recoveryconnect,x,failed,1",
+        f"{today},recoveryconnect,x,succeeded,3",
+    ]
+
+
+def test_only_those_who_may_export_get_the_summary(client: Client) -> None:
+    login(client, "olga", "Operators")
+    assert client.get(SUMMARY).status_code == 403

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from media_sync.models import Outcome, Provider
-from media_sync.reports import audit_csv_lines
+from media_sync.reports import audit_csv_lines, summary_csv_lines
 from media_sync.selectors import audit_filter
 
 
@@ -29,6 +29,11 @@ class Command(BaseCommand):
         parser.add_argument("--provider", choices=Provider.values)
         parser.add_argument("--outcome", choices=Outcome.values)
         parser.add_argument("--bom", action="store_true", help="start with a UTF-8 BOM so Excel reads UTF-8")
+        parser.add_argument(
+            "--summary",
+            action="store_true",
+            help="counts per day, provider, operation and outcome instead of rows",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["since"] and options["until"] and options["since"] > options["until"]:
@@ -39,7 +44,7 @@ class Command(BaseCommand):
             provider=options["provider"],
             outcome=options["outcome"],
         )
-        lines = audit_csv_lines(events, bom=options["bom"])
+        lines = (summary_csv_lines if options["summary"] else audit_csv_lines)(events, bom=options["bom"])
         if options["output"] == "-":
             for line in lines:
                 self.stdout.write(line, ending="")
