@@ -218,6 +218,11 @@ MEDIA_SYNC_BACKOFF_BASE = env_float("MEDIA_SYNC_BACKOFF_BASE", 1.0)
 MEDIA_SYNC_BACKOFF_MAX = env_float("MEDIA_SYNC_BACKOFF_MAX", 60.0)
 # Items claimed by a worker and untouched this long are handed back by the sweep.
 MEDIA_SYNC_STALE_AFTER = int(os.environ.get("MEDIA_SYNC_STALE_AFTER", "900"))
+# Team leads get one email per window when a provider's item failure rate passes the threshold.
+MEDIA_SYNC_ALERT_WINDOW_MINUTES = int(os.environ.get("MEDIA_SYNC_ALERT_WINDOW_MINUTES", "60"))
+MEDIA_SYNC_ALERT_THRESHOLD = env_float("MEDIA_SYNC_ALERT_THRESHOLD", 0.2)
+MEDIA_SYNC_ALERT_MIN_ITEMS = int(os.environ.get("MEDIA_SYNC_ALERT_MIN_ITEMS", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "media-sync@localhost")
 # An item claimed this many times without an answer is failed by the sweep instead of handed back again.
 MEDIA_SYNC_MAX_CLAIMS = int(os.environ.get("MEDIA_SYNC_MAX_CLAIMS", "5"))
 

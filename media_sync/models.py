@@ -365,6 +365,31 @@ class TransferItem(ProviderAnswer):
         return f"{self.item} -> {self.destination}" if self.destination else self.item
 
 
+# --- Alerts ---------------------------------------------------------------------------------------
+
+
+class FailureAlert(models.Model):
+    """One email per provider per window: the row is the proof it went out, and the guard against twice."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    window_start = models.DateTimeField()
+    total = models.PositiveIntegerField()
+    failed = models.PositiveIntegerField()
+    recipients = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-window_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "window_start"], name="one_alert_per_window")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.provider}: {self.failed} of {self.total} failed from {self.window_start:%Y-%m-%d %H:%M}"
+        )
+
+
 # --- Audit ------------------------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from media_sync.services.alerts import alerts_check
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_poll_due
@@ -22,3 +23,7 @@ def process_webhook(delivery_id: int) -> None:
 
 def poll_su_batches() -> int:
     return su_poll_due()
+
+
+def check_alerts() -> int:
+    return len(alerts_check())

@@ -24,6 +24,7 @@ def demo_users_reset(*, password: str) -> list[str]:
     for username, group in DEMO_USERS.items():
         user, _ = User.objects.get_or_create(username=username)
         user.is_staff = True
+        user.email = f"{username}@example.com"  # the demo's alerts print to the console
         user.is_superuser = group is None
         user.set_password(password)
         user.save()

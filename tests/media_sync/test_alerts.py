@@ -1,0 +1,47 @@
+"""Failure-rate alerts: one email per provider per window to the team leads, with a link to the rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core import mail
+
+from media_sync.models import AuditEvent, AuditKind, FailureAlert, Outcome
+from media_sync.services.alerts import alerts_check
+
+pytestmark = pytest.mark.django_db
+
+
+def results(provider: str, *, failed: int, succeeded: int) -> None:
+    for outcome, count in ((Outcome.FAILED, failed), (Outcome.SUCCEEDED, succeeded)):
+        for _ in range(count):
+            AuditEvent.objects.create(kind=AuditKind.ITEM, provider=provider, operation="x", outcome=outcome)
+
+
+@pytest.fixture
+def leads() -> None:
+    lead = User.objects.create_user("leo", email="leo@example.com")
+    lead.groups.add(Group.objects.get(name="Team leads"))
+    User.objects.create_user("olga", email="olga@example.com").groups.add(Group.objects.get(name="Operators"))
+
+
+def test_a_failure_rate_over_the_threshold_mails_the_team_leads_once(leads: None, settings: Any) -> None:
+    settings.MEDIA_SYNC_ALERT_MIN_ITEMS, settings.MEDIA_SYNC_ALERT_THRESHOLD = 10, 0.2
+    results("corrigopro", failed=4, succeeded=6)
+    results("recoveryconnect", failed=1, succeeded=9)  # 10 %: below the threshold
+    (alert,) = alerts_check()
+    assert (alert.provider, alert.failed, alert.total, alert.recipients) == ("corrigopro", 4, 10, 1)
+    (message,) = mail.outbox
+    assert message.to == ["leo@example.com"]
+    assert "CorrigoPro failure rate 40 %" in message.subject
+    assert "provider__exact=corrigopro&outcome__exact=failed" in message.body
+    assert alerts_check() == [] and len(mail.outbox) == 1  # same window: no second email
+    assert FailureAlert.objects.count() == 1
+
+
+def test_too_few_items_raise_no_alert(leads: None, settings: Any) -> None:
+    settings.MEDIA_SYNC_ALERT_MIN_ITEMS = 10
+    results("suapi", failed=5, succeeded=0)
+    assert alerts_check() == [] and mail.outbox == []
