@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,6 +25,8 @@ from media_sync.reports import audit_csv_lines, summary_csv_lines
 from media_sync.selectors import audit_filter, dashboard_top_failures, dashboard_volume, jobs_open
 
 EXPORT_AUDIT = "media_sync.export_auditevent"
+SUBJECT = re.compile(r"(?P<kind>work order|order|property) (?P<id>[\w-]+)")
+SUBJECT_LISTS = {"order": "recoveryconnectorder", "work order": "corrigoworkorder", "property": "suproperty"}
 
 
 def _date(text: str) -> date | None:
@@ -84,6 +87,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "provider",
         "operation",
         "job_link",
+        "subject_link",
         "item",
         "destination",
         "outcome",
@@ -141,6 +145,15 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "—"
         url = reverse("admin:media_sync_transferjob_change", args=[event.job_id])
         return format_html('<a href="{}">{}</a>', url, event.job_id)
+
+    @admin.display(description="subject", ordering="subject")
+    def subject_link(self, event: AuditEvent) -> str:
+        """The order, work order or property the row is about: a search of its list, no query per row."""
+        match = SUBJECT.match(event.subject)
+        if match is None:
+            return event.subject or "—"
+        url = reverse(f"admin:media_sync_{SUBJECT_LISTS[match['kind']]}_changelist") + f"?q={match['id']}"
+        return format_html('<a href="{}">{}</a>', url, event.subject)
 
     @admin.display(description="message")
     def short_message(self, event: AuditEvent) -> str:

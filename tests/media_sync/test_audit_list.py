@@ -47,3 +47,24 @@ def test_failure_class_filter_has_fixed_choices_and_filters(client: Client, rows
     page = client.get(AUDIT, {"failure_class__exact": "timeout"})
     assert page.status_code == 200 and "rate limited" in page.text  # a fixed choice, though no row has it
     assert page.context["cl"].result_count == 2
+
+
+def test_each_row_links_to_its_job_and_its_subject(client: Client) -> None:
+    AuditEvent.objects.create(
+        kind=AuditKind.ITEM,
+        provider="corrigopro",
+        operation="cp_upload",
+        outcome=Outcome.SUCCEEDED,
+        subject="work order 4100001",
+    )
+    AuditEvent.objects.create(
+        kind=AuditKind.ITEM,
+        provider="recoveryconnect",
+        operation="rc_transfer_photos",
+        outcome=Outcome.SUCCEEDED,
+        subject="order 57076503, order 57076504",
+    )
+    login(client, "leo", "Team leads")
+    page = client.get(AUDIT).text
+    assert reverse("admin:media_sync_corrigoworkorder_changelist") + "?q=4100001" in page
+    assert reverse("admin:media_sync_recoveryconnectorder_changelist") + "?q=57076503" in page
