@@ -22,6 +22,7 @@ test: install
 
 bench: install
 	$(PY) bench/upload_memory.py
+	$(PY) bench/audit_scale.py --rows 1000000
 
 lint: install
 	$(VENV)/bin/ruff check .
