@@ -49,7 +49,7 @@ class EstimatedCountPaginator(Paginator):
     PostgreSQL's own row estimate, a filtered one counts up to a cap (pages past it stay reachable
     through narrower filters)."""
 
-    cap = 100_000
+    cap = 10_000
 
     @cached_property
     def count(self) -> int:
