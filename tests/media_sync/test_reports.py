@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
+from media_sync import reports
 from media_sync.models import AuditEvent, AuditKind, Outcome
-from media_sync.reports import COLUMNS, neutralise
+from media_sync.reports import COLUMNS, audit_csv_lines, neutralise
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +103,25 @@ def test_export_audit_refuses_a_bad_date_or_unwritable_path(tmp_path: Path) -> N
     with pytest.raises(CommandError, match="cannot write"):
         call_command("export_audit", "--output", str(tmp_path / "missing-dir" / "a.csv"))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's COPY writes the CSV there")
+def test_copy_and_python_write_the_same_csv(monkeypatch: pytest.MonkeyPatch) -> None:
+    _event(
+        item="=cmd|' /C calc'!A0",
+        destination="a,b",
+        message='say "hi"\nnext line ünïcode',
+        http_status=200,
+        duration_ms=None,
+        triggered_by="-olga",
+        reference="@ref",
+        subject="\tindented",
+    )
+    _event(timestamp=datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC), provider_status="+1")
+    by_copy = "".join(audit_csv_lines(AuditEvent.objects.all()))
+    monkeypatch.setattr(reports, "connection", SimpleNamespace(vendor="python"))
+    by_python = "".join(audit_csv_lines(AuditEvent.objects.all()))
+    assert by_copy == by_python
+    early, late = csv.DictReader(io.StringIO(by_copy))  # oldest first
+    assert early["timestamp"] == "2026-11-23T10:00:00.000000+00:00" and early["provider_status"] == "'+1"
+    assert late["item"].startswith("'=") and late["triggered_by"] == "'-olga" and late["duration_ms"] == ""
