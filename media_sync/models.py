@@ -453,6 +453,12 @@ class AuditEvent(ProviderAnswer):
             models.Index(fields=["-timestamp", "-id"], name="audit_recent"),
             models.Index(fields=["provider", "-timestamp"], name="audit_provider_recent"),
             models.Index(fields=["outcome", "-timestamp"], name="audit_outcome_recent"),
+            # Each list filter, newest first; a team lead's usual view is one provider's failures.
+            models.Index(fields=["outcome", "provider", "-timestamp"], name="audit_outcome_provider_recent"),
+            models.Index(fields=["failure_class", "-timestamp"], name="audit_failure_recent"),
+            models.Index(fields=["operation", "-timestamp"], name="audit_operation_recent"),
+            models.Index(fields=["error_code", "-timestamp"], name="audit_error_code_recent"),
+            models.Index(fields=["triggered_by", "-timestamp"], name="audit_user_recent"),
             # The list's exact-match search: photo, attachment, order or batch ids and provider references.
             models.Index(fields=["item"], name="audit_item"),
             models.Index(fields=["destination"], name="audit_destination"),

@@ -14,13 +14,19 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from integrations.http import FAILURE_CLASSES
 from media_sync.admin.base import ReadOnlyAdminMixin
-from media_sync.models import AUDIT_OPERATIONS, AuditEvent, Provider
+from media_sync.admin.filters import (
+    DateRangeFilter,
+    ErrorCodeFilter,
+    FailureClassFilter,
+    OperationFilter,
+    UserFilter,
+    parse_day,
+)
+from media_sync.models import AuditEvent, Provider
 from media_sync.reports import audit_csv_lines, summary_csv_lines
 from media_sync.selectors import audit_filter, dashboard_top_failures, dashboard_volume, jobs_open
 
@@ -29,18 +35,11 @@ SUBJECT = re.compile(r"(?P<kind>work order|order|property) (?P<id>[\w-]+)")
 SUBJECT_LISTS = {"order": "recoveryconnectorder", "work order": "corrigoworkorder", "property": "suproperty"}
 
 
-def _date(text: str) -> date | None:
-    try:
-        return parse_date(text)
-    except ValueError:  # well-formed but impossible, like 2026-02-30
-        return None
-
-
 def _range(request: HttpRequest) -> tuple[date, date]:
     """The ?since=&until= days asked for (both included); the last two weeks by default."""
     today = timezone.localdate()
-    since = _date(request.GET.get("since", "")) or today - timedelta(days=13)
-    until = _date(request.GET.get("until", "")) or today
+    since = parse_day(request.GET.get("since", "")) or today - timedelta(days=13)
+    until = parse_day(request.GET.get("until", "")) or today
     return min(since, until), max(since, until)
 
 
@@ -65,30 +64,6 @@ class EstimatedCountPaginator(Paginator):
         return int(queryset.order_by()[: self.cap].count())
 
 
-class FailureClassFilter(admin.SimpleListFilter):
-    """Fixed choices: no SELECT DISTINCT over the whole audit table on every page."""
-
-    title = "failure class"
-    parameter_name = "failure_class__exact"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(value, value.replace("_", " ")) for value in FAILURE_CLASSES]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-        return queryset.filter(failure_class=self.value()) if self.value() else queryset
-
-
-class OperationFilter(admin.SimpleListFilter):
-    title = "operation"
-    parameter_name = "operation__exact"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(value, value) for value in AUDIT_OPERATIONS]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-        return queryset.filter(operation=self.value()) if self.value() else queryset
-
-
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only for everyone, superusers included; the database refuses changes as well."""
@@ -107,7 +82,16 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "short_message",
         "triggered_by",
     ]
-    list_filter = ["provider", "outcome", "kind", OperationFilter, FailureClassFilter, "timestamp"]
+    list_filter = [
+        DateRangeFilter,
+        "provider",
+        "outcome",
+        "kind",
+        OperationFilter,
+        FailureClassFilter,
+        ErrorCodeFilter,
+        UserFilter,
+    ]
     paginator = EstimatedCountPaginator
     search_fields = ["=item", "=destination", "=reference"]
     search_help_text = (
@@ -115,6 +99,8 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_select_related = ["job"]
     show_full_result_count = False
+    # "Show counts" would count every filter choice over the whole table on each page.
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 100
     readonly_fields = fields = (
         "timestamp",
@@ -241,7 +227,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 }
             )
         audit = reverse("admin:media_sync_auditevent_changelist")
-        window = f"timestamp__gte={since.isoformat()}&timestamp__lt={(until + timedelta(days=1)).isoformat()}"
+        window = f"since={since.isoformat()}&until={until.isoformat()}"
         failures = [
             {
                 **row,

@@ -71,7 +71,7 @@ def _send(alert: FailureAlert, *, since: datetime, until: datetime) -> int:
     link = (
         f"{settings.MEDIA_SYNC_PUBLIC_BASE_URL.rstrip('/')}{reverse('admin:media_sync_auditevent_changelist')}"
         f"?provider__exact={alert.provider}&outcome__exact=failed&kind__exact=item"
-        f"&timestamp__gte={since:%Y-%m-%d}"
+        f"&since={timezone.localtime(since):%Y-%m-%d}"
     )
     minutes = settings.MEDIA_SYNC_ALERT_WINDOW_MINUTES
     send_mail(
