@@ -20,9 +20,13 @@ demo: install
 test: install
 	$(PY) -m pytest
 
-bench: install
-	$(PY) bench/upload_memory.py
-	$(PY) bench/audit_scale.py --rows 1000000
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+# `make bench` runs every part; `make bench PARTS="image_intake audit"` runs some.
+bench: $(VENV)/.bench-installed
+	$(PY) bench/run.py $(PARTS)
 
 lint: install
 	$(VENV)/bin/ruff check .
