@@ -65,6 +65,9 @@ def _test_settings(settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     settings.MEDIA_SYNC_MAX_ATTEMPTS = 3
     settings.MEDIA_SYNC_BACKOFF_BASE = 0.01
     settings.MEDIA_SYNC_BACKOFF_MAX = 0.05
+    # The shared limits stay on (every request goes through them), at a pace no test notices.
+    providers = ("recoveryconnect", "corrigopro", "suapi")
+    settings.MEDIA_SYNC_PROVIDER_LIMITS = {name: {"RATE": 1000.0, "CONCURRENCY": 4} for name in providers}
     # Tasks run in-process where a test enqueues them; test_broker.py exercises the real broker.
     monkeypatch.setattr(Conf, "SYNC", True)
 
