@@ -114,6 +114,12 @@ AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
 AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
 AWS_QUERYSTRING_EXPIRE = int(os.environ.get("AWS_QUERYSTRING_EXPIRE", "3600"))
 AWS_DEFAULT_ACL = None
+# django-storages overwrites a same-named object by default: a second "room.jpg" would replace the first.
+AWS_S3_FILE_OVERWRITE = False
+# botocore signs links with SigV2 by default, which S3 refuses for buckets created since 2020.
+AWS_S3_SIGNATURE_VERSION = "s3v4"
+# A file read from S3 for an upload spills to disk past 2 MB instead of sitting whole in memory.
+AWS_S3_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 STORAGES = {
     "default": {
         "BACKEND": "storages.backends.s3.S3Storage"
@@ -146,6 +152,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_TIMEOUT = int(os.environ.get("Q_TIMEOUT", "600"))
 # One task claims work for at most this long, then hands the rest to a fresh task: never cut off mid-item.
 MEDIA_SYNC_RUN_BUDGET = Q_TIMEOUT / 2
+# How many workers may share one job at once (each takes the next pending item).
+MEDIA_SYNC_TASKS_PER_JOB = int(os.environ.get("MEDIA_SYNC_TASKS_PER_JOB", "2"))
 Q_CLUSTER: dict[str, object] = {
     "name": "media-sync",
     "workers": int(os.environ.get("Q_WORKERS", "2")),
@@ -212,6 +220,15 @@ MEDIA_SYNC_HTTP_TIMEOUT = (
     env_float("MEDIA_SYNC_CONNECT_TIMEOUT", 5.0),
     env_float("MEDIA_SYNC_READ_TIMEOUT", 30.0),
 )
+# Each provider's request rate (requests per second, 0: none) and concurrency cap (requests in flight
+# at once, 0: none), shared by every worker on every machine through the database.
+MEDIA_SYNC_PROVIDER_LIMITS = {
+    provider: {
+        "RATE": env_float(f"{provider.upper()}_RATE_LIMIT", 5.0),
+        "CONCURRENCY": int(os.environ.get(f"{provider.upper()}_MAX_CONCURRENCY", "4")),
+    }
+    for provider in ("recoveryconnect", "corrigopro", "suapi")
+}
 # One call is tried at most this many times when the failure is transient.
 MEDIA_SYNC_MAX_ATTEMPTS = int(os.environ.get("MEDIA_SYNC_MAX_ATTEMPTS", "4"))
 MEDIA_SYNC_BACKOFF_BASE = env_float("MEDIA_SYNC_BACKOFF_BASE", 1.0)

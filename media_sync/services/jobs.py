@@ -78,17 +78,20 @@ def job_create(
             triggered_by=triggered_by,
             params=params or {},
         )
-        TransferItem.objects.bulk_create(
+        created = TransferItem.objects.bulk_create(
             TransferItem(job=job, item=item, destination=destination) for item, destination in items
         )
         if enqueue:
-            transaction.on_commit(partial(job_enqueue, job_id=job.pk))
+            transaction.on_commit(partial(job_enqueue, job_id=job.pk, tasks=len(created)))
     return job
 
 
-def job_enqueue(*, job_id: int) -> None:
+def job_enqueue(*, job_id: int, tasks: int = 1) -> None:
+    """Queue the job's task; a job of several items gets up to MEDIA_SYNC_TASKS_PER_JOB tasks, so that
+    many workers share it (claims keep them from ever taking the same item)."""
     TransferJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now())
-    async_task(RUN_JOB_TASK, job_id, task_name=f"job-{job_id}")
+    for _ in range(max(1, min(tasks, settings.MEDIA_SYNC_TASKS_PER_JOB))):
+        async_task(RUN_JOB_TASK, job_id, task_name=f"job-{job_id}")
 
 
 @dataclass
@@ -103,14 +106,19 @@ class RunScope:
 _run_scope: ContextVar[RunScope | None] = ContextVar("media_sync_run_scope", default=None)
 
 
+def job_run_past_deadline() -> bool:
+    scope = _run_scope.get()
+    return scope is not None and bool(scope.tokens) and time.monotonic() > scope.deadline
+
+
 def job_claim(*, items: QuerySet[TransferItem]) -> list[TransferItem]:
     """Take the pending items of `items` for this worker. A conditional UPDATE, so two workers (or a
     task delivered twice) never get the same item, and an item that already ended is never taken.
     Past the run's deadline nothing more is taken: the run ends and the job is enqueued again."""
-    scope = _run_scope.get()
     # Past the deadline nothing more is taken, but every run takes something: a run always progresses.
-    if scope is not None and scope.tokens and time.monotonic() > scope.deadline:
+    if job_run_past_deadline():
         return []
+    scope = _run_scope.get()
     token = uuid.uuid4()
     if scope is not None:
         scope.tokens.append(token)
@@ -126,12 +134,15 @@ def job_claim(*, items: QuerySet[TransferItem]) -> list[TransferItem]:
 
 
 def job_claim_each(*, job: TransferJob) -> Iterator[TransferItem]:
-    """The job's pending items one at a time, each claimed just before it is handed out. It stops when a
-    claim comes back empty (the run's time is up, or another worker took it): job_run enqueues the rest."""
+    """The job's pending items one at a time, each claimed just before it is handed out. It stops when
+    none is left or the run's time is up (job_run enqueues the rest); an item another worker took first
+    is passed over."""
     while True:
         pending = job.items.filter(status=ItemStatus.PENDING).order_by("id").first()
-        claimed = job_claim(items=job.items.filter(pk=pending.pk)) if pending else []
-        if not claimed:
+        if pending is None:
+            return
+        claimed = job_claim(items=job.items.filter(pk=pending.pk))
+        if not claimed and job_run_past_deadline():
             return
         yield from claimed
 
@@ -275,7 +286,7 @@ def job_retry_failed(*, job: TransferJob, enqueue: bool = True) -> int:
         if count:
             job_refresh_status(job=job)
             if enqueue:
-                transaction.on_commit(partial(job_enqueue, job_id=job.pk))
+                transaction.on_commit(partial(job_enqueue, job_id=job.pk, tasks=count))
     return count
 
 
