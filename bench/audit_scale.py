@@ -1,38 +1,65 @@
-"""The audit at scale on PostgreSQL: list pages and the CSV export against COPY.
+"""The audit at scale on PostgreSQL: the admin list pages, and the CSV export (admin view and
+`export_audit`) against psql's COPY and against django-import-export, at 100,000 and then 1,000,000 rows.
 
-Creates its own database (media_sync_bench on the local PostgreSQL, or BENCH_DATABASE_URL), seeds N audit
-rows with one INSERT ... SELECT, measures, and drops the database at the end.
+Creates its own database (media_sync_bench on the local PostgreSQL, or BENCH_DATABASE_URL), seeds the
+smallest size with one INSERT ... SELECT, grows it to each next size with another (only the missing rows),
+measures, and drops the database at the end, after a failure or an interrupt as well.
 
-    .venv/bin/python bench/audit_scale.py [--rows 1000000]
+    .venv/bin/python bench/audit_scale.py                        # 100k, then 1M
+    .venv/bin/python bench/audit_scale.py --rows 100000          # one size (also 100k, 1m, 1_000_000)
+    .venv/bin/python bench/audit_scale.py --baseline-rows 1m     # django-import-export at 1M as well
+                                                                 # (about 4 more minutes and 1.5 GB)
+
+How each figure is taken (the Django side runs with DEBUG off, as in production):
+- COPY: `psql -c "COPY (SELECT <the 16 columns> ...) TO STDOUT WITH CSV HEADER"` to /dev/null.
+- admin view: GET of the admin's export URL through django.test.Client as a superuser, reading
+  `streaming_content` to the end; memory is this process's resident memory above what it was just before.
+- export_audit: `manage.py export_audit --output FILE` as its own process, start-up included; memory is
+  that whole process's maximum resident set (Python and Django included).
+- django-import-export: a ModelResource with the same 16 fields, `export(queryset).csv`, as its docs show,
+  in its own process so its memory cannot inflate ours; only up to --baseline-rows (it holds every row).
+Times are the best of two runs, side by side with COPY; memory is the highest of the runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import MB, emit, timed_with_peak  # noqa: E402
+
 URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/media_sync_bench")
 os.environ.update(
     {
         "DATABASE_URL": URL,
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "1",
+        "DJANGO_DEBUG": "0",
         "DJANGO_ALLOWED_HOSTS": "testserver",
         "DJANGO_LOG_LEVEL": "WARNING",
     }
 )
-MB = 1024 * 1024
-PSQL = "psql"
+PART = "audit"
+LIST_TARGET_MS = 150.0
+MEMORY_LIMIT = 150 * MB
+COPY_FACTOR = 2.0
+BASELINE_FACTOR = 10.0
+RUNS = 2
+LIST_RUNS = 7
+CHILD_RESULT = "IMPORT-EXPORT-RESULT "
 SEED = """
 INSERT INTO media_sync_auditevent
     (timestamp, kind, provider, operation, subject, item, destination, outcome, provider_status, http_status,
@@ -48,131 +75,347 @@ SELECT now() - (n %% 43200) * interval '1 minute',
        CASE WHEN n %% 10 = 0 THEN 'provider_rule' ELSE '' END,
        CASE WHEN n %% 10 = 0 THEN 'RecoveryConnect answered fail for this photo and destination' ELSE '' END,
        '', 1, 40 + n %% 200, 'olga', '', '', '', ''
-FROM generate_series(1, %s) AS n
+FROM generate_series(%s, %s) AS n
 """
-COLUMNS = (
-    "timestamp, provider, operation, job_id, subject, item, destination, outcome, provider_status, "
-    "http_status, error_code, message, reference, attempt, duration_ms, triggered_by"
+# The audit CSV contract's columns (DESIGN.md), in its order.
+FIELDS = (
+    "timestamp",
+    "provider",
+    "operation",
+    "job_id",
+    "subject",
+    "item",
+    "destination",
+    "outcome",
+    "provider_status",
+    "http_status",
+    "error_code",
+    "message",
+    "reference",
+    "attempt",
+    "duration_ms",
+    "triggered_by",
+)
+COPY = (
+    f"COPY (SELECT {', '.join(FIELDS)} FROM media_sync_auditevent ORDER BY timestamp, id) "
+    "TO STDOUT WITH CSV HEADER"
 )
 
 
-COPY = f"COPY (SELECT {COLUMNS} FROM media_sync_auditevent ORDER BY timestamp, id) TO STDOUT WITH CSV HEADER"
+def row_count(text: str) -> int:
+    """100000, 100_000, 100k and 1m alike."""
+    text = text.strip().lower().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(text.rstrip("km")) * scale
+
+
+def row_counts(text: str) -> list[int]:
+    return [row_count(part) for part in text.split(",") if part.strip()]
+
+
+def label(rows: int) -> str:
+    if rows % 1_000_000 == 0:
+        return f"{rows // 1_000_000}M rows"
+    if rows % 1_000 == 0:
+        return f"{rows // 1_000}k rows"
+    return f"{rows:,} rows"
 
 
 def admin_db_command(sql: str) -> None:
-    parts = urlsplit(URL)
-    maintenance = parts._replace(path="/postgres").geturl()
+    maintenance = urlsplit(URL)._replace(path="/postgres").geturl()
     subprocess.run(["psql", maintenance, "-q", "-c", sql], check=True, capture_output=True)
 
 
-def rss() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def timed_with_peak(work: Callable[[], object]) -> tuple[float, int]:
-    peak, done = [rss()], threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], rss())
-            time.sleep(0.005)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
+def run_child(command: list[str], *, stdout: IO[Any] | int, timeout: float) -> tuple[float, int]:
+    """Seconds a child process took and its maximum resident memory in bytes (from wait4, so no other
+    child's peak can leak in, as it would with RUSAGE_CHILDREN). Killed after `timeout` seconds."""
     started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=stdout)
+    killer = threading.Timer(timeout, process.kill)
+    killer.start()
     try:
-        work()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
     finally:
-        elapsed = time.perf_counter() - started
-        done.set()
-        sampler.join()
-    return elapsed, peak[0]
+        killer.cancel()
+        if process.returncode is None:  # interrupted while waiting: take the child down with us
+            process.kill()
+            process.wait()
+    elapsed = time.perf_counter() - started
+    if process.returncode == -signal.SIGKILL and elapsed >= timeout:
+        raise subprocess.TimeoutExpired(command, timeout)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return elapsed, usage.ru_maxrss * 1024  # Linux counts ru_maxrss in KiB
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument(
+        "--rows",
+        type=row_counts,
+        action="append",
+        help="audit rows to measure at; repeat or comma-separate (default 100k,1m)",
+    )
+    parser.add_argument(
+        "--baseline-rows",
+        type=row_count,
+        default=100_000,
+        help="largest size django-import-export is run at (default 100k: it keeps every row in memory)",
+    )
+    parser.add_argument("--baseline-timeout", type=float, default=300.0, help="seconds (default 300)")
+    parser.add_argument("--import-export-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.import_export_child:
+        import_export_child()
+        return
+    sizes = sorted({rows for group in args.rows or [[100_000, 1_000_000]] for rows in group})
+    # `kill` and run.py's own shutdown end us with SIGTERM: leave through `finally` all the same.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     database = urlsplit(URL).path.lstrip("/")
-    admin_db_command(f"DROP DATABASE IF EXISTS {database}")
-    admin_db_command(f"CREATE DATABASE {database}")
+    started = time.perf_counter()
+    admin_db_command(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    admin_db_command(f'CREATE DATABASE "{database}"')
     try:
-        run(args.rows)
+        run(sizes, baseline_rows=args.baseline_rows, baseline_timeout=args.baseline_timeout)
     finally:
         from django.db import connections
 
         connections.close_all()
-        admin_db_command(f"DROP DATABASE IF EXISTS {database}")
+        admin_db_command(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        print(f"\naudit part took {time.perf_counter() - started:.0f} s (database {database} dropped)")
 
 
-def run(rows: int) -> None:
+def run(sizes: list[int], *, baseline_rows: int, baseline_timeout: float) -> None:
     import django
 
     django.setup()
     from django.contrib.auth.models import User
     from django.core.management import call_command
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    from media_sync.models import AuditEvent
-    from media_sync.reports import audit_csv_lines
 
     call_command("migrate", verbosity=0)
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute(SEED, [rows])
-        cursor.execute("ANALYZE media_sync_auditevent")
-    print(f"seeded {rows:,} audit rows in {time.perf_counter() - started:.1f} s")
-
     client = Client()
     client.force_login(User.objects.create_superuser("bench", password="bench-password-not-used"))
-    pages = {
+    seeded = 0
+    lists: dict[int, dict[str, tuple[float, set[int]]]] = {}
+    for rows in sizes:
+        seed(seeded, rows)
+        seeded = rows
+        lists[rows] = list_pages(client, rows)
+        measure_export(client, rows, baseline=rows <= baseline_rows, baseline_timeout=baseline_timeout)
+    if sizes[-1] > baseline_rows:
+        print(
+            f"\ndjango-import-export not run above {label(baseline_rows)} (--baseline-rows): it builds the "
+            "whole export in memory; compare at the sizes where both ran"
+        )
+    emit_list_pages(lists)
+
+
+def seed(have: int, rows: int) -> None:
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(SEED, [have + 1, rows])
+        # What autovacuum does to a table after a big insert: visibility map for index-only scans, and
+        # the planner's statistics (the list's unfiltered count reads reltuples).
+        cursor.execute("VACUUM (ANALYZE) media_sync_auditevent")
+    print(
+        f"\n## {label(rows)}: seeded {rows - have:,} more audit rows in {time.perf_counter() - started:.1f} s"
+    )
+
+
+def list_pages(client: Any, rows: int) -> dict[str, tuple[float, set[int]]]:
+    """Median milliseconds and the query counts seen, per page, over LIST_RUNS requests after a warm-up."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pages: dict[str, dict[str, str]] = {
         "first page": {},
         "filtered page": {"provider__exact": "corrigopro", "outcome__exact": "failed"},
-        "search": {"q": str(180000000 + rows // 2)},
+        "search, photo id": {"q": str(180000000 + rows // 2)},
+        "search, order id": {"q": "57012345"},
     }
-    print("\naudit list (target: under 150 ms median, constant queries)")
-    print(f"{'page':>14} | {'median ms':>9} | {'queries':>7} | target")
+    url = "/admin/media_sync/auditevent/"
+    results: dict[str, tuple[float, set[int]]] = {}
+    print(f"audit list, {LIST_RUNS} requests each after a warm-up")
     for name, params in pages.items():
-        client.get("/admin/media_sync/auditevent/", params)  # warm up
-        times, queries = [], set()
-        for _ in range(7):
+        assert client.get(url, params, secure=True).status_code == 200
+        times: list[float] = []
+        sql_times: list[float] = []
+        queries: set[int] = set()
+        slowest: dict[str, list[float]] = {}
+        for _ in range(LIST_RUNS):
             with CaptureQueriesContext(connection) as captured:
                 began = time.perf_counter()
-                response = client.get("/admin/media_sync/auditevent/", params)
+                response = client.get(url, params, secure=True)
                 times.append((time.perf_counter() - began) * 1000)
-            assert response.status_code == 200
+            assert response.status_code == 200, response.status_code
             queries.add(len(captured))
-        median = statistics.median(times)
-        verdict = "met" if median < 150 and len(queries) == 1 else "MISSED"
-        print(f"{name:>14} | {median:>9.0f} | {','.join(map(str, sorted(queries))):>7} | {verdict}")
+            timed = [(float(query["time"]) * 1000, query["sql"]) for query in captured.captured_queries]
+            sql_times.append(sum(ms for ms, _ in timed))
+            ms, sql = max(timed)
+            slowest.setdefault(" ".join(sql.split())[:70], []).append(ms)
+        results[name] = (statistics.median(times), queries)
+        sql, ms_seen = max(slowest.items(), key=lambda item: statistics.median(item[1]))
+        print(
+            f"  {name:>16}: median {results[name][0]:6.1f} ms (SQL {statistics.median(sql_times):5.1f} ms), "
+            f"queries {sorted(queries)}; slowest {statistics.median(ms_seen):.1f} ms: {sql}"
+        )
+    return results
 
-    def ours() -> None:
-        for _ in audit_csv_lines(AuditEvent.objects.all()):
-            pass
 
-    ours_s, ours_peak = timed_with_peak(ours)
-    copy_started = time.perf_counter()
-    subprocess.run(
-        [
-            "psql",
-            URL,
-            "-q",
-            "-c",
-            f"COPY (SELECT {COLUMNS} FROM media_sync_auditevent ORDER BY timestamp, id) "
-            "TO STDOUT WITH CSV HEADER",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    copy_s = time.perf_counter() - copy_started
-    print(f"\nCSV export of {rows:,} rows (target: at most 2x COPY, peak memory under 150 MB)")
+def emit_list_pages(lists: dict[int, dict[str, tuple[float, set[int]]]]) -> None:
+    """The largest size's figures; "constant queries" means one count per page at every size measured."""
+    largest = max(lists)
+    for name, (median, queries) in lists[largest].items():
+        everywhere = set().union(*(lists[rows][name][1] for rows in lists))
+        emit(
+            part=PART,
+            measure=f"list {name}, {label(largest)}",
+            ours=f"{median:.0f} ms, {','.join(map(str, sorted(queries)))} queries",
+            against=f"{LIST_TARGET_MS:.0f} ms",
+            ratio=f"{median / LIST_TARGET_MS:.2f} of target",
+            target=f"< {LIST_TARGET_MS:.0f} ms, constant queries",
+            met=median < LIST_TARGET_MS and len(everywhere) == 1,
+        )
+
+
+def copy_export() -> float:
+    return run_child(["psql", URL, "-q", "-c", COPY], stdout=subprocess.DEVNULL, timeout=600)[0]
+
+
+def admin_export(client: Any, rows: int) -> tuple[float, int]:
+    """The admin's export view over HTTP (the test client), its streamed body read to the end."""
+    from django.urls import reverse
+
+    lines = 0
+
+    def read_all() -> None:
+        nonlocal lines
+        response = client.get(reverse("admin:media_sync_auditevent_export"), secure=True)
+        assert response.status_code == 200 and response.streaming, response.status_code
+        for chunk in response.streaming_content:
+            lines += chunk.count(b"\n")
+        response.close()
+
+    seconds, peak = timed_with_peak(read_all)
+    assert lines == rows + 1, f"the admin export wrote {lines} lines for {rows} rows"
+    return seconds, peak
+
+
+def command_export(rows: int) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory(prefix="audit-bench-") as scratch:
+        output = Path(scratch) / "audit.csv"
+        command = [sys.executable, "manage.py", "export_audit", "--output", str(output)]
+        seconds, peak = run_child(command, stdout=subprocess.DEVNULL, timeout=600)
+        with output.open("rb") as written:
+            lines = sum(block.count(b"\n") for block in iter(lambda: written.read(MB), b""))
+    assert lines == rows + 1, f"export_audit wrote {lines} lines for {rows} rows"
+    return seconds, peak
+
+
+def measure_export(client: Any, rows: int, *, baseline: bool, baseline_timeout: float) -> None:
+    copy_s: list[float] = []
+    admin_s: list[float] = []
+    command_s: list[float] = []
+    admin_peak = command_peak = 0
+    for _ in range(RUNS):  # side by side, so a busy moment on the machine hits all three
+        copy_s.append(copy_export())
+        seconds, peak = admin_export(client, rows)
+        admin_s.append(seconds)
+        admin_peak = max(admin_peak, peak)
+        seconds, peak = command_export(rows)
+        command_s.append(seconds)
+        command_peak = max(command_peak, peak)
+    copy, admin, command = min(copy_s), min(admin_s), min(command_s)
+    print(f"CSV export, best of {RUNS}: COPY {copy:.2f} s,", end=" ")
+    print(f"admin view {admin:.2f} s, export_audit {command:.2f} s")
+    print(f"  peak memory: admin view {admin_peak / MB:.1f} MB above start,", end=" ")
+    print(f"export_audit {command_peak / MB:.1f} MB whole process")
+    size = label(rows)
+    for name, seconds in (("admin view", admin), ("export_audit", command)):
+        emit(
+            part=PART,
+            measure=f"export via {name}, {size}",
+            ours=f"{seconds:.2f} s",
+            against=f"COPY {copy:.2f} s",
+            ratio=f"{seconds / copy:.2f}x COPY",
+            target=f"<= {COPY_FACTOR:.0f}x COPY",
+            met=seconds <= COPY_FACTOR * copy,
+        )
+    for name, peak, what in (
+        ("admin view", admin_peak, "above start"),
+        ("export_audit", command_peak, "whole process"),
+    ):
+        emit(
+            part=PART,
+            measure=f"peak memory, {name}, {size}",
+            ours=f"{peak / MB:.1f} MB ({what})",
+            against=f"{MEMORY_LIMIT / MB:.0f} MB",
+            ratio=f"{peak / MEMORY_LIMIT:.2f} of limit",
+            target=f"< {MEMORY_LIMIT / MB:.0f} MB",
+            met=peak < MEMORY_LIMIT,
+        )
+    if baseline:
+        compare_import_export(rows, admin, admin_peak, timeout=baseline_timeout)
+
+
+def compare_import_export(rows: int, ours_s: float, ours_peak: int, *, timeout: float) -> None:
+    """django-import-export in its own process, last: it holds the whole export in memory."""
+    with tempfile.TemporaryFile(mode="w+") as out:
+        try:
+            _, process_peak = run_child(
+                [sys.executable, __file__, "--import-export-child"], stdout=out, timeout=timeout
+            )
+        except subprocess.TimeoutExpired:
+            print(f"django-import-export did not finish {label(rows)} within {timeout:.0f} s: no figure")
+            return
+        out.seek(0)
+        result = next(json.loads(line[len(CHILD_RESULT) :]) for line in out if line.startswith(CHILD_RESULT))
+    seconds, peak = float(result["seconds"]), int(result["peak"])
+    assert result["lines"] == rows + 1, result
     print(
-        f"  ours {ours_s:.1f} s, COPY {copy_s:.1f} s, ratio {ours_s / copy_s:.2f}x; "
-        f"peak RSS of this process {ours_peak / MB:.0f} MB"
+        f"django-import-export: {seconds:.2f} s, {peak / MB:.0f} MB above start "
+        f"({process_peak / MB:.0f} MB whole process)"
     )
+    emit(
+        part=PART,
+        measure=f"export vs django-import-export, {label(rows)}",
+        ours=f"{ours_s:.2f} s, {ours_peak / MB:.1f} MB",
+        against=f"{seconds:.2f} s, {peak / MB:.0f} MB",
+        ratio=f"{seconds / ours_s:.0f}x faster",
+        target=f">= {BASELINE_FACTOR:.0f}x faster",
+        met=seconds >= BASELINE_FACTOR * ours_s,
+    )
+
+
+def import_export_child() -> None:
+    """The baseline, the way django-import-export's docs show it: a ModelResource, export(), .csv."""
+    import django
+
+    django.setup()
+    from import_export import fields, resources  # type: ignore[import-untyped]
+
+    from media_sync.models import AuditEvent
+
+    class AuditEventResource(resources.ModelResource):  # type: ignore[misc]
+        job_id = fields.Field(attribute="job_id", column_name="job_id")
+
+        class Meta:
+            model = AuditEvent
+            fields = FIELDS
+            export_order = FIELDS
+
+    text = [""]
+
+    def export() -> None:
+        text[0] = AuditEventResource().export(AuditEvent.objects.order_by("timestamp", "id")).csv
+
+    seconds, peak = timed_with_peak(export)
+    result = {"seconds": seconds, "peak": peak, "lines": text[0].count("\n")}
+    print(CHILD_RESULT + json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

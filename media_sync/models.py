@@ -383,7 +383,11 @@ class TransferItem(ProviderAnswer):
         constraints = [
             models.UniqueConstraint(fields=["job", "item", "destination"], name="unique_item_per_job")
         ]
-        indexes = [models.Index(fields=["status", "claimed_at"])]
+        indexes = [
+            models.Index(fields=["status", "claimed_at"]),
+            # A worker's next item: the job's pending ones, oldest first.
+            models.Index(fields=["job", "status", "id"], name="item_next_pending"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.item} -> {self.destination}" if self.destination else self.item
@@ -468,3 +472,30 @@ class AuditEvent(ProviderAnswer):
 
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.provider} {self.operation} {self.outcome}"
+
+
+class ProviderPace(models.Model):
+    """A provider's shared request rate: when the next request may start, whichever worker sends it.
+    Time is Unix seconds from the sending machine's clock (machines are expected to run NTP)."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices, primary_key=True)
+    next_at = models.FloatField(default=0.0)
+
+    def __str__(self) -> str:
+        return f"{self.provider}: next request at {self.next_at:.3f}"
+
+
+class ProviderLease(models.Model):
+    """One of a provider's concurrency slots; held by a worker for one request. A lease that outlives
+    its expiry belongs to a worker that died, and is free again."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    slot = models.PositiveSmallIntegerField()
+    holder = models.UUIDField(null=True, blank=True)
+    expires_at = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "slot"], name="provider_lease_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} slot {self.slot}"

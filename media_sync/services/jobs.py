@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -133,17 +133,30 @@ def job_claim(*, items: QuerySet[TransferItem]) -> list[TransferItem]:
     return list(TransferItem.objects.filter(claim_token=token, status=ItemStatus.IN_PROGRESS).order_by("id"))
 
 
+def job_claim_next(*, job: TransferJob, same_item: bool = False) -> list[TransferItem]:
+    """Claim the job's next pending item (with `same_item`, every pending item for that photo or file,
+    all its destinations). Workers sharing a job skip rows another is claiming (SKIP LOCKED where the
+    database has it) instead of queueing on the same one. Empty when nothing is left or time is up."""
+    while not job_run_past_deadline():
+        with transaction.atomic():
+            pending = job.items.filter(status=ItemStatus.PENDING).order_by("id")
+            if connection.features.has_select_for_update_skip_locked:
+                pending = pending.select_for_update(skip_locked=True)
+            first = pending.values_list("pk", "item").first()
+            if first is not None:
+                items = job.items.filter(item=first[1]) if same_item else job.items.filter(pk=first[0])
+                claimed = job_claim(items=items)
+                if claimed:
+                    return claimed
+        if first is None and not job.items.filter(status=ItemStatus.PENDING).exists():
+            return []
+    return []
+
+
 def job_claim_each(*, job: TransferJob) -> Iterator[TransferItem]:
-    """The job's pending items one at a time, each claimed just before it is handed out. It stops when
-    none is left or the run's time is up (job_run enqueues the rest); an item another worker took first
-    is passed over."""
-    while True:
-        pending = job.items.filter(status=ItemStatus.PENDING).order_by("id").first()
-        if pending is None:
-            return
-        claimed = job_claim(items=job.items.filter(pk=pending.pk))
-        if not claimed and job_run_past_deadline():
-            return
+    """The job's pending items one at a time, each claimed just before it is handed out, until none is
+    left or the run's time is up (job_run enqueues the rest)."""
+    while claimed := job_claim_next(job=job):
         yield from claimed
 
 

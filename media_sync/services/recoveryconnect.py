@@ -27,10 +27,12 @@ from media_sync.services.jobs import (
     item_finish,
     job_claim,
     job_claim_each,
+    job_claim_next,
     job_create,
     provider_call,
 )
 from media_sync.services.providers import retry_policy
+from media_sync.services.throttle import provider_slot
 
 SYNC_PHOTOS = "rc_sync_photos"
 TRANSFER_PHOTOS = "rc_transfer_photos"
@@ -46,6 +48,7 @@ def rc_client(*, recorder: ExchangeRecorder) -> RecoveryConnectClient:
         timeout=settings.MEDIA_SYNC_HTTP_TIMEOUT,
         retry=retry_policy(),
         on_exchange=recorder,
+        gate=partial(provider_slot, "recoveryconnect"),
     )
 
 
@@ -192,11 +195,7 @@ def _run_transfer(job: TransferJob) -> None:
             _transfer_per_photo(job, client, recorder, claimed, source_of)
 
     # Per photo: what the job asked for photo by photo, and whatever a retry put back to pending.
-    while True:
-        pending = job.items.filter(status=ItemStatus.PENDING).values_list("item", flat=True).first()
-        claimed = job_claim(items=job.items.filter(item=pending)) if pending else []
-        if not claimed:  # done, out of time, or another worker took it: job_run enqueues any rest
-            break
+    while claimed := job_claim_next(job=job, same_item=True):
         _transfer_per_photo(job, client, recorder, claimed, source_of)
 
 
