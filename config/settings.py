@@ -6,7 +6,9 @@ the built-in provider simulators. README.md lists every variable.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -243,12 +245,36 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "media-sync@loc
 # An item claimed this many times without an answer is failed by the sweep instead of handed back again.
 MEDIA_SYNC_MAX_CLAIMS = int(os.environ.get("MEDIA_SYNC_MAX_CLAIMS", "5"))
 
+
+class RedactLinkSecrets(logging.Filter):
+    """At DEBUG urllib3 logs each request line with its query string, and botocore each request's
+    signature: a pre-signed link's query is its credential (`signature=`, `X-Amz-Signature=`). On those
+    loggers themselves, so every handler gets the redacted line whatever the levels are set to."""
+
+    QUERY = re.compile(r"\?[^\s\"'<>]+")
+    SIGNATURE = re.compile(r"(Signature[=:]\s*)[^\s,;\"'&]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.SIGNATURE.sub(r"\1[redacted]", self.QUERY.sub("?[redacted]", message))
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"redact_link_secrets": {"()": RedactLinkSecrets}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    # urllib3 logs full URLs at DEBUG; keep it quiet so nothing sensitive reaches the log.
-    "loggers": {"urllib3": {"level": "WARNING"}},
+    "loggers": {
+        # urllib3 logs full URLs at DEBUG; keep it quiet, and redacted should someone turn it up.
+        "urllib3": {"level": "WARNING"},
+        **{
+            name: {"filters": ["redact_link_secrets"]}
+            for name in ("urllib3.connectionpool", "botocore.auth", "botocore.endpoint")
+        },
+    },
 }

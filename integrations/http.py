@@ -13,12 +13,14 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 # Failure classes: what a team lead filters on, derived from what happened.
 CONNECTION = "connection"
@@ -67,8 +69,11 @@ class ProviderError(Exception):
         code: str = "",
         retry_after: float | None = None,
         reference: str = "",
+        maybe_done: bool = False,
     ) -> None:
         super().__init__(message)
+        # The request may have reached the provider and been carried out, only its answer was lost.
+        self.maybe_done = maybe_done
         self.message = message
         self.reference = reference
         self.failure_class = failure_class
@@ -95,6 +100,8 @@ class Exchange:
 
 
 ExchangeHook = Callable[[Exchange], None]
+# A slot to hold while one attempt is on the wire: the caller's shared rate limit and concurrency cap.
+Gate = Callable[[], AbstractContextManager[None]]
 
 
 @dataclass(frozen=True)
@@ -236,6 +243,7 @@ class ProviderSession:
         retry: RetryPolicy,
         on_exchange: ExchangeHook | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        gate: Gate = nullcontext,
     ) -> None:
         if not base_url:
             raise ValueError(f"{provider}: no base URL configured")
@@ -245,6 +253,7 @@ class ProviderSession:
         self.retry = retry
         self.on_exchange = on_exchange
         self.sleep = sleep
+        self.gate = gate
         self.http = requests.Session()
         self.http.headers["User-Agent"] = USER_AGENT
 
@@ -259,6 +268,7 @@ class ProviderSession:
         json_payload: Any = None,
         body: Callable[[], Any] | None = None,
         summary: Any = None,
+        idempotent: bool = True,
         **kwargs: Any,
     ) -> T:
         """Send until the answer passes `check` or a permanent error, retrying transient failures.
@@ -266,6 +276,8 @@ class ProviderSession:
         `check` turns a response into the caller's result or raises ProviderError. `body`, when given,
         makes a fresh request body for each attempt (a stream is read once: a retry re-opens it), and
         `summary` is what the audit shows of it. `path` may be a full URL (a provider's pre-signed link).
+        A call that is not `idempotent` is not sent again when an attempt may have been carried out without
+        its answer reaching us (`maybe_done`): the caller must look at the provider first.
         Every attempt is reported to the exchange hook.
         """
         attempt = 0
@@ -281,6 +293,8 @@ class ProviderSession:
                 )
             except ProviderError as error:
                 if not error.transient or attempt >= self.retry.max_attempts:
+                    raise
+                if error.maybe_done and not idempotent:
                     raise
                 self.sleep(self.retry.delay(attempt, error.retry_after))
             finally:
@@ -302,17 +316,30 @@ class ProviderSession:
         error: ProviderError | None = None
         try:
             url = path if path.startswith(("http://", "https://")) else self.base_url + path
-            response = self.http.request(method, url, timeout=self.timeout, **request_kwargs)
+            with self.gate():
+                started = time.monotonic()  # the wait for a slot is not the provider's time
+                response = self.http.request(method, url, timeout=self.timeout, **request_kwargs)
             return check(response)
+        except requests.ConnectTimeout:
+            error = ProviderError(
+                f"no connection within {self.timeout[0]:g} s", failure_class=TIMEOUT, transient=True
+            )
+            raise error from None
         except requests.Timeout:
             error = ProviderError(
-                f"no answer within {self.timeout[1]:g} s", failure_class=TIMEOUT, transient=True
+                f"no answer within {self.timeout[1]:g} s",
+                failure_class=TIMEOUT,
+                transient=True,
+                maybe_done=True,
             )
             raise error from None
         except requests.RequestException as exc:
             # Refused, reset, or cut off half-way through the body (ChunkedEncodingError): try again.
             error = ProviderError(
-                f"connection failed: {type(exc).__name__}", failure_class=CONNECTION, transient=True
+                f"connection failed: {type(exc).__name__}",
+                failure_class=CONNECTION,
+                transient=True,
+                maybe_done=_may_have_arrived(exc),
             )
             raise error from None
         except ProviderError as exc:
@@ -345,6 +372,21 @@ class ProviderSession:
                 )
 
 
+def _may_have_arrived(exc: requests.RequestException) -> bool:
+    """False only when the connection was never made (refused, unresolvable): then nothing was sent."""
+    seen: list[BaseException] = [exc]
+    while seen and len(seen) < 10:
+        cause = seen[-1]
+        if isinstance(cause, urllib3.exceptions.NewConnectionError):
+            return False
+        wrapped = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None
+        following = getattr(cause, "reason", None) or wrapped or cause.__context__
+        if not isinstance(following, BaseException) or following in seen:
+            break
+        seen.append(following)
+    return True
+
+
 class BearerTokenClient:
     """A provider client whose calls carry a bearer token, cached per process and asked for again once
     when a call answers 401. Subclasses say how a token is obtained (`new_token`)."""
@@ -361,6 +403,7 @@ class BearerTokenClient:
         token_cache: TokenCache,
         identity: str,
         sleep: Callable[[float], None],
+        gate: Gate,
     ) -> None:
         self._session = ProviderSession(
             provider=self.provider,
@@ -369,6 +412,7 @@ class BearerTokenClient:
             retry=retry or RetryPolicy(),
             on_exchange=on_exchange,
             sleep=sleep,
+            gate=gate,
         )
         self._tokens = token_cache
         self._token_key = (self.provider, self._session.base_url, identity)

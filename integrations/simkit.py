@@ -52,11 +52,19 @@ class Faults:
     drop_rate: float = 0.0
     hang_rate: float = 0.0
     hang_s: float = 5.0
+    # The next N requests hang for hang_s and are then carried out: the client has given up by then.
+    hang_burst: int = 0
+    # The provider's own rate limit: a bucket refilled at this many requests per second, holding half a
+    # second's worth, at least two (the burst it allows); past it, 429 with Retry-After. 0: no limit.
+    rate_limit_per_s: float = 0.0
     seed: int | None = None
     rng: random.Random = field(init=False, repr=False, compare=False)
+    _bucket: float = field(init=False, repr=False, compare=False, default=0.0)
+    _bucket_at: float = field(init=False, repr=False, compare=False, default=0.0)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+        self._bucket, self._bucket_at = max(2.0, self.rate_limit_per_s / 2), time.monotonic()
 
     def update(self, values: Mapping[str, Any]) -> None:
         """Set fields from JSON; the converter is the default's type, so "0.5" and 1 both work."""
@@ -70,15 +78,26 @@ class Faults:
                 self.rng = random.Random(self.seed)
             else:
                 setattr(self, name, type(getattr(Faults, name))(value))
+        self._bucket, self._bucket_at = max(2.0, self.rate_limit_per_s / 2), time.monotonic()
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rng"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.init}
 
     def pick(self) -> str | None:
         """Decide this request's fault (caller holds the app lock, so a burst is consumed exactly once)."""
         if self.rate_limit_burst > 0:
             self.rate_limit_burst -= 1
             return "rate_limit"
+        if self.hang_burst > 0:
+            self.hang_burst -= 1
+            return "hang"
+        if self.rate_limit_per_s > 0:
+            now, capacity = time.monotonic(), max(2.0, self.rate_limit_per_s / 2)
+            self._bucket = min(capacity, self._bucket + (now - self._bucket_at) * self.rate_limit_per_s)
+            self._bucket_at = now
+            if self._bucket < 1.0:
+                return "rate_limit"
+            self._bucket -= 1.0
         for name, rate in (("drop", self.drop_rate), ("hang", self.hang_rate), ("error", self.error_rate)):
             if rate > 0 and self.rng.random() < rate:
                 return name
@@ -170,6 +189,8 @@ class SimulatorApp:
         self.garbage_next: str | None = None  # None | "html" | "truncated": mangle the next API response
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._generation = 0  # bumped by reset() so a request hanging across a reset touches nothing
+        self.in_flight = 0
+        self.peak_in_flight = 0  # the most API requests it was serving at once, since the last reset
         self.add_route("POST", "/_sim/reset", lambda request: self._control_reset())
         self.add_route("GET", "/_sim/faults", lambda request: json_response(200, self.faults.to_dict()))
         self.add_route("POST", "/_sim/faults", self._control_faults)
@@ -187,6 +208,7 @@ class SimulatorApp:
             self.log.clear()
             self.garbage_next = None
             self._generation += 1
+            self.peak_in_flight = self.in_flight
 
     def log_dicts(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -198,6 +220,15 @@ class SimulatorApp:
                 return self._route(request)
         with self.lock:
             fault, faults, generation = self.faults.pick(), self.faults, self._generation
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return self._serve(request, fault, faults, generation)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _serve(self, request: SimRequest, fault: str | None, faults: Faults, generation: int) -> Outcome:
         # Sleeps happen outside the lock so concurrent requests are served in parallel.
         if faults.latency_s > 0:
             time.sleep(faults.latency_s)
@@ -299,6 +330,9 @@ class _Server(ThreadingHTTPServer):
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real APIs; every answer carries Content-Length
     timeout = 30  # idle keep-alive connections end instead of pinning a thread forever
+    # Headers and body go out as two writes: with Nagle on, the body waits for the client's delayed ACK
+    # (about 40 ms on Linux), a latency no real provider adds.
+    disable_nagle_algorithm = True
     server: _Server
 
     def _handle(self) -> None:

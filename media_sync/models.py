@@ -376,6 +376,9 @@ class TransferItem(ProviderAnswer):
     attempts = models.PositiveIntegerField(default=0)
     claim_token = models.UUIDField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Handed back after a call whose answer never came (a timeout, a lost connection, a worker that
+    # died): the provider may have done it, so the next worker looks there before sending again.
+    unconfirmed = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from typing import IO, Any
 
 import requests
@@ -24,6 +25,7 @@ from integrations.http import (
     AUTH,
     BearerTokenClient,
     ExchangeHook,
+    Gate,
     ProviderError,
     RetryPolicy,
     TokenCache,
@@ -84,6 +86,7 @@ class CorrigoProClient(BearerTokenClient):
         on_exchange: ExchangeHook | None = None,
         token_cache: TokenCache = TOKENS,
         sleep: Callable[[float], None] = time.sleep,
+        gate: Gate = nullcontext,
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -93,6 +96,7 @@ class CorrigoProClient(BearerTokenClient):
             token_cache=token_cache,
             identity=client_id,
             sleep=sleep,
+            gate=gate,
         )
         self._token_url = token_url
         self._client_id = client_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import requests
@@ -12,6 +13,7 @@ from integrations.http import (
     AUTH,
     BearerTokenClient,
     ExchangeHook,
+    Gate,
     ProviderError,
     RetryPolicy,
     TokenCache,
@@ -65,6 +67,7 @@ class RecoveryConnectClient(BearerTokenClient):
         on_exchange: ExchangeHook | None = None,
         token_cache: TokenCache = TOKENS,
         sleep: Callable[[float], None] = time.sleep,
+        gate: Gate = nullcontext,
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -74,6 +77,7 @@ class RecoveryConnectClient(BearerTokenClient):
             token_cache=token_cache,
             identity=username,
             sleep=sleep,
+            gate=gate,
         )
         self._username = username
         self._password = password
@@ -123,6 +127,7 @@ class RecoveryConnectClient(BearerTokenClient):
             f"/api/v130/orders/{order_id}/photos/{photo_id}",
             operation="transfer_photo",
             json_payload={"transfer_to": transfer_to},
+            idempotent=False,  # a second transfer makes a second copy
             check=lambda response: parse_transfer(checked_json(response)),
         )
 
@@ -133,5 +138,6 @@ class RecoveryConnectClient(BearerTokenClient):
             f"/api/v130/orders/{order_id}/photos/transfer",
             operation="transfer_all_photos",
             json_payload={"transfer_to": transfer_to},
+            idempotent=False,
             check=lambda response: parse_transfer(checked_json(response)),
         )

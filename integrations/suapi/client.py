@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 import requests
@@ -11,6 +12,7 @@ import requests
 from integrations.http import (
     AUTH,
     ExchangeHook,
+    Gate,
     ProviderError,
     ProviderSession,
     RetryPolicy,
@@ -65,6 +67,7 @@ class SuApiClient:
         retry: RetryPolicy | None = None,
         on_exchange: ExchangeHook | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        gate: Gate = nullcontext,
     ) -> None:
         self._session = ProviderSession(
             provider=PROVIDER,
@@ -73,6 +76,7 @@ class SuApiClient:
             retry=retry or RetryPolicy(),
             on_exchange=on_exchange,
             sleep=sleep,
+            gate=gate,
         )
         # The documented scheme: the key itself in Authorization, no "Bearer".
         self._headers = {"app-id": app_id, "Authorization": api_key}

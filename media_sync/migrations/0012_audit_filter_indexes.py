@@ -4,30 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('media_sync', '0011_audit_search_indexes'),
+        ("media_sync", "0011_audit_search_indexes"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['outcome', 'provider', '-timestamp'], name='audit_outcome_provider_recent'),
+            model_name="auditevent",
+            index=models.Index(
+                fields=["outcome", "provider", "-timestamp"], name="audit_outcome_provider_recent"
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['failure_class', '-timestamp'], name='audit_failure_recent'),
+            model_name="auditevent",
+            index=models.Index(fields=["failure_class", "-timestamp"], name="audit_failure_recent"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['operation', '-timestamp'], name='audit_operation_recent'),
+            model_name="auditevent",
+            index=models.Index(fields=["operation", "-timestamp"], name="audit_operation_recent"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['error_code', '-timestamp'], name='audit_error_code_recent'),
+            model_name="auditevent",
+            index=models.Index(fields=["error_code", "-timestamp"], name="audit_error_code_recent"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['triggered_by', '-timestamp'], name='audit_user_recent'),
+            model_name="auditevent",
+            index=models.Index(fields=["triggered_by", "-timestamp"], name="audit_user_recent"),
         ),
     ]

@@ -106,6 +106,10 @@ class RunScope:
 _run_scope: ContextVar[RunScope | None] = ContextVar("media_sync_run_scope", default=None)
 
 
+# How long a worker waits before looking again when every pending item of its job is out of reach.
+CLAIM_POLL_S = 0.1
+
+
 def job_run_past_deadline() -> bool:
     scope = _run_scope.get()
     return scope is not None and bool(scope.tokens) and time.monotonic() > scope.deadline
@@ -136,10 +140,18 @@ def job_claim(*, items: QuerySet[TransferItem]) -> list[TransferItem]:
 def job_claim_next(*, job: TransferJob, same_item: bool = False) -> list[TransferItem]:
     """Claim the job's next pending item (with `same_item`, every pending item for that photo or file,
     all its destinations). Workers sharing a job skip rows another is claiming (SKIP LOCKED where the
-    database has it) instead of queueing on the same one. Empty when nothing is left or time is up."""
+    database has it) instead of queueing on the same one. Empty when nothing is left or time is up.
+
+    An item handed back unanswered waits one read timeout before it is looked up at the provider: a
+    provider that was still working on it when we gave up has had as long again to finish."""
     while not job_run_past_deadline():
+        settled = timezone.now() - timedelta(seconds=settings.MEDIA_SYNC_HTTP_TIMEOUT[1])
         with transaction.atomic():
-            pending = job.items.filter(status=ItemStatus.PENDING).order_by("id")
+            pending = (
+                job.items.filter(status=ItemStatus.PENDING)
+                .exclude(unconfirmed=True, updated_at__gt=settled)
+                .order_by("id")
+            )
             if connection.features.has_select_for_update_skip_locked:
                 pending = pending.select_for_update(skip_locked=True)
             first = pending.values_list("pk", "item").first()
@@ -148,8 +160,10 @@ def job_claim_next(*, job: TransferJob, same_item: bool = False) -> list[Transfe
                 claimed = job_claim(items=items)
                 if claimed:
                     return claimed
-        if first is None and not job.items.filter(status=ItemStatus.PENDING).exists():
-            return []
+        if first is None:
+            if not job.items.filter(status=ItemStatus.PENDING).exists():
+                return []
+            time.sleep(CLAIM_POLL_S)  # what is left is settling, or being claimed by another worker
     return []
 
 
@@ -160,12 +174,19 @@ def job_claim_each(*, job: TransferJob) -> Iterator[TransferItem]:
         yield from claimed
 
 
-def provider_call(job: TransferJob, items: list[TransferItem], call: Callable[[], T]) -> T | None:
+def provider_call(
+    job: TransferJob, items: list[TransferItem], call: Callable[[], T], *, can_look_up: bool = False
+) -> T | None:
     """One provider call for claimed items. When it fails, after the client's retries, every item ends
-    failed with the reason, and None comes back."""
+    failed with the reason, and None comes back. With `can_look_up`, a call that may have been carried
+    out without its answer reaching us hands its items back instead: the next claim looks first."""
     try:
         return call()
     except ProviderError as error:
+        if error.maybe_done and can_look_up:
+            for item in items:
+                item_hand_back_unconfirmed(item=item, job=job, failure=error)
+            return None
         failure = error
     except Exception as exc:  # a bug of ours must still end the items, never strand them
         logger.exception("job %s: unexpected error", job.pk)
@@ -232,7 +253,7 @@ def item_finish(
     with transaction.atomic():
         # Only the claim holder writes the result; a late answer after the sweep handed the item back
         # still reaches the audit, marked as such.
-        values = {"updated_at": timezone.now(), "status": item.status}
+        values = {"updated_at": timezone.now(), "status": item.status, "unconfirmed": False}
         values.update({name: getattr(item, name) for name in ANSWER_FIELDS})
         mine = TransferItem.objects.filter(pk=item.pk, claim_token=item.claim_token)
         # Handed back but not taken again yet: the answer still counts, so it is not sent twice.
@@ -240,6 +261,33 @@ def item_finish(
         if not (mine.update(**values) or handed_back.update(**values)):
             item.message = f"[late result, item had been handed back] {message}"
         audit_record_item(item=item, job=job, outcome=Outcome.SUCCEEDED if succeeded else Outcome.FAILED)
+
+
+def item_hand_back_unconfirmed(*, item: TransferItem, job: TransferJob, failure: ProviderError) -> None:
+    """The call got no answer and may have been carried out: back to pending, marked, so the next claim
+    looks at the provider before sending. After MEDIA_SYNC_MAX_ATTEMPTS claims it ends failed instead."""
+    if item.attempts >= settings.MEDIA_SYNC_MAX_ATTEMPTS:
+        item_finish(
+            item=item,
+            job=job,
+            succeeded=False,
+            failure_class=failure.failure_class,
+            http_status=failure.http_status,
+            message=f"{failure.message}, {item.attempts} times",
+        )
+        return
+    item.status, item.failure_class = ItemStatus.PENDING, failure.failure_class
+    item.message = f"{failure.message}: will look at the provider before sending again"
+    with transaction.atomic():
+        TransferItem.objects.filter(pk=item.pk, claim_token=item.claim_token).update(
+            status=ItemStatus.PENDING,
+            unconfirmed=True,
+            claim_token=None,
+            claimed_at=None,
+            message=item.message,
+            updated_at=timezone.now(),
+        )
+        audit_record_item(item=item, job=job, outcome=Outcome.PENDING)
 
 
 def item_wait(
@@ -323,8 +371,14 @@ def jobs_sweep_stale() -> dict[str, int]:
             )
             continue
         with transaction.atomic():
+            # Its call may have reached the provider: the next claim looks there before sending.
             if TransferItem.objects.filter(pk=item.pk, claim_token=item.claim_token).update(
-                status=ItemStatus.PENDING, claim_token=None, claimed_at=None
+                status=ItemStatus.PENDING,
+                claim_token=None,
+                claimed_at=None,
+                unconfirmed=True,
+                # Its call is long over (it went quiet for STALE_AFTER): it may be looked up at once.
+                updated_at=F("claimed_at"),
             ):
                 item.message = "handed back to the queue: its worker went quiet"
                 audit_record_item(item=item, job=item.job, outcome=Outcome.PENDING)

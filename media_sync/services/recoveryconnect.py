@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.http import PARSE, PROVIDER_RULE
+from integrations.http import INTERNAL, PARSE, PROVIDER_RULE
 from integrations.recoveryconnect.client import RecoveryConnectClient
 from integrations.recoveryconnect.schemas import FAIL, Photo, TransferOutcome
 from media_sync.models import (
@@ -183,12 +183,13 @@ def _run_transfer(job: TransferJob) -> None:
 
     if job.operation == TRANSFER_ALL:
         claimed = job_claim(items=job.items.all())
-        if claimed and len(claimed) == job.items.count():
+        # Items handed back unanswered are looked up one by one: the per-photo path does that.
+        if claimed and len(claimed) == job.items.count() and not any(i.unconfirmed for i in claimed):
             order_id = job.params["order_id"]
             destinations = sorted({int(i.destination) for i in claimed})
             recorder.about(item="all photos", destination=",".join(map(str, destinations)))
             call = partial(client.transfer_all_photos, order_id=order_id, transfer_to=destinations)
-            outcomes = provider_call(job, claimed, call)
+            outcomes = provider_call(job, claimed, call, can_look_up=True)
             if outcomes is not None:
                 _record_outcomes(job, claimed, outcomes)
         else:
@@ -209,16 +210,66 @@ def _transfer_per_photo(
     by_photo: dict[str, list[TransferItem]] = defaultdict(list)
     for item in claimed:
         by_photo[item.item].append(item)
-    for photo_id, items in by_photo.items():
+    for photo_id, claimed_items in by_photo.items():
+        items = _not_there_yet(job, client, recorder, photo_id, claimed_items)
+        if not items:
+            continue
         order_id = source_of.get(photo_id) or job.params.get("order_id")
         destinations = [int(item.destination) for item in items]
         recorder.about(item=photo_id, destination=",".join(map(str, destinations)))
         call = partial(
             client.transfer_photo, order_id=order_id, photo_id=int(photo_id), transfer_to=destinations
         )
-        outcomes = provider_call(job, items, call)
+        outcomes = provider_call(job, items, call, can_look_up=True)
         if outcomes is not None:
             _record_outcomes(job, items, outcomes)
+
+
+def _not_there_yet(
+    job: TransferJob,
+    client: RecoveryConnectClient,
+    recorder: ExchangeRecorder,
+    photo_id: str,
+    items: list[TransferItem],
+) -> list[TransferItem]:
+    """Of a photo's claimed items, those to send. An item handed back after an unanswered call is first
+    looked for at its destination (by the photo's name, as a copy gets a new id): found, it is recorded
+    as done and not sent again. RecoveryConnect lists photos by its internal order id, so a destination
+    not mirrored here cannot be looked at: that item ends failed, saying so, rather than risk a copy."""
+    to_send = [item for item in items if not item.unconfirmed]
+    unconfirmed = [item for item in items if item.unconfirmed]
+    if not unconfirmed:
+        return to_send
+    name = RecoveryConnectPhoto.objects.filter(photo_id=int(photo_id)).values_list("name", flat=True).first()
+    for item in unconfirmed:
+        destination = RecoveryConnectOrder.objects.filter(client_order_id=int(item.destination)).first()
+        if destination is None or name is None:
+            item_finish(
+                item=item,
+                job=job,
+                succeeded=False,
+                failure_class=item.failure_class or INTERNAL,
+                message=f"{item.message.split(':')[0]}; it may have been transferred, and order "
+                f"{item.destination} cannot be checked from here: look at it in RecoveryConnect before "
+                "retrying",
+            )
+            continue
+        recorder.about(item=photo_id, destination=item.destination)
+        photos = provider_call(job, [item], partial(client.list_photos, order_id=destination.order_id))
+        if photos is None:
+            continue  # the look-up failed: provider_call ended the item with its reason
+        if any(photo.name == name for photo in photos):
+            item_finish(
+                item=item,
+                job=job,
+                succeeded=True,
+                provider_status="success",
+                http_status=200,
+                message=f"found in order {item.destination} after an unanswered call: not sent again",
+            )
+        else:
+            to_send.append(item)
+    return to_send
 
 
 def _run_sync(job: TransferJob) -> None:

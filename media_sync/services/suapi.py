@@ -47,6 +47,7 @@ from media_sync.services.media import (
     media_thumbnail_file,
 )
 from media_sync.services.providers import retry_policy
+from media_sync.services.throttle import provider_slot
 
 CREATE = "su_create_batch"
 DELETE = "su_delete"
@@ -72,6 +73,7 @@ def su_client(*, recorder: ExchangeRecorder) -> SuApiClient:
         timeout=settings.MEDIA_SYNC_HTTP_TIMEOUT,
         retry=retry_policy(),
         on_exchange=recorder,
+        gate=partial(provider_slot, "suapi"),
     )
 
 

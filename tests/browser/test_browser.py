@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
-from tests.media_sync.factories import order_on_both_sides
+from tests.media_sync.factories import order_on_both_sides, role
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -45,9 +45,7 @@ def browser(live_app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def user(name: str, group: str) -> None:
-    User.objects.create_user(name, password="a-long-test-password", is_staff=True).groups.add(
-        Group.objects.get(name=group)
-    )
+    User.objects.create_user(name, password="a-long-test-password", is_staff=True).groups.add(role(group))
 
 
 def log_in(browser: Any, live_app: Any, name: str) -> Any:

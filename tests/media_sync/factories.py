@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
@@ -42,3 +44,16 @@ def run_command(*args: str) -> tuple[int, str]:
     except SystemExit as exit_:
         return int(exit_.code or 0), out.getvalue()
     return 0, out.getvalue()
+
+
+def role(name: str) -> Group:
+    """A role group as migration 0003 creates it; made again here after a live-server test emptied the
+    database (a flush keeps permissions, which post_migrate recreates, but not data migrations' rows)."""
+    group, created = Group.objects.get_or_create(name=name)
+    if created:
+        roles = importlib.import_module("media_sync.migrations.0003_roles_and_schedule").ROLES
+        codenames = roles[name]
+        group.permissions.set(
+            Permission.objects.filter(content_type__app_label="media_sync", codename__in=codenames)
+        )
+    return group

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
@@ -17,7 +17,7 @@ from media_sync.admin import base as admin_base
 from media_sync.models import AuditEvent, AuditKind, ItemStatus, JobStatus, RecoveryConnectOrder, TransferJob
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
-from tests.media_sync.factories import order_on_both_sides
+from tests.media_sync.factories import order_on_both_sides, role
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ EXPORT = reverse("admin:media_sync_auditevent_export")
 def login(client: Client, username: str, group: str | None = None, *, staff: bool = True) -> User:
     user = User.objects.create_user(username, password="x", is_staff=staff)
     if group:
-        user.groups.add(Group.objects.get(name=group))
+        user.groups.add(role(group))
     client.force_login(user)
     return user
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core import mail
 
 from media_sync.models import AuditEvent, AuditKind, FailureAlert, Outcome
 from media_sync.services.alerts import alerts_check
+from tests.media_sync.factories import role
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +24,8 @@ def results(provider: str, *, failed: int, succeeded: int) -> None:
 @pytest.fixture
 def leads() -> None:
     lead = User.objects.create_user("leo", email="leo@example.com")
-    lead.groups.add(Group.objects.get(name="Team leads"))
-    User.objects.create_user("olga", email="olga@example.com").groups.add(Group.objects.get(name="Operators"))
+    lead.groups.add(role("Team leads"))
+    User.objects.create_user("olga", email="olga@example.com").groups.add(role("Operators"))
 
 
 def test_a_failure_rate_over_the_threshold_mails_the_team_leads_once(leads: None, settings: Any) -> None:

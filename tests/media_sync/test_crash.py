@@ -26,7 +26,7 @@ from django_q.tasks import async_task
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import Faults, serve
-from media_sync.models import AuditEvent, AuditKind, ItemStatus, JobStatus, TransferJob
+from media_sync.models import AuditEvent, AuditKind, ItemStatus, JobStatus, RecoveryConnectOrder, TransferJob
 from media_sync.services.jobs import job_enqueue
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from tests.media_sync.clusters import Arrival, TaggedDoor, cluster_env, running_clusters, wait_until
@@ -93,17 +93,7 @@ def _transfer_photo(path: str) -> str | None:
 
 @pytest.mark.parametrize(
     "provider_did_it",
-    [
-        pytest.param(
-            True,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="open in issue 6: a photo the provider transferred before the kill is sent again "
-                "after the sweep hands it back (no look-up at the provider yet)",
-            ),
-        ),
-        False,
-    ],
+    [True, False],
     ids=["provider-did-it", "never-reached-it"],
 )
 def test_a_cluster_killed_mid_job_loses_nothing_and_sends_nothing_twice_after_a_restart(
@@ -114,6 +104,8 @@ def test_a_cluster_killed_mid_job_loses_nothing_and_sends_nothing_twice_after_a_
     order = order_on_both_sides(rc_sim, SOURCE_ORDER, SOURCE_CLIENT, [int(p) for p in photo_ids])
     for client_order_id, internal_id in zip(destinations, (57076502, 57076504), strict=True):
         rc_sim.add_order(internal_id, int(client_order_id))
+        # Mirrored here (an operator refreshed them), so after the crash the app can look at them.
+        RecoveryConnectOrder.objects.create(order_id=internal_id, client_order_id=int(client_order_id))
     rc_sim.faults = Faults(latency_s=0.02)
     # 30 calls, one per photo naming both destinations, taken photo by photo in id order at the app's
     # default provider pace: a few seconds of work.

@@ -251,3 +251,32 @@ def test_the_job_is_enqueued_only_after_commit(
         callbacks[0]()  # Q_CLUSTER sync in tests: the task runs here, through the broker API
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.enqueued_at is not None
+
+
+def test_a_transfer_whose_answer_never_came_is_looked_up_and_not_sent_twice(
+    source: RecoveryConnectOrder, rc_sim: RecoveryConnectSimulator, settings: Any
+) -> None:
+    run(
+        rc_transfer_photos_start(
+            photos=[source.photos.get(photo_id=180461379)], destinations=[9100002], triggered_by="ann"
+        )
+    )
+    settings.MEDIA_SYNC_HTTP_TIMEOUT = (2.0, 0.5)
+    # RecoveryConnect takes 0.6 s over the next call and does it; we stopped waiting at 0.5 s.
+    rc_sim.faults = Faults(hang_burst=1, hang_s=0.6)
+
+    job = run(
+        rc_transfer_photos_start(
+            photos=[source.photos.get(photo_id=180461378)], destinations=[9100002], triggered_by="ann"
+        )
+    )
+
+    assert job.status == JobStatus.SUCCEEDED
+    assert [t.photo_id for t in rc_sim.transfers].count(180461378) == 1
+    item = job.items.get()
+    assert item.message == "found in order 9100002 after an unanswered call: not sent again"
+    http_rows = AuditEvent.objects.filter(job=job, kind=AuditKind.HTTP).order_by("id")
+    assert [(r.operation, r.outcome, r.failure_class) for r in http_rows] == [
+        ("transfer_photo", "failed", "timeout"),
+        ("list_photos", "succeeded", ""),
+    ]
