@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import partial
@@ -42,6 +43,7 @@ from media_sync.services.jobs import (
 )
 from media_sync.services.media import media_check, media_file_store
 from media_sync.services.providers import retry_policy
+from media_sync.services.throttle import provider_slot
 
 SYNC = "cp_sync"
 UPLOAD = "cp_upload"
@@ -62,11 +64,16 @@ def cp_client(*, recorder: ExchangeRecorder) -> CorrigoProClient:
         timeout=settings.MEDIA_SYNC_HTTP_TIMEOUT,
         retry=retry_policy(),
         on_exchange=recorder,
+        gate=partial(provider_slot, "corrigopro"),
     )
 
 
+# CorrigoPro wants the "name with the extension of the file": a dot in a directory part is no extension.
+NAME_WITH_EXTENSION = re.compile(r".+\.[A-Za-z0-9]{1,10}")
+
+
 def _check_metadata(*, name: str, document_type: str, visibility: str) -> None:
-    if "." not in name.strip(". ") or name.endswith("."):
+    if not NAME_WITH_EXTENSION.fullmatch(name):
         raise InputRefused(f"the name {name!r} needs a file extension (e.g. .jpg, .pdf)")
     if document_type and document_type not in DOCUMENT_TYPES:
         raise InputRefused(f"document type {document_type!r} is not one of {', '.join(DOCUMENT_TYPES)}")
@@ -247,7 +254,14 @@ def _mirror_attachment(work_order: CorrigoWorkOrder, attachment: Attachment, now
 def _upload_one(job: TransferJob, client: CorrigoProClient, item: TransferItem) -> None:
     params = job.params
     media = MediaFile.objects.get(pk=params["media_file_id"])
-    message_id = new_message_id()
+    # CorrigoPro answers a repeated MessageId with the first upload's attachment and stores nothing: an
+    # upload sent again after an unanswered call (a worker that died, a lost answer) keeps its MessageId,
+    # so it cannot become a second attachment. It is written down before the call for that reason.
+    if item.unconfirmed and item.reference:
+        message_id = item.reference
+    else:
+        message_id = new_message_id()
+        TransferItem.objects.filter(pk=item.pk).update(reference=message_id)
 
     def open_file() -> IO[bytes]:
         return cast(IO[bytes], media.file.storage.open(media.file.name, "rb"))

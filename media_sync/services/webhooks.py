@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from integrations.corrigopro.webhook_auth import WebhookAuthError, verify_token
-from integrations.http import AUTH, PARSE
+from integrations.http import AUTH, PARSE, TOO_LARGE
 from media_sync.models import (
     AuditEvent,
     AuditKind,
@@ -149,6 +149,18 @@ def webhook_corrigopro_receive(*, authorization: str | None, event_type: str, bo
         )
         transaction.on_commit(partial(_enqueue, delivery.pk))
     return 200, "accepted"
+
+
+def webhook_corrigopro_refuse_unread(*, event_type: str, length: str) -> None:
+    """A body over the limit, or of no stated length, is refused before it is read: audited all the same."""
+    size = f"{length} bytes" if length.isdigit() else "no Content-Length"
+    _audit(
+        event=event_type[:60],
+        outcome=Outcome.FAILED,
+        http_status=413,
+        failure_class=TOO_LARGE,
+        message=f"webhook refused unread: {size}; the limit is {settings.WEBHOOK_MAX_BYTES} bytes",
+    )
 
 
 def _enqueue(delivery_pk: int) -> None:

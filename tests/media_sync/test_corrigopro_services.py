@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
+from integrations.corrigopro.client import new_message_id
 from integrations.corrigopro.simulator import CorrigoProSimulator, tiny_jpeg, tiny_pdf
 from media_sync.models import (
     AuditEvent,
@@ -19,17 +22,20 @@ from media_sync.models import (
     ItemStatus,
     JobStatus,
     MediaFile,
+    TransferItem,
     TransferJob,
 )
+from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.corrigopro import (
     DownloadFailed,
+    cp_client,
     cp_delete_start,
     cp_download,
     cp_sync_start,
     cp_update_start,
     cp_upload_start,
 )
-from media_sync.services.jobs import InputRefused
+from media_sync.services.jobs import InputRefused, job_claim, jobs_sweep_stale
 from media_sync.services.run import job_run
 
 pytestmark = pytest.mark.django_db
@@ -275,3 +281,36 @@ def test_sync_of_a_recalled_work_order_fails_and_leaves_the_status_alone(cp_sim:
     assert job.items.get().error_code == "3005"
     # 3005 means "unknown or recalled": only an upload's refusal is taken as news about the status.
     assert CorrigoWorkOrder.objects.get(work_order_id=1005).status == "Accepted"
+
+
+def test_an_upload_whose_worker_died_after_corrigopro_stored_it_stays_one_attachment(
+    work_order: CorrigoWorkOrder, cp_sim: CorrigoProSimulator
+) -> None:
+    job = start_upload(work_order)
+    # The worker claimed the item, wrote down its MessageId, sent the upload and died before the answer.
+    (item,) = job_claim(items=job.items.all())
+    message_id = new_message_id()
+    TransferItem.objects.filter(pk=item.pk).update(reference=message_id)
+    dead_worker = cp_client(recorder=ExchangeRecorder(job=job))
+    media = MediaFile.objects.get()
+    first = dead_worker.upload_attachment(
+        work_order_id=1001,
+        open_file=lambda: media.file.open("rb"),
+        size=media.size,
+        name=item.item,
+        mime_type=media.mime_type,
+        performed_by="Ann Tech",
+        message_id=message_id,
+    )
+    TransferItem.objects.filter(pk=item.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
+    TransferJob.objects.filter(pk=job.pk).update(enqueued_at=timezone.now() - timedelta(hours=1))
+
+    jobs_sweep_stale()  # hands the item back; tasks run in-process here, so the job runs again now
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    # Sent again after the hand-back, with the same MessageId: CorrigoPro kept one attachment.
+    assert [upload.message_id for upload in cp_sim.uploads] == [message_id]
+    assert len(cp_sim.work_orders[1001].attachments) == 1
+    assert job.items.get().reference == message_id
+    assert CorrigoAttachment.objects.get().attachment_id == first.attachment_id

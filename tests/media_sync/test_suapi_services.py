@@ -4,7 +4,10 @@ on a live server."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
+import random
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,9 +33,10 @@ from media_sync.models import (
 )
 from media_sync.services import suapi
 from media_sync.services.jobs import InputRefused
-from media_sync.services.media import media_link
+from media_sync.services.media import _dhash, hamming, media_link
 from media_sync.services.run import job_run
 from media_sync.services.suapi import (
+    NEAR_DUPLICATE_BITS,
     su_batch_poll,
     su_batch_start,
     su_delete_start,
@@ -47,6 +51,18 @@ pytestmark = pytest.mark.django_db
 def jpeg(size: tuple[int, int] = (800, 600), color: tuple[int, int, int] = (10, 120, 200)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, "JPEG")
+    return out.getvalue()
+
+
+@functools.cache
+def camera_jpeg(size: tuple[int, int], progressive: bool = False) -> bytes:
+    """Photo-like: smooth colour blotches from seeded noise, so there is a real entropy stream to damage,
+    and the same bytes every run."""
+    width, height = size
+    noise = random.Random(7).randbytes(width // 8 * height // 8 * 3)
+    out = io.BytesIO()
+    blotches = Image.frombytes("RGB", (width // 8, height // 8), noise).resize(size, Image.Resampling.BICUBIC)
+    blotches.save(out, "JPEG", quality=90, progressive=progressive)
     return out.getvalue()
 
 
@@ -82,7 +98,7 @@ def statuses(batch: SuBatch) -> dict[str, tuple[str, str]]:
 def test_a_photo_comes_in_measured_with_hash_and_thumbnail(hotel: SuProperty) -> None:
     photo = add(hotel, demo_picture(1))
     assert (photo.image_format, photo.width, photo.height) == ("JPEG", 800, 600)
-    assert len(photo.phash) == 16 and len(photo.media.sha256) == 64
+    assert len(photo.phash) == 16 and photo.media.sha256 == hashlib.sha256(demo_picture(1)).hexdigest()
     with photo.thumbnail.open("rb") as thumb:
         assert max(Image.open(thumb).size) <= 160
 
@@ -114,6 +130,47 @@ def test_gif_is_refused_and_a_decompression_bomb_is_an_error(
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)  # 800x600 = 480k pixels: over the (lowered) limit
     with pytest.raises(InputRefused, match="too large to decode safely"):
         add(hotel, demo_picture(2))
+
+
+def test_a_picture_pillow_only_warns_about_is_refused_as_a_decompression_bomb(
+    hotel: SuProperty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Between the limit and twice it Pillow only warns (twice it raises, as in the test above).
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300_000)  # 800x600 = 480k pixels
+    with pytest.raises(InputRefused, match="too large to decode safely"):
+        add(hotel, demo_picture(2))
+    assert not MediaFile.objects.exists()
+
+
+def test_a_large_photo_keeps_its_real_size_and_hashes_like_its_full_size_decode(hotel: SuProperty) -> None:
+    # Intake decodes a 12-megapixel JPEG at 1/8 scale: what it reports must not show it.
+    content = camera_jpeg((4000, 3000))
+    photo = add(hotel, content)
+    assert (photo.width, photo.height) == (4000, 3000)
+    with Image.open(io.BytesIO(content)) as full:
+        full.load()
+        assert hamming(photo.phash, _dhash(full)) <= NEAR_DUPLICATE_BITS
+    with photo.thumbnail.open("rb") as thumb:
+        assert Image.open(thumb).size == (160, 120)
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+@pytest.mark.parametrize("damage", ["cut at two thirds", "second start-of-image in the scan"])
+def test_a_damaged_photo_is_refused_though_it_is_decoded_at_reduced_scale(
+    hotel: SuProperty, damage: str, progressive: bool
+) -> None:
+    content = camera_jpeg((2600, 2600), progressive)  # 2600 px decodes at 1/8 scale
+    middle = len(content) // 2
+    damaged = {
+        "cut at two thirds": content[: len(content) * 2 // 3],
+        "second start-of-image in the scan": content[:middle] + b"\xff\xd8" + content[middle + 2 :],
+    }[damage]
+    with pytest.raises(OSError), Image.open(io.BytesIO(damaged)) as full:
+        full.load()  # a full decode refuses it: so must intake
+    add(hotel, content, "whole.jpg")  # the undamaged picture is taken
+    with pytest.raises(InputRefused, match="not a readable picture"):
+        add(hotel, damaged)
+    assert MediaFile.objects.count() == 1
 
 
 def test_preflight_flags_exact_and_near_duplicates(

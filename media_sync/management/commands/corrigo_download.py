@@ -25,6 +25,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         target = Path(options["output"])
+        if target.is_dir():  # found now, not when the finished download cannot be renamed onto it
+            refusal = InputRefused(f"cannot write {target}: it is a directory")
+            raise refused("corrigopro", "cp_download", options["user"], refusal)
         # Written beside the target and renamed when complete: a broken download leaves no half file.
         partial = target.with_name(target.name + ".partial")
         try:

@@ -8,7 +8,7 @@ from django.core.files import File
 from django.db import transaction
 
 from media_sync.management.jobcommand import JobCommand
-from media_sync.models import SuProperty, TransferJob
+from media_sync.models import SuPhoto, SuProperty, TransferJob
 from media_sync.services.jobs import InputRefused
 from media_sync.services.suapi import su_batch_start, su_photo_add
 
@@ -39,36 +39,44 @@ class Command(JobCommand):
             hotel, channel = options["hotel"].strip(), options["channel_hotel"].strip()
             if not hotel or not channel:
                 raise InputRefused("--hotel and --channel-hotel must not be empty")
-            # One transaction: a refused photo leaves no property, no photo, no job behind.
-            with transaction.atomic():
-                property, _ = SuProperty.objects.get_or_create(
-                    hotel_id=hotel, defaults={"channel_hotel_id": channel}
-                )
-                if property.channel_hotel_id != channel:
-                    raise InputRefused(
-                        f"hotel {hotel} is mapped to channel hotel {property.channel_hotel_id}, not {channel}"
+            photos: list[SuPhoto] = []
+            try:
+                # One transaction: a refused photo leaves no property, no photo, no job behind...
+                with transaction.atomic():
+                    property, _ = SuProperty.objects.get_or_create(
+                        hotel_id=hotel, defaults={"channel_hotel_id": channel}
                     )
-                photos = []
-                for name in options["file"] or []:
-                    path = Path(name)
-                    if not path.is_file():
-                        raise InputRefused(f"{path} is not a readable file")
-                    with path.open("rb") as handle:
-                        photos.append(
-                            su_photo_add(
-                                property=property,
-                                source=File(handle, name=path.name),
-                                name=path.name,
-                                uploaded_by=options["user"],
-                            )
+                    if property.channel_hotel_id != channel:
+                        raise InputRefused(
+                            f"hotel {hotel} is mapped to channel hotel {property.channel_hotel_id}, "
+                            f"not {channel}"
                         )
-                return su_batch_start(
-                    property=property,
-                    photos=photos,
-                    urls=options["url"],
-                    tags=options["tag"],
-                    triggered_by=options["user"],
-                    enqueue=enqueue,
-                )
+                    for name in options["file"] or []:
+                        path = Path(name)
+                        if not path.is_file():
+                            raise InputRefused(f"{path} is not a readable file")
+                        with path.open("rb") as handle:
+                            photos.append(
+                                su_photo_add(
+                                    property=property,
+                                    source=File(handle, name=path.name),
+                                    name=path.name,
+                                    uploaded_by=options["user"],
+                                )
+                            )
+                    return su_batch_start(
+                        property=property,
+                        photos=photos,
+                        urls=options["url"],
+                        tags=options["tag"],
+                        triggered_by=options["user"],
+                        enqueue=enqueue,
+                    )
+            except Exception:
+                # ...and no stored file: the rollback took the rows, not what they had put in storage.
+                for photo in photos:
+                    photo.thumbnail.delete(save=False)
+                    photo.media.file.delete(save=False)
+                raise
 
         self.start_job(options, start)
