@@ -51,9 +51,20 @@ def role(name: str) -> Group:
     database (a flush keeps permissions, which post_migrate recreates, but not data migrations' rows)."""
     group, created = Group.objects.get_or_create(name=name)
     if created:
-        roles = importlib.import_module("media_sync.migrations.0003_roles_and_schedule").ROLES
-        codenames = roles[name]
+        codenames = [
+            codename
+            for module, grants in ROLE_MIGRATIONS
+            for codename in getattr(importlib.import_module(f"media_sync.migrations.{module}"), grants)[name]
+        ]
         group.permissions.set(
             Permission.objects.filter(content_type__app_label="media_sync", codename__in=codenames)
         )
     return group
+
+
+# The migrations that give the roles their permissions, and the name of each one's table of grants.
+ROLE_MIGRATIONS = [
+    ("0003_roles_and_schedule", "ROLES"),
+    ("0005_corrigopro_roles", "GRANTS"),
+    ("0008_suapi_roles_and_polling", "GRANTS"),
+]

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
@@ -349,6 +350,10 @@ MODELS: dict[str, Grants] = {
     "media_sync/transferjob": Grants(BOTH, root_adds=False, root_deletes="no"),
     "media_sync/auditevent": Grants(BOTH, root_adds=False, root_deletes="no"),
 }
+# django-q2 puts its queue in the admin only with the ORM broker (CI's second run uses Redis).
+ORM_BROKER = "orm" in settings.Q_CLUSTER
+if not ORM_BROKER:
+    del MODELS["django_q/ormq"]
 
 
 def model_routes(key: str, grants: Grants) -> dict[str, Route]:
@@ -530,6 +535,8 @@ ACTIONS: dict[tuple[str, str], Action] = {
     ("media_sync/suphoto", "delete_selected"): DELETE_SELECTED,
     ("media_sync/transferjob", "retry_failed"): Action(WITH_ROOT),
 }
+if not ORM_BROKER:
+    del ACTIONS[("django_q/ormq", "delete_selected")]
 
 
 def registered_actions() -> set[tuple[str, str]]:
