@@ -156,7 +156,12 @@ def job_claim_next(*, job: TransferJob, same_item: bool = False) -> list[Transfe
                 pending = pending.select_for_update(skip_locked=True)
             first = pending.values_list("pk", "item").first()
             if first is not None:
-                items = job.items.filter(item=first[1]) if same_item else job.items.filter(pk=first[0])
+                items = job.items.filter(pk=first[0])
+                if same_item:
+                    # Only the rows of that item this worker holds (and that have settled): updating
+                    # rows another worker locked through SKIP LOCKED would deadlock with its claim.
+                    pks = list(pending.filter(item=first[1]).values_list("pk", flat=True))
+                    items = job.items.filter(pk__in=pks)
                 claimed = job_claim(items=items)
                 if claimed:
                     return claimed
