@@ -81,7 +81,14 @@ class SuApiClient:
         # The documented scheme: the key itself in Authorization, no "Bearer".
         self._headers = {"app-id": app_id, "Authorization": api_key}
 
-    def _post(self, verb: str, payload: dict[str, Any], parse: Callable[[dict[str, Any]], T]) -> T:
+    def _post(
+        self,
+        verb: str,
+        payload: dict[str, Any],
+        parse: Callable[[dict[str, Any]], T],
+        *,
+        idempotent: bool = True,
+    ) -> T:
         return self._session.request(
             "POST",
             PHOTO_PATH + verb,
@@ -89,6 +96,7 @@ class SuApiClient:
             headers=self._headers,
             json_payload=payload,
             check=lambda response: parse(checked(response)),
+            idempotent=idempotent,
         )
 
     # Reference: PUBLIC-API-NOTES.md, SU API "create"
@@ -98,7 +106,9 @@ class SuApiClient:
             "channel_hotel_id": channel_hotel_id,
             "images": [{"url": url, "tags": tags} for url, tags in images],
         }
-        return self._post("create", payload, parse_created)
+        # No idempotency key and no way to find a batch before Booking.com processes it: a create whose
+        # answer was lost is not sent again (it would become a second batch of the same photos).
+        return self._post("create", payload, parse_created, idempotent=False)
 
     # Reference: suapi-pending-photos.txt, "Retrieve Property Pending Photos based on photo-batch-id"
     def pending_images(self, *, hotel_id: str, channel_hotel_id: str, batch_id: str) -> Pending:

@@ -262,6 +262,7 @@ def _upload_one(job: TransferJob, client: CorrigoProClient, item: TransferItem) 
     else:
         message_id = new_message_id()
         TransferItem.objects.filter(pk=item.pk).update(reference=message_id)
+        item.reference = message_id
 
     def open_file() -> IO[bytes]:
         return cast(IO[bytes], media.file.storage.open(media.file.name, "rb"))

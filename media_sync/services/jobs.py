@@ -193,12 +193,16 @@ def provider_call(
                 item_hand_back_unconfirmed(item=item, job=job, failure=error)
             return None
         failure = error
+        if error.maybe_done:
+            failure.message += ": the provider may have carried it out, so look there before retrying"
     except Exception as exc:  # a bug of ours must still end the items, never strand them
         logger.exception("job %s: unexpected error", job.pk)
         failure = ProviderError(
             f"internal error: {type(exc).__name__}", failure_class=INTERNAL, transient=False
         )
     for item in items:
+        # No answer to the last attempt: whether the provider did it is unknown, and a retry looks first.
+        item.unconfirmed = item.unconfirmed or failure.maybe_done
         item_finish(
             item=item,
             job=job,
@@ -247,18 +251,22 @@ def item_finish(
     message: str = "",
     reference: str = "",
 ) -> None:
-    """Record an item's result on the item and, in the same transaction, in the audit."""
+    """Record an item's result on the item and, in the same transaction, in the audit.
+
+    A failure does not clear an unconfirmed mark: an earlier call may still have been carried out, so
+    a retry looks at the provider first, and keeps the reference it was sent with (its MessageId)."""
     item.status = ItemStatus.SUCCEEDED if succeeded else ItemStatus.FAILED
+    item.unconfirmed = item.unconfirmed and not succeeded
     item.provider_status = provider_status[:50]
     item.http_status = http_status
     item.error_code = error_code[:50]
     item.failure_class = "" if succeeded else failure_class
     item.message = message
-    item.reference = reference[:100]
+    item.reference = (reference or (item.reference if item.unconfirmed else ""))[:100]
     with transaction.atomic():
         # Only the claim holder writes the result; a late answer after the sweep handed the item back
         # still reaches the audit, marked as such.
-        values = {"updated_at": timezone.now(), "status": item.status, "unconfirmed": False}
+        values = {"updated_at": timezone.now(), "status": item.status, "unconfirmed": item.unconfirmed}
         values.update({name: getattr(item, name) for name in ANSWER_FIELDS})
         mine = TransferItem.objects.filter(pk=item.pk, claim_token=item.claim_token)
         # Handed back but not taken again yet: the answer still counts, so it is not sent twice.
@@ -272,6 +280,7 @@ def item_hand_back_unconfirmed(*, item: TransferItem, job: TransferJob, failure:
     """The call got no answer and may have been carried out: back to pending, marked, so the next claim
     looks at the provider before sending. After MEDIA_SYNC_MAX_ATTEMPTS claims it ends failed instead."""
     if item.attempts >= settings.MEDIA_SYNC_MAX_ATTEMPTS:
+        item.unconfirmed = True  # it may have been carried out: a retry looks first
         item_finish(
             item=item,
             job=job,
