@@ -87,6 +87,14 @@ def media_check(*, name: str, size: int, fileobj: IO[bytes], declared_mime: str,
         raise InputRefused(f"the content is {sniffed}, not {mime} as declared")
     if sniffed is None and (mime.startswith("image/") or mime == "application/pdf"):
         raise InputRefused(f"the content is not a readable {mime} file")
+    if sniffed in PILLOW_MIME.values():
+        # The header alone says nothing of the rest: one reduced decode reads every byte, so a picture
+        # cut short or corrupted is refused here rather than by the provider.
+        start = fileobj.tell()
+        try:
+            media_image_info(fileobj)
+        finally:
+            fileobj.seek(start)
     if by_extension and not _same_type(by_extension, mime):
         raise InputRefused(f"the extension {PurePosixPath(name).suffix} does not match the type {mime}")
     return mime
