@@ -206,7 +206,10 @@ def su_batch_start(
     if problems:
         raise InputRefused("; ".join(problems))
     tags = _tags(tags)
-    labels = [str(photo) for photo in photos] + [urlsplit(url).path.rsplit("/", 1)[-1] or url for url in urls]
+    # A URL's file name, else its host: never its query string, which may carry a signature.
+    labels = [str(photo) for photo in photos] + [
+        urlsplit(url).path.rsplit("/", 1)[-1] or urlsplit(url).netloc for url in urls
+    ]
     with transaction.atomic():
         job = job_create(
             provider=Provider.SUAPI,

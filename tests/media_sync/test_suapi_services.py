@@ -342,3 +342,16 @@ def test_delete_a_processed_photo_from_booking(
     assert sent.status == "deleted"
     with pytest.raises(InputRefused, match=r"only a photo Booking\.com processed"):
         su_delete_start(sent=sent, triggered_by="olga", enqueue=False)
+
+
+def test_a_url_without_a_file_name_is_labelled_by_its_host_not_its_query(su_sim: SuApiSimulator) -> None:
+    hotel = SuProperty.objects.create(hotel_id="NT7", channel_hotel_id="12837615")
+    job = su_batch_start(
+        property=hotel,
+        photos=[],
+        urls=["https://cdn.example.com/?X-Amz-Signature=s3cr3t"],
+        tags=[13],
+        triggered_by="olga",
+        enqueue=False,
+    )
+    assert job.items.get().item == "1. cdn.example.com"
