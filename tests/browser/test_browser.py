@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connections
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from tests.media_sync.factories import order_on_both_sides, role
@@ -42,6 +43,9 @@ def browser(live_app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
+        # The test's ORM calls ran inside Playwright's event loop context, which has its own database
+        # connection: closed here, or it would hold the test database open when it is dropped.
+        connections.close_all()
 
 
 def user(name: str, group: str) -> None:
