@@ -23,6 +23,7 @@ from media_sync.admin.base import (
     posted,
     start_or_show,
 )
+from media_sync.admin.filters import ChoicesFilter
 from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, Provider, TransferJob, WebhookDelivery
 from media_sync.services.audit import audit_record_refusal
 from media_sync.services.corrigopro import (
@@ -168,6 +169,25 @@ class CorrigoWorkOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
         )
 
 
+class DocumentTypeFilter(ChoicesFilter):
+    """CorrigoPro's document types, a fixed list: no empty-named choice for attachments without one."""
+
+    title = "document type"
+    parameter_name = "document_type__exact"
+    choices_source = DOCUMENT_TYPES
+
+
+class AddedByFilter(admin.SimpleListFilter):
+    title = "added by"
+    parameter_name = "added_by__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("us", "us"), ("customer", "the customer")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(added_by=self.value()) if self.value() else queryset
+
+
 @admin.register(CorrigoAttachment)
 class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -181,7 +201,7 @@ class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.M
         "removed_at",
         "links",
     ]
-    list_filter = ["added_by", "document_type", ("removed_at", admin.EmptyFieldListFilter)]
+    list_filter = [AddedByFilter, DocumentTypeFilter, ("removed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["work_order"]
     search_fields = ["=attachment_id", "=work_order__work_order_id", "name"]
     search_help_text = "Attachment id or work order id (exact), or file name."

@@ -6,46 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from django.contrib.auth.models import User
-from django.db import connections
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
+from tests.browser import SCREENSHOTS
 from tests.media_sync.factories import order_on_both_sides, role
-
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-# CI installs Chromium and sets this, so there a missing browser fails instead of skipping.
-REQUIRED = os.environ.get("MEDIA_SYNC_REQUIRE_BROWSER") == "1"
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM.exists() and not REQUIRED, reason="Debian's chromium is not installed"),
-]
-
-
-@pytest.fixture
-def browser(live_app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Chromium, started after the database and the live server are up and closed before they go."""
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are plain sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-        # The test's ORM calls ran inside Playwright's event loop context, which has its own database
-        # connection: closed here, or it would hold the test database open when it is dropped.
-        connections.close_all()
 
 
 def user(name: str, group: str) -> None:
@@ -53,7 +21,7 @@ def user(name: str, group: str) -> None:
 
 
 def log_in(browser: Any, live_app: Any, name: str) -> Any:
-    page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    page = browser.new_page(viewport={"width": 1366, "height": 768}, accept_downloads=True)
     page.goto(f"{live_app.url}/admin/login/")
     page.fill("#id_username", name)
     page.fill("#id_password", "a-long-test-password")
