@@ -10,30 +10,86 @@ import logging
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+class SettingError(SystemExit):
+    """A variable that cannot be read stops start-up with one line naming it (no traceback)."""
+
+    def __init__(self, name: str, expected: str, got: str) -> None:
+        super().__init__(f"media-sync: {name} must be {expected}; got {got!r}")
+
+
+def env_str(name: str, default: str = "") -> str:
+    """The variable, or the contents of the file `NAME_FILE` names (container secrets), or the default."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise SettingError(f"{name}_FILE", "a readable file", f"{path} ({error.strerror})") from None
+    return os.environ.get(name, "") or default
+
+
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = env_str(name).strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value not in TRUE | FALSE:
+        raise SettingError(name, "a boolean (1/0, true/false, yes/no, on/off)", value)
+    return value in TRUE
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+    return [part.strip() for part in (env_str(name) or default).split(",") if part.strip()]
 
 
-def env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name) or default)
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    value = env_str(name).strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingError(name, "a whole number", value) from None
+    if number < minimum:
+        raise SettingError(name, f"a whole number of at least {minimum}", value)
+    return number
+
+
+def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    value = env_str(name).strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingError(name, "a number", value) from None
+    if not minimum <= number < float("inf"):
+        raise SettingError(name, f"a number of at least {minimum:g}", value)
+    return number
+
+
+def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    value = env_str(name).strip() or default
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not (parts.netloc or parts.path):
+            shown = " or ".join(f"{scheme}://" for scheme in schemes[:3])
+            raise SettingError(name, f"a URL ({shown}...)", value)
+    return value
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 # The fallback key is only good for a laptop: `check --deploy` flags it (security.W009).
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "django-insecure-media-sync-local-only"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or "django-insecure-media-sync-local-only"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -78,8 +134,9 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'media_sync.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        env_url("DATABASE_URL", schemes=("postgres", "sqlite", *dj_database_url.ENGINE_SCHEMES))
+        or f"sqlite:///{BASE_DIR / 'var' / 'media_sync.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -101,20 +158,20 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
+TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 MEDIA_URL = "media/"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "var" / "media")
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "var" / "media")
 
 # Media on S3 when a bucket is named (django-storages reads the AWS_* names), local files otherwise.
-AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
-AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
-AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
-AWS_QUERYSTRING_EXPIRE = int(os.environ.get("AWS_QUERYSTRING_EXPIRE", "3600"))
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME", "")
+AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL") or None
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 3600)
 AWS_DEFAULT_ACL = None
 # django-storages overwrites a same-named object by default: a second "room.jpg" would replace the first.
 AWS_S3_FILE_OVERWRITE = False
@@ -136,13 +193,13 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
-SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
-EMAIL_BACKEND = os.environ.get(
+EMAIL_BACKEND = env_str(
     "DJANGO_EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
     if DEBUG
@@ -150,24 +207,26 @@ EMAIL_BACKEND = os.environ.get(
 )
 
 # --- Background workers (django-q2) ---------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
-Q_TIMEOUT = int(os.environ.get("Q_TIMEOUT", "600"))
+REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
+Q_TIMEOUT = env_int("Q_TIMEOUT", 600, minimum=1)
 # One task claims work for at most this long, then hands the rest to a fresh task: never cut off mid-item.
 MEDIA_SYNC_RUN_BUDGET = Q_TIMEOUT / 2
 # How many workers may share one job at once (each takes the next pending item).
-MEDIA_SYNC_TASKS_PER_JOB = int(os.environ.get("MEDIA_SYNC_TASKS_PER_JOB", "2"))
+MEDIA_SYNC_TASKS_PER_JOB = env_int("MEDIA_SYNC_TASKS_PER_JOB", 2, minimum=1)
 Q_CLUSTER: dict[str, object] = {
     "name": "media-sync",
-    "workers": int(os.environ.get("Q_WORKERS", "2")),
+    "workers": env_int("Q_WORKERS", 2, minimum=1),
     # A task must finish (or be killed) before the broker may hand it out again: timeout < retry.
     "timeout": Q_TIMEOUT,
-    "retry": int(os.environ.get("Q_RETRY", "660")),
+    "retry": env_int("Q_RETRY", 660),
     "max_attempts": 3,
     "ack_failures": True,
     "save_limit": 1000,
     "catch_up": False,
     "label": "Background tasks",
 }
+if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:  # type: ignore[operator]
+    raise SettingError("Q_RETRY", f"more than Q_TIMEOUT ({Q_TIMEOUT})", str(Q_CLUSTER["retry"]))
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
@@ -177,11 +236,12 @@ else:
 # With DEBUG on and a provider's base URL unset, the app talks to the built-in simulators
 # (`manage.py run_simulators`, started by `make demo`). With DEBUG off nothing is defaulted:
 # `check --deploy` names every missing provider setting.
-SIMULATOR_URL = os.environ.get("MEDIA_SYNC_SIMULATOR_URL", "http://127.0.0.1:8001")
+SIMULATOR_URL = env_url("MEDIA_SYNC_SIMULATOR_URL", "http://127.0.0.1:8001")
 
 
 def provider_setting(name: str, simulator_default: str) -> str:
-    return os.environ.get(name) or (simulator_default if DEBUG else "")
+    value = env_url(name) if name.endswith("_URL") else env_str(name)
+    return value or (simulator_default if DEBUG else "")
 
 
 RECOVERYCONNECT = {
@@ -200,7 +260,7 @@ CORRIGOPRO = {
     "WEBHOOK_CERTIFICATE": provider_setting(
         "CORRIGOPRO_WEBHOOK_CERTIFICATE", str(BASE_DIR / "var" / "corrigopro-simulator-cert.pem")
     ),
-    "WEBHOOK_AUDIENCE": os.environ.get("CORRIGOPRO_WEBHOOK_AUDIENCE", "CorrigoProDirect"),
+    "WEBHOOK_AUDIENCE": env_str("CORRIGOPRO_WEBHOOK_AUDIENCE", "CorrigoProDirect"),
 }
 SUAPI = {
     "BASE_URL": provider_setting("SUAPI_BASE_URL", f"{SIMULATOR_URL}/suapi"),
@@ -210,12 +270,12 @@ SUAPI = {
 # Booking.com downloads each photo from a link: this app's public address serves signed, expiring links
 # to local media (unused with S3, which signs its own).
 MEDIA_SYNC_PUBLIC_BASE_URL = provider_setting("MEDIA_SYNC_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
-MEDIA_SYNC_LINK_TTL = int(os.environ.get("MEDIA_SYNC_LINK_TTL", str(24 * 3600)))
+MEDIA_SYNC_LINK_TTL = env_int("MEDIA_SYNC_LINK_TTL", 24 * 3600)
 
 # Webhook bodies above this size are refused unread.
-WEBHOOK_MAX_BYTES = int(os.environ.get("MEDIA_SYNC_WEBHOOK_MAX_BYTES", str(1024 * 1024)))
+WEBHOOK_MAX_BYTES = env_int("MEDIA_SYNC_WEBHOOK_MAX_BYTES", 1024 * 1024)
 # Where `make demo`'s simulators deliver CorrigoPro webhooks.
-DEMO_WEBHOOK_URL = os.environ.get("MEDIA_SYNC_DEMO_WEBHOOK_URL", "http://127.0.0.1:8000/webhooks/corrigopro/")
+DEMO_WEBHOOK_URL = env_str("MEDIA_SYNC_DEMO_WEBHOOK_URL", "http://127.0.0.1:8000/webhooks/corrigopro/")
 
 # (connect, read) seconds for every provider call.
 MEDIA_SYNC_HTTP_TIMEOUT = (
@@ -227,23 +287,23 @@ MEDIA_SYNC_HTTP_TIMEOUT = (
 MEDIA_SYNC_PROVIDER_LIMITS = {
     provider: {
         "RATE": env_float(f"{provider.upper()}_RATE_LIMIT", 5.0),
-        "CONCURRENCY": int(os.environ.get(f"{provider.upper()}_MAX_CONCURRENCY", "4")),
+        "CONCURRENCY": env_int(f"{provider.upper()}_MAX_CONCURRENCY", 4),
     }
     for provider in ("recoveryconnect", "corrigopro", "suapi")
 }
 # One call is tried at most this many times when the failure is transient.
-MEDIA_SYNC_MAX_ATTEMPTS = int(os.environ.get("MEDIA_SYNC_MAX_ATTEMPTS", "4"))
+MEDIA_SYNC_MAX_ATTEMPTS = env_int("MEDIA_SYNC_MAX_ATTEMPTS", 4, minimum=1)
 MEDIA_SYNC_BACKOFF_BASE = env_float("MEDIA_SYNC_BACKOFF_BASE", 1.0)
 MEDIA_SYNC_BACKOFF_MAX = env_float("MEDIA_SYNC_BACKOFF_MAX", 60.0)
 # Items claimed by a worker and untouched this long are handed back by the sweep.
-MEDIA_SYNC_STALE_AFTER = int(os.environ.get("MEDIA_SYNC_STALE_AFTER", "900"))
+MEDIA_SYNC_STALE_AFTER = env_int("MEDIA_SYNC_STALE_AFTER", 900)
 # Team leads get one email per window when a provider's item failure rate passes the threshold.
-MEDIA_SYNC_ALERT_WINDOW_MINUTES = int(os.environ.get("MEDIA_SYNC_ALERT_WINDOW_MINUTES", "60"))
+MEDIA_SYNC_ALERT_WINDOW_MINUTES = env_int("MEDIA_SYNC_ALERT_WINDOW_MINUTES", 60)
 MEDIA_SYNC_ALERT_THRESHOLD = env_float("MEDIA_SYNC_ALERT_THRESHOLD", 0.2)
-MEDIA_SYNC_ALERT_MIN_ITEMS = int(os.environ.get("MEDIA_SYNC_ALERT_MIN_ITEMS", "10"))
-DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "media-sync@localhost")
+MEDIA_SYNC_ALERT_MIN_ITEMS = env_int("MEDIA_SYNC_ALERT_MIN_ITEMS", 10)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "media-sync@localhost")
 # An item claimed this many times without an answer is failed by the sweep instead of handed back again.
-MEDIA_SYNC_MAX_CLAIMS = int(os.environ.get("MEDIA_SYNC_MAX_CLAIMS", "5"))
+MEDIA_SYNC_MAX_CLAIMS = env_int("MEDIA_SYNC_MAX_CLAIMS", 5)
 
 
 class RedactLinkSecrets(logging.Filter):
@@ -262,13 +322,17 @@ class RedactLinkSecrets(logging.Filter):
         return True
 
 
+LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise SettingError("DJANGO_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR or CRITICAL", LOG_LEVEL)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "filters": {"redact_link_secrets": {"()": RedactLinkSecrets}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # urllib3 logs full URLs at DEBUG; keep it quiet, and redacted should someone turn it up.
         "urllib3": {"level": "WARNING"},

@@ -92,3 +92,43 @@ def test_simulators_refuse_to_run_without_debug(production: dict[str, str]) -> N
     result = manage("run_simulators", env=production)
     assert result.returncode == 1
     assert "never part of production" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("DJANGO_DEBUG", "ture", "DJANGO_DEBUG must be a boolean"),
+        ("DJANGO_SECURE_SSL_REDIRECT", "maybe", "DJANGO_SECURE_SSL_REDIRECT must be a boolean"),
+        ("Q_WORKERS", "four", "Q_WORKERS must be a whole number; got 'four'"),
+        ("Q_WORKERS", "0", "Q_WORKERS must be a whole number of at least 1; got '0'"),
+        ("MEDIA_SYNC_ALERT_THRESHOLD", "a fifth", "MEDIA_SYNC_ALERT_THRESHOLD must be a number"),
+        ("MEDIA_SYNC_READ_TIMEOUT", "-3", "MEDIA_SYNC_READ_TIMEOUT must be a number of at least 0"),
+        ("MEDIA_SYNC_READ_TIMEOUT", "inf", "MEDIA_SYNC_READ_TIMEOUT must be a number of at least 0"),
+        ("Q_RETRY", "100", "Q_RETRY must be more than Q_TIMEOUT (600); got '100'"),
+        ("DATABASE_URL", "localhost:5432", "DATABASE_URL must be a URL"),
+        ("REDIS_URL", "http://127.0.0.1:6379", "REDIS_URL must be a URL (redis://"),
+        ("SUAPI_BASE_URL", "connect.su-api.example", "SUAPI_BASE_URL must be a URL (http://"),
+        ("DJANGO_LOG_LEVEL", "loud", "DJANGO_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+        ("DJANGO_SECRET_KEY_FILE", "/nonexistent/key", "DJANGO_SECRET_KEY_FILE must be a readable file"),
+    ],
+)
+def test_a_bad_value_stops_start_up_with_one_line_naming_the_variable(
+    production: dict[str, str], name: str, value: str, says: str
+) -> None:
+    result = manage("check", env={**production, name: value})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"media-sync: {says}"), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_secret_is_read_from_the_file_its_name_file_variable_names(
+    production: dict[str, str], tmp_path: Path
+) -> None:
+    secret = tmp_path / "suapi-key"
+    secret.write_text("key-from-a-file\n", encoding="utf-8")
+    env = {**production, "SUAPI_API_KEY_FILE": str(secret)}
+    shell = "from django.conf import settings; print(settings.SUAPI['API_KEY'])"
+    result = manage("shell", "-c", shell, env=env, drop=("SUAPI_API_KEY",))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "key-from-a-file"
