@@ -16,5 +16,6 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("webhooks/corrigopro/", webhooks.corrigopro, name="webhook-corrigopro"),
+    path("healthz", views.healthz, name="healthz"),
     path("media-links/<int:pk>/<str:name>", views.media_link, name="media-link"),
 ]

@@ -1,11 +1,12 @@
-"""Public views outside the admin: the signed links providers fetch files from."""
+"""Public views outside the admin: the signed links providers fetch files from, and the health check."""
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpRequest, HttpResponseForbidden
+from django.http import FileResponse, HttpRequest, HttpResponseForbidden, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
+from media_sync.health import health_probe, workers_last_seen, workers_quiet
 from media_sync.models import MediaFile
 from media_sync.services.media import media_link_valid
 
@@ -21,3 +22,24 @@ def media_link(request: HttpRequest, pk: int, name: str) -> HttpResponseBase:
     if media is None:
         return HttpResponseForbidden("This link is not valid or has expired.")
     return FileResponse(media.file.open("rb"), content_type=media.mime_type)
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database, the broker and media storage answer, else 503 naming what does not; with
+    `?workers=1` also 503 when no qcluster reported within a minute. No login (a load balancer asks),
+    and nothing in the body but states and a time."""
+    states = health_probe()
+    seen = workers_last_seen() if states["database"] == "ok" else None
+    healthy = all(state == "ok" for state in states.values())
+    if request.GET.get("workers") == "1" and workers_quiet(seen):
+        healthy = False
+        states["workers"] = "no qcluster seen within a minute"
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "checks": states,
+        "workers_last_seen": seen.isoformat() if seen else None,
+    }
+    response = JsonResponse(body, status=200 if healthy else 503)
+    response["Cache-Control"] = "no-store"
+    return response
