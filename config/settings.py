@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+N = TypeVar("N", int, float)
 
 
 class SettingError(SystemExit):
@@ -51,30 +54,25 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [part.strip() for part in (env_str(name) or default).split(",") if part.strip()]
 
 
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+def _env_number(name: str, default: N, *, parse: Callable[[str], N], kind: str, minimum: N) -> N:
     value = env_str(name).strip()
     if not value:
         return default
     try:
-        number = int(value)
+        number = parse(value)
     except ValueError:
-        raise SettingError(name, "a whole number", value) from None
-    if number < minimum:
-        raise SettingError(name, f"a whole number of at least {minimum}", value)
+        raise SettingError(name, kind, value) from None
+    if not minimum <= number < float("inf"):
+        raise SettingError(name, f"{kind} of at least {minimum:g}", value)
     return number
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    return _env_number(name, default, parse=int, kind="a whole number", minimum=minimum)
 
 
 def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
-    value = env_str(name).strip()
-    if not value:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise SettingError(name, "a number", value) from None
-    if not minimum <= number < float("inf"):
-        raise SettingError(name, f"a number of at least {minimum:g}", value)
-    return number
+    return _env_number(name, default, parse=float, kind="a number", minimum=minimum)
 
 
 def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ("http", "https")) -> str:
@@ -213,6 +211,9 @@ EMAIL_BACKEND = env_str(
 # --- Background workers (django-q2) ---------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
 Q_TIMEOUT = env_int("Q_TIMEOUT", 600, minimum=1)
+Q_RETRY = env_int("Q_RETRY", 660)
+if Q_TIMEOUT >= Q_RETRY:
+    raise SettingError("Q_RETRY", f"more than Q_TIMEOUT ({Q_TIMEOUT})", str(Q_RETRY))
 # One task claims work for at most this long, then hands the rest to a fresh task: never cut off mid-item.
 MEDIA_SYNC_RUN_BUDGET = Q_TIMEOUT / 2
 # How many workers may share one job at once (each takes the next pending item).
@@ -222,15 +223,13 @@ Q_CLUSTER: dict[str, object] = {
     "workers": env_int("Q_WORKERS", 2, minimum=1),
     # A task must finish (or be killed) before the broker may hand it out again: timeout < retry.
     "timeout": Q_TIMEOUT,
-    "retry": env_int("Q_RETRY", 660),
+    "retry": Q_RETRY,
     "max_attempts": 3,
     "ack_failures": True,
     "save_limit": 1000,
     "catch_up": False,
     "label": "Background tasks",
 }
-if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:  # type: ignore[operator]
-    raise SettingError("Q_RETRY", f"more than Q_TIMEOUT ({Q_TIMEOUT})", str(Q_CLUSTER["retry"]))
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:

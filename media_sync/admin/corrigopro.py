@@ -177,15 +177,12 @@ class DocumentTypeFilter(ChoicesFilter):
     choices_source = DOCUMENT_TYPES
 
 
-class AddedByFilter(admin.SimpleListFilter):
+class AddedByFilter(ChoicesFilter):
+    """Who added an attachment, when known: no empty-named choice for the unknown."""
+
     title = "added by"
     parameter_name = "added_by__exact"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("us", "us"), ("customer", "the customer")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.filter(added_by=self.value()) if self.value() else queryset
+    choices_source = ("us", "customer")
 
 
 @admin.register(CorrigoAttachment)
