@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 
@@ -81,13 +81,17 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ("http",
         parts = urlsplit(value)
         if parts.scheme not in schemes or not (parts.netloc or parts.path):
             shown = " or ".join(f"{scheme}://" for scheme in schemes[:3])
-            raise SettingError(name, f"a URL ({shown}...)", value)
+            # A URL may carry a password (mail, database): the message never shows it.
+            raise SettingError(name, f"a URL ({shown}...)", re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", value))
     return value
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 # The fallback key is only good for a laptop: `check --deploy` flags it (security.W009).
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") or "django-insecure-media-sync-local-only"
+# Old keys, newest first, still accepted when checking a signature: a key can be rotated without breaking
+# the Booking.com links and sessions it signed.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -185,7 +189,13 @@ STORAGES = {
         if AWS_STORAGE_BUCKET_NAME
         else "django.core.files.storage.FileSystemStorage"
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # With DEBUG off, `collectstatic` writes hashed, compressed copies that WhiteNoise serves with
+    # far-future cache headers; a page then names `base.3f2a….css`, so a deploy never serves a stale file.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 
 # Security: secure by default whenever DEBUG is off; a TLS-terminating proxy sets the header below.
@@ -201,12 +211,30 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
-EMAIL_BACKEND = env_str(
-    "DJANGO_EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
-)
+
+# Mail from one URL: `smtp://user:pass@host:port`, `smtp+tls://…` (STARTTLS), `smtp+ssl://…` or
+# `console://`. Unset: the console with DEBUG; otherwise Django's SMTP default (localhost:25), which
+# `check --deploy` flags. The URL itself is not kept: it holds the password.
+_email = urlsplit(env_url("EMAIL_URL", schemes=("smtp", "smtp+tls", "smtp+ssl", "console")))
+EMAIL_CONFIGURED = bool(_email.scheme)
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+if _email.scheme.startswith("smtp") or (not _email.scheme and not DEBUG):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+if _email.scheme.startswith("smtp"):
+    try:
+        EMAIL_PORT = _email.port or {"smtp": 25, "smtp+tls": 587, "smtp+ssl": 465}[_email.scheme]
+    except ValueError:
+        raise SettingError(
+            "EMAIL_URL", "a URL with a numeric port", _email.netloc.rpartition("@")[2]
+        ) from None
+    if not _email.hostname:
+        raise SettingError("EMAIL_URL", "a URL naming a host (smtp://host:port)", "no host")
+    EMAIL_HOST = _email.hostname
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+    EMAIL_USE_TLS = _email.scheme == "smtp+tls"
+    EMAIL_USE_SSL = _email.scheme == "smtp+ssl"
+    EMAIL_TIMEOUT = 30
 
 # --- Background workers (django-q2) ---------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
