@@ -75,7 +75,7 @@ def mail_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
         return []
     return [
         checks.Warning(
-            "EMAIL_URL is not set: failure-rate alerts go to SMTP on localhost:25, if anything listens there.",
+            "EMAIL_URL is not set: alerts go to SMTP on localhost:25, if anything listens there.",
             hint="Set EMAIL_URL, e.g. smtp+tls://user:password@mail.example.com:587.",
             id="media_sync.W001",
         )
