@@ -201,8 +201,8 @@ STORAGES = {
 # Security: secure by default whenever DEBUG is off; a TLS-terminating proxy sets the header below.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
-# A load balancer asks over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# A load balancer and Prometheus ask over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
@@ -269,6 +269,9 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "media_sync_cache"}
 }
+
+# `/metrics` answers only `Authorization: Bearer <this>`; unset, it answers nobody.
+MEDIA_SYNC_METRICS_TOKEN = env_str("MEDIA_SYNC_METRICS_TOKEN")
 
 # --- Providers ------------------------------------------------------------------------------------
 # With DEBUG on and a provider's base URL unset, the app talks to the built-in simulators

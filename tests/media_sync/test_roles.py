@@ -431,10 +431,9 @@ OTHER_ROUTES: dict[str, Route] = {
     ),
     # The provider's side: no login. A refused delivery is audited, whoever sent it.
     "webhooks/corrigopro/": Route(every(405, anonymous=405), EVERYONE),
-    "media-links/<int:pk>/<str:name>": Route(every(200, anonymous=200)),
-    "healthz": Route(
-        every(200, anonymous=200)
-    ),  # for load balancers: states only, no login  # the signature is the permission
+    "media-links/<int:pk>/<str:name>": Route(every(200, anonymous=200)),  # the signature is the permission
+    "healthz": Route(every(200, anonymous=200)),  # for load balancers: states only, no login
+    "metrics": Route(every(401, anonymous=401)),  # the bearer token is the permission, never a session
 }
 
 ROUTES: dict[str, Route] = {
