@@ -367,12 +367,29 @@ LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise SettingError("DJANGO_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR or CRITICAL", LOG_LEVEL)
 
+LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise SettingError("DJANGO_LOG_FORMAT", "plain or json", LOG_FORMAT)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact_link_secrets": {"()": RedactLinkSecrets}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # One JSON object per line; a record logged during a job also carries job_id (and item).
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "filters": {
+        "redact_link_secrets": {"()": RedactLinkSecrets},
+        "about": {"()": "config.observability.AboutFilter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["about"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # urllib3 logs full URLs at DEBUG; keep it quiet, and redacted should someone turn it up.
@@ -383,3 +400,10 @@ LOGGING = {
         },
     },
 }
+
+# Errors to Sentry when a DSN is given, scrubbed as the audit is: no token, password or signature leaves.
+SENTRY_DSN = env_url("SENTRY_DSN")
+if SENTRY_DSN:
+    from config.observability import sentry_start
+
+    sentry_start(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"))
