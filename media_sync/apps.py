@@ -25,3 +25,9 @@ class MediaSyncConfig(AppConfig):
                 metrics_observe_audit(instance)
 
         post_save.connect(count, sender=AuditEvent, weak=False, dispatch_uid="media_sync.metrics")
+
+        from axes.signals import user_locked_out  # type: ignore[import-untyped]
+
+        from media_sync.lockout import on_locked_out
+
+        user_locked_out.connect(on_locked_out, dispatch_uid="media_sync.lockout")
