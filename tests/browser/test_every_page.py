@@ -45,7 +45,8 @@ NOT_YET_FIXED = {"meta-refresh", "aria-progressbar-name"}
 CSP_LISTENER = """
 window.__cspBlocked = [];
 document.addEventListener("securitypolicyviolation", (e) =>
-  window.__cspBlocked.push(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} (line ${e.lineNumber})`));
+  window.__cspBlocked.push(
+    `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} (line ${e.lineNumber})`));
 """
 OPERATOR_FORMS = [key for key, action in ACTIONS.items() if action.confirm and OPERATOR in action.runners]
 
