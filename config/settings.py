@@ -379,6 +379,10 @@ MEDIA_SYNC_ALERT_WINDOW_MINUTES = env_int("MEDIA_SYNC_ALERT_WINDOW_MINUTES", 60)
 MEDIA_SYNC_ALERT_THRESHOLD = env_float("MEDIA_SYNC_ALERT_THRESHOLD", 0.2)
 MEDIA_SYNC_ALERT_MIN_ITEMS = env_int("MEDIA_SYNC_ALERT_MIN_ITEMS", 10)
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "media-sync@localhost")
+# Retention (the `prune` command and its daily schedule): webhook deliveries and background task rows older
+# than this go, and uploaded files once their work ended this long ago. The audit is never pruned here.
+MEDIA_SYNC_RETENTION_DAYS = env_int("MEDIA_SYNC_RETENTION_DAYS", 90, minimum=1)
+MEDIA_SYNC_MEDIA_GRACE_DAYS = env_int("MEDIA_SYNC_MEDIA_GRACE_DAYS", 30, minimum=1)
 # An item claimed this many times without an answer is failed by the sweep instead of handed back again.
 MEDIA_SYNC_MAX_CLAIMS = env_int("MEDIA_SYNC_MAX_CLAIMS", 5)
 
