@@ -27,10 +27,11 @@ class PruneReport:
     media_bytes: int
 
     def lines(self) -> list[str]:
+        days = settings.MEDIA_SYNC_RETENTION_DAYS
         return [
             f"expired sessions: {self.sessions}",
-            f"webhook deliveries older than {settings.MEDIA_SYNC_RETENTION_DAYS} days: {self.webhook_deliveries}",
-            f"background task rows older than {settings.MEDIA_SYNC_RETENTION_DAYS} days: {self.task_rows}",
+            f"webhook deliveries older than {days} days: {self.webhook_deliveries}",
+            f"background task rows older than {days} days: {self.task_rows}",
             f"files of work finished over {settings.MEDIA_SYNC_MEDIA_GRACE_DAYS} days ago: "
             f"{self.media_files} ({self.media_bytes} bytes)",
         ]

@@ -10,9 +10,10 @@ from media_sync.services.retention import prune
 
 class Command(BaseCommand):
     help = (
-        "Remove expired sessions, webhook deliveries and background task rows past MEDIA_SYNC_RETENTION_DAYS, "
-        "and the files of work finished over MEDIA_SYNC_MEDIA_GRACE_DAYS ago. Never the audit, never a file "
-        "an open job or a Booking.com gallery photo needs. A daily schedule runs it too."
+        "Remove expired sessions, webhook deliveries and background task rows past "
+        "MEDIA_SYNC_RETENTION_DAYS, and the files of work finished over MEDIA_SYNC_MEDIA_GRACE_DAYS ago. "
+        "Never the audit, never a file an open job or a Booking.com gallery photo needs. "
+        "A daily schedule runs it too."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
