@@ -36,7 +36,8 @@ for dependency in vulnerable:
         print(f"VULNERABLE {dependency['name']} {dependency['version']}: {vuln['id']} (fixed in {fixed})")
 checked = len(dependencies) - len(unchecked)
 print(
-    f"pip-audit: {checked} of {len(dependencies)} packages checked, {len(vulnerable)} with known vulnerabilities"
+    f"pip-audit: {checked} of {len(dependencies)} packages checked, "
+    f"{len(vulnerable)} with known vulnerabilities"
 )
 if unchecked:
     print(
