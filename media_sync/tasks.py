@@ -6,6 +6,7 @@ from media_sync.services.alerts import alerts_check
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_poll_due
+from media_sync.services.thumbnails import thumbnails_make
 from media_sync.services.webhooks import webhook_process, webhooks_sweep_received
 
 
@@ -27,3 +28,7 @@ def poll_su_batches() -> int:
 
 def check_alerts() -> int:
     return len(alerts_check())
+
+
+def make_thumbnails(provider: str, parent_id: int) -> None:
+    thumbnails_make(provider=provider, parent_id=parent_id)
