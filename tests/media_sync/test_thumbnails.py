@@ -8,6 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from PIL import Image
 
 from integrations.corrigopro.simulator import CorrigoProSimulator, tiny_pdf
@@ -18,6 +22,7 @@ from media_sync.models import (
     CorrigoAttachment,
     CorrigoWorkOrder,
     Outcome,
+    RecoveryConnectOrder,
     RecoveryConnectPhoto,
     ThumbnailStatus,
     WebhookDelivery,
@@ -28,6 +33,7 @@ from media_sync.services.recoveryconnect import rc_refresh_start
 from media_sync.services.run import job_run
 from media_sync.services.thumbnails import thumbnails_make
 from media_sync.services.webhooks import webhook_process
+from tests.media_sync.test_admin import login
 
 pytestmark = pytest.mark.django_db
 
@@ -236,3 +242,85 @@ def test_an_attachment_added_by_webhook_gets_its_thumbnail(
         webhook_process(delivery_id=delivery.pk)
     attachment = CorrigoAttachment.objects.get(attachment_id=added.id)
     assert attachment.thumbnail_status == ThumbnailStatus.READY and attachment.added_by == "customer"
+
+
+# --- Display: one helper everywhere, served through permission-checked views ------------------------------
+
+
+@pytest.fixture
+def operator(client: Client) -> Client:
+    login(client, "olga", "Operators")
+    return client
+
+
+def mirrored_order(rc_sim: RecoveryConnectSimulator, order_id: int, count: int) -> None:
+    rc_sim.add_order(order_id, order_id + 1, photos=[{"name": f"p{n}.jpg"} for n in range(count)])
+    job_run(job_id=rc_refresh_start(order_ids=[order_id], triggered_by="ann", enqueue=False).pk)
+    thumbnails_make(provider="recoveryconnect", parent_id=order_id)
+
+
+def test_the_photo_list_shows_each_thumbnail_linked_to_its_preview(
+    operator: Client, rc_sim: RecoveryConnectSimulator
+) -> None:
+    mirrored_order(rc_sim, 1000, 2)
+    photo = RecoveryConnectPhoto.objects.order_by("photo_id").first()
+    assert photo is not None
+    page = operator.get(reverse("admin:media_sync_recoveryconnectphoto_changelist")).content.decode()
+    thumb = reverse("admin:media_sync_recoveryconnectphoto_thumbnail", args=[photo.pk])
+    preview = reverse("admin:media_sync_recoveryconnectphoto_preview", args=[photo.pk])
+    assert f'<a href="{preview}" class="thumb-link"' in page
+    assert f'<img src="{thumb}" alt="Photo p0.jpg ({photo.photo_id})" width="80" height="60"' in page
+    served = operator.get(thumb)
+    assert served.status_code == 200 and served["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(b"".join(served.streaming_content))) as image:  # type: ignore[attr-defined]
+        assert image.size == (160, 120)
+
+
+def test_a_failed_or_pending_photo_shows_a_placeholder_saying_why(
+    operator: Client, rc_sim: RecoveryConnectSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(thumbnails, "async_task", lambda *args, **kwargs: None)  # the next run never comes
+    rc_sim.add_order(1000, 1001, photos=[{"name": "gone.jpg"}, {"name": "later.jpg"}])
+    job_run(job_id=rc_refresh_start(order_ids=[1000], triggered_by="ann", enqueue=False).pk)
+    gone, later = RecoveryConnectPhoto.objects.order_by("photo_id")
+    rc_sim.broken_photos = {gone.photo_id: "missing"}
+    thumbnails_make(provider="recoveryconnect", parent_id=1000, batch=1)
+    page = operator.get(reverse("admin:media_sync_recoveryconnectorder_change", args=[gone.order_id])).content
+    text = page.decode()
+    assert (
+        f'aria-label="Photo gone.jpg ({gone.photo_id}): no picture: HTTP 404 Not Found for the photo link"'
+        in text
+    )
+    assert f'aria-label="Photo later.jpg ({later.photo_id}): the thumbnail is being made"' in text
+    assert (
+        operator.get(reverse("admin:media_sync_recoveryconnectphoto_thumbnail", args=[gone.pk])).status_code
+        == 404
+    )
+
+
+def test_a_pdf_attachment_shows_a_document_placeholder(
+    operator: Client, work_order: dict[str, str], django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    sync(django_capture_on_commit_callbacks)
+    page = operator.get(reverse("admin:media_sync_corrigoattachment_changelist")).content.decode()
+    assert 'aria-label="Attachment invoice.pdf: not a picture, no thumbnail"' in page
+    assert 'alt="Attachment roof.jpg"' in page
+
+
+def list_queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_thumbnails_cost_no_query_per_row(operator: Client, rc_sim: RecoveryConnectSimulator) -> None:
+    url = reverse("admin:media_sync_recoveryconnectphoto_changelist")
+    mirrored_order(rc_sim, 1000, 2)
+    few = list_queries(operator, url)
+    mirrored_order(rc_sim, 2000, 12)
+    assert list_queries(operator, url) == few
+    small, large = (RecoveryConnectOrder.objects.get(order_id=order_id).pk for order_id in (1000, 2000))
+    order_page = "admin:media_sync_recoveryconnectorder_change"
+    assert list_queries(operator, reverse(order_page, args=[small])) == list_queries(
+        operator, reverse(order_page, args=[large])
+    )
