@@ -83,6 +83,7 @@ class RecoveryConnectOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
             submit_label="Transfer all photos",
             provider=Provider.RECOVERYCONNECT,
             operation=TRANSFER_ALL,
+            extra_context={"pictures": order.photos.all()[:50]},
             start=lambda data: rc_transfer_all_start(
                 order=order,
                 destinations=data["destinations"],

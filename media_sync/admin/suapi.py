@@ -167,7 +167,7 @@ class SuPhotoAdmin(PictureViewsMixin, RunJobsPermissionMixin, admin.ModelAdmin):
         return intermediate_action(
             self,
             request,
-            queryset,
+            queryset.select_related("property", "media"),
             form_class=Form,
             title=f"Send {len(photos)} photo(s) to Booking.com for {property}",
             action="send_to_booking",

@@ -29,7 +29,7 @@ from media_sync.models import (
 )
 from media_sync.services import throttle, thumbnails
 from media_sync.services.corrigopro import cp_sync_start
-from media_sync.services.recoveryconnect import rc_refresh_start
+from media_sync.services.recoveryconnect import rc_refresh_start, rc_transfer_photos_start
 from media_sync.services.run import job_run
 from media_sync.services.thumbnails import thumbnails_make
 from media_sync.services.webhooks import webhook_process
@@ -324,3 +324,47 @@ def test_thumbnails_cost_no_query_per_row(operator: Client, rc_sim: RecoveryConn
     assert list_queries(operator, reverse(order_page, args=[small])) == list_queries(
         operator, reverse(order_page, args=[large])
     )
+
+
+def test_the_transfer_forms_show_the_photos_about_to_be_sent(
+    operator: Client, rc_sim: RecoveryConnectSimulator
+) -> None:
+    mirrored_order(rc_sim, 1000, 3)
+    photos = list(RecoveryConnectPhoto.objects.order_by("photo_id"))
+    chosen = operator.post(
+        reverse("admin:media_sync_recoveryconnectphoto_changelist"),
+        {"action": "transfer_photos", "_selected_action": [photos[0].pk, photos[2].pk]},
+    ).content.decode()
+    assert chosen.count('class="thumb"') == 2 and f'alt="Photo p2.jpg ({photos[2].photo_id})"' in chosen
+    order = RecoveryConnectOrder.objects.get(order_id=1000)
+    whole = operator.post(
+        reverse("admin:media_sync_recoveryconnectorder_changelist"),
+        {"action": "transfer_all_photos", "_selected_action": [order.pk]},
+    ).content.decode()
+    assert "Its photos:" in whole and whole.count('class="thumb"') == 3
+
+
+def test_the_attachment_forms_show_the_attachment(
+    operator: Client, work_order: dict[str, str], django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    sync(django_capture_on_commit_callbacks)
+    roof = CorrigoAttachment.objects.get(name="roof.jpg")
+    for view in ("edit", "delete_at_provider"):
+        page = operator.get(reverse(f"admin:media_sync_corrigoattachment_{view}", args=[roof.pk]))
+        assert 'alt="Attachment roof.jpg"' in page.content.decode()
+
+
+def test_each_item_row_of_a_job_page_shows_its_photo_in_one_query(
+    operator: Client, rc_sim: RecoveryConnectSimulator
+) -> None:
+    def job_page(count: int, order_id: int) -> tuple[str, int]:
+        mirrored_order(rc_sim, order_id, count)
+        photos = list(RecoveryConnectPhoto.objects.filter(order__order_id=order_id))
+        job = rc_transfer_photos_start(photos=photos, destinations=[9999], triggered_by="olga", enqueue=False)
+        url = reverse("admin:media_sync_transferjob_change", args=[job.pk])
+        return operator.get(url).content.decode(), list_queries(operator, url)
+
+    page, few = job_page(2, 1000)
+    assert page.count('class="thumb"') == 2
+    page, many = job_page(9, 2000)
+    assert page.count('class="thumb"') == 9 and many == few
