@@ -67,7 +67,9 @@ def photo_jpeg(photo_id: int, name: str) -> bytes:
     image = Image.new("RGB", PHOTO_SIZE, color)
     draw = ImageDraw.Draw(image)
     draw.rectangle((80, 80, PHOTO_SIZE[0] - 80, PHOTO_SIZE[1] - 80), outline=(255, 255, 255), width=12)
-    draw.text((120, 120), f"{name}\nphoto {photo_id}", fill=(255, 255, 255), font_size=72)
+    # Large enough to read in an 80-pixel thumbnail: the name is what an operator picks a photo by.
+    draw.text((120, 200), name.rsplit(".", 1)[0], fill=(255, 255, 255), font_size=150)
+    draw.text((120, 560), f"photo {photo_id}", fill=(255, 255, 255), font_size=64)
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=85)
     return buffer.getvalue()

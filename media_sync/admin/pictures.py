@@ -31,14 +31,22 @@ def picture_name(obj: Model) -> str:
     return f"Photo {obj.media.original_name}"
 
 
-def _placeholder(alt: str, label: str, reason: str, status: str) -> SafeString:
+# The visible part of a failure's reason (all of it is in the tooltip and the accessible name).
+SHORT_REASON = 34
+
+
+def _placeholder(alt: str, label: str, reason: str, status: str, detail: str = "") -> SafeString:
+    if len(detail) > SHORT_REASON:
+        detail = detail[: SHORT_REASON - 1].rstrip() + "…"
     return format_html(
-        '<span class="thumb thumb-placeholder thumb-{}" role="img" aria-label="{}: {}" title="{}">{}</span>',
+        '<span class="thumb thumb-placeholder thumb-{}" role="img" aria-label="{}: {}" title="{}">'
+        "{}{}</span>",
         status,
         alt,
         reason,
         reason,
         label,
+        format_html('<small aria-hidden="true">{}</small>', detail) if detail else "",
     )
 
 
@@ -62,7 +70,7 @@ def picture(obj: Model | None, *, preview_link: bool = True) -> SafeString:
         return _placeholder(alt, "Thumbnail on its way", "the thumbnail is being made", "pending")
     if status == ThumbnailStatus.FAILED or not obj.thumbnail:
         reason = getattr(obj, "thumbnail_error", "") or "no thumbnail was made"
-        return _placeholder(alt, "No picture", f"no picture: {reason}", "failed")
+        return _placeholder(alt, "No picture", f"no picture: {reason}", "failed", reason)
     prefix = f"admin:media_sync_{obj._meta.model_name}"
     image = format_html(
         '<img src="{}" alt="{}" width="{}" height="{}" class="thumb" loading="lazy">',
