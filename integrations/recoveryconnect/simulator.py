@@ -6,16 +6,11 @@ error bodies, so the 401/404/422 shapes below are our choice (Laravel-style, whi
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
-import io
 import secrets
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
-
-from PIL import Image, ImageDraw
 
 from integrations.simkit import (
     BadRequestError,
@@ -24,6 +19,7 @@ from integrations.simkit import (
     SimResponse,
     SimulatorApp,
     json_response,
+    labelled_jpeg,
     text_response,
 )
 
@@ -59,20 +55,9 @@ _DEMO_PHOTOS: dict[int, list[dict[str, Any]]] = {
 _INVALID = "The given data was invalid."
 
 
-@functools.lru_cache(maxsize=256)
 def photo_jpeg(photo_id: int, name: str) -> bytes:
-    """A real 1024x768 JPEG per photo: a colour of its own and its name written on it."""
-    hue = zlib.crc32(f"{photo_id}".encode())
-    color = (64 + hue % 160, 64 + (hue >> 8) % 160, 64 + (hue >> 16) % 160)
-    image = Image.new("RGB", PHOTO_SIZE, color)
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((80, 80, PHOTO_SIZE[0] - 80, PHOTO_SIZE[1] - 80), outline=(255, 255, 255), width=12)
-    # Large enough to read in an 80-pixel thumbnail: the name is what an operator picks a photo by.
-    draw.text((120, 200), name.rsplit(".", 1)[0], fill=(255, 255, 255), font_size=150)
-    draw.text((120, 560), f"photo {photo_id}", fill=(255, 255, 255), font_size=64)
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
+    """What a photo link serves: a real 1024x768 JPEG of its own colour with the photo's name on it."""
+    return labelled_jpeg(name.rsplit(".", 1)[0], f"photo {photo_id}", size=PHOTO_SIZE)
 
 
 def _storage_error(status: int, code: str, message: str) -> SimResponse:
