@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -16,6 +17,7 @@ from PIL import Image
 
 from integrations.corrigopro.simulator import CorrigoProSimulator, tiny_pdf
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator, photo_jpeg
+from integrations.suapi.simulator import SuApiSimulator, demo_picture
 from media_sync.models import (
     AuditEvent,
     AuditKind,
@@ -24,6 +26,7 @@ from media_sync.models import (
     Outcome,
     RecoveryConnectOrder,
     RecoveryConnectPhoto,
+    SuProperty,
     ThumbnailStatus,
     WebhookDelivery,
 )
@@ -31,6 +34,7 @@ from media_sync.services import throttle, thumbnails
 from media_sync.services.corrigopro import cp_sync_start
 from media_sync.services.recoveryconnect import rc_refresh_start, rc_transfer_photos_start
 from media_sync.services.run import job_run
+from media_sync.services.suapi import su_batch_start, su_photo_add
 from media_sync.services.thumbnails import thumbnails_make
 from media_sync.services.webhooks import webhook_process
 from tests.media_sync.test_admin import login
@@ -368,3 +372,19 @@ def test_each_item_row_of_a_job_page_shows_its_photo_in_one_query(
     assert page.count('class="thumb"') == 2
     page, many = job_page(9, 2000)
     assert page.count('class="thumb"') == 9 and many == few
+
+
+def test_a_booking_batch_job_page_shows_each_photo_sent(operator: Client, su_sim: SuApiSimulator) -> None:
+    hotel = SuProperty.objects.create(hotel_id="NT7", channel_hotel_id="12837615")
+    photos = [
+        su_photo_add(
+            property=hotel,
+            source=ContentFile(demo_picture(n), name=f"{n}.jpg"),
+            name=f"{n}.jpg",
+            uploaded_by="olga",
+        )
+        for n in (1, 2)
+    ]
+    job = su_batch_start(property=hotel, photos=photos, tags=[], triggered_by="olga", enqueue=False)
+    page = operator.get(reverse("admin:media_sync_transferjob_change", args=[job.pk])).content.decode()
+    assert page.count('class="thumb"') == 2 and 'alt="Photo 1.jpg"' in page
