@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Model
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from integrations.corrigopro.schemas import MAX_FILE_SIZE
 from integrations.http import ProviderError
 from media_sync.models import (
+    AuditEvent,
     CorrigoAttachment,
     Pictured,
     Provider,
@@ -148,3 +151,28 @@ def thumbnails_make(*, provider: str, parent_id: int, batch: int = BATCH) -> Non
     the reason the placeholder shows; a task delivered twice at worst makes a thumbnail twice."""
     if BATCHES[provider](parent_id, batch):
         async_task(TASK, provider, parent_id, task_name=f"thumbnails-{provider}-{parent_id}")
+
+
+def thumbnails_sweep_stalled(*, older_than: timedelta = timedelta(minutes=10), limit: int = 100) -> int:
+    """Queue again the orders and work orders whose pictures have waited `older_than` with no thumbnail
+    request for as long (a lost queue message, a worker that died): a live run writes an audit row every
+    few seconds, so one that is working is left alone."""
+    cutoff = timezone.now() - older_than
+    pending = {"thumbnail_status": ThumbnailStatus.PENDING, "synced_at__lt": cutoff}
+    orders = RecoveryConnectPhoto.objects.filter(**pending).values_list("order__order_id", flat=True)
+    work_orders = CorrigoAttachment.objects.filter(removed_at__isnull=True, **pending).values_list(
+        "work_order__work_order_id", flat=True
+    )
+    queued = 0
+    for provider, subject, parent_ids in (
+        (Provider.RECOVERYCONNECT, "order", list(orders.order_by().distinct()[:limit])),
+        (Provider.CORRIGOPRO, "work order", list(work_orders.order_by().distinct()[:limit])),
+    ):
+        for parent_id in parent_ids:
+            recent = AuditEvent.objects.filter(
+                subject=f"{subject} {parent_id}", triggered_by=TRIGGERED_BY, timestamp__gte=cutoff
+            )
+            if not recent.exists():
+                async_task(TASK, provider, parent_id, task_name=f"thumbnails-{provider}-{parent_id}")
+                queued += 1
+    return queued

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from integrations.corrigopro.simulator import CorrigoProSimulator, tiny_pdf
@@ -35,7 +37,7 @@ from media_sync.services.corrigopro import cp_sync_start
 from media_sync.services.recoveryconnect import rc_refresh_start, rc_transfer_photos_start
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_batch_start, su_photo_add
-from media_sync.services.thumbnails import thumbnails_make
+from media_sync.services.thumbnails import thumbnails_make, thumbnails_sweep_stalled
 from media_sync.services.webhooks import webhook_process
 from tests.media_sync.test_admin import login
 
@@ -388,3 +390,18 @@ def test_a_booking_batch_job_page_shows_each_photo_sent(operator: Client, su_sim
     job = su_batch_start(property=hotel, photos=photos, tags=[], triggered_by="olga", enqueue=False)
     page = operator.get(reverse("admin:media_sync_transferjob_change", args=[job.pk])).content.decode()
     assert page.count('class="thumb"') == 2 and 'alt="Photo 1.jpg"' in page
+
+
+def test_the_sweep_queues_again_pictures_whose_task_was_lost(
+    order: list[int], monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):  # the thumbnail task's message is lost
+        job_run(job_id=rc_refresh_start(order_ids=[ORDER], triggered_by="ann", enqueue=False).pk)
+    assert thumbnails_sweep_stalled() == 0  # just mirrored: its task may still come
+    RecoveryConnectPhoto.objects.update(synced_at=timezone.now() - timedelta(minutes=11))
+    assert thumbnails_sweep_stalled() == 1  # runs in-process here, as a worker would
+    assert set(RecoveryConnectPhoto.objects.values_list("thumbnail_status", flat=True)) == {
+        ThumbnailStatus.READY
+    }
+    RecoveryConnectPhoto.objects.update(thumbnail_status=ThumbnailStatus.PENDING)
+    assert thumbnails_sweep_stalled() == 0  # thumbnail requests just now: a live run is left alone
