@@ -15,8 +15,9 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url
+from media_sync.admin.pictures import picture
 from media_sync.models import ItemStatus, JobStatus, TransferJob
-from media_sync.selectors import job_item_counts, jobs_with_progress
+from media_sync.selectors import job_item_counts, job_item_pictures, jobs_with_progress
 from media_sync.services.jobs import job_retry_failed
 
 ITEMS_PER_PAGE = 100
@@ -121,6 +122,9 @@ class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAd
         if status_filter in ItemStatus.values:
             items = items.filter(status=status_filter)
         page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+        pictures = job_item_pictures(job, list(page))
+        for item in page:
+            item.picture = picture(pictures.get(item.pk))
         counts = job_item_counts(job)
         total = sum(counts.values())
         done = counts[ItemStatus.SUCCEEDED] + counts[ItemStatus.FAILED]
