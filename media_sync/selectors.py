@@ -10,7 +10,17 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from media_sync.models import AuditEvent, AuditKind, ItemStatus, JobStatus, Outcome, TransferJob
+from media_sync.models import (
+    AuditEvent,
+    AuditKind,
+    CorrigoWorkOrder,
+    ItemStatus,
+    JobStatus,
+    Outcome,
+    Provider,
+    RecoveryConnectOrder,
+    TransferJob,
+)
 
 
 def audit_filter(
@@ -101,3 +111,41 @@ def jobs_open(*, stale_after: timedelta) -> tuple[list[TransferJob], list[Transf
     cutoff = timezone.now() - stale_after
     stuck = [job for job in jobs if (job.last_activity or job.created_at) < cutoff]  # type: ignore[attr-defined]
     return jobs, stuck
+
+
+# --- Timelines --------------------------------------------------------------------------------------
+
+TIMELINE_KINDS = ("order", "workorder", "property", "photo", "attachment")
+
+
+def audit_timeline(kind: str, key: str) -> QuerySet[AuditEvent]:
+    """Every audit row about one record, newest first: its jobs' HTTP exchanges and item results, the
+    webhooks and refusals naming it, and the rows of its photos or attachments. Each condition is on a
+    (column, -timestamp) index. An unknown kind, or a non-numeric id where one is numeric: ValueError."""
+    rc, cp = Provider.RECOVERYCONNECT, Provider.CORRIGOPRO
+    if kind in ("order", "workorder", "photo"):
+        key = str(int(key))
+    if kind == "order":
+        order = RecoveryConnectOrder.objects.filter(order_id=int(key)).first()
+        about = Q(subject=f"order {key}") | Q(provider=rc, item=key)  # a refresh's item is the order
+        if order is not None:
+            photos = [str(photo_id) for photo_id in order.photos.values_list("photo_id", flat=True)]
+            about |= Q(provider=rc, item__in=photos)
+            if order.client_order_id:  # transfers into it
+                about |= Q(provider=rc, destination=str(order.client_order_id))
+    elif kind == "workorder":
+        work_order = CorrigoWorkOrder.objects.filter(work_order_id=int(key)).first()
+        about = Q(subject=f"work order {key}") | Q(provider=cp, item=key) | Q(provider=cp, destination=key)
+        if work_order is not None:
+            about |= Q(
+                provider=cp, item__in=list(work_order.attachments.values_list("attachment_id", flat=True))
+            )
+    elif kind == "property":
+        about = Q(subject=f"property {key}") | Q(provider=Provider.SUAPI, destination=key)
+    elif kind == "photo":
+        about = Q(provider=rc, item=key)
+    elif kind == "attachment":
+        about = Q(provider=cp, item=key)
+    else:
+        raise ValueError(f"no timeline for {kind!r}")
+    return AuditEvent.objects.filter(about).order_by("-timestamp", "-id")

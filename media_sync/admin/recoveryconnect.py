@@ -6,7 +6,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, intermediate_action, job_url
+from media_sync.admin.base import (
+    ReadOnlyAdminMixin,
+    RunJobsPermissionMixin,
+    TimelineLinkMixin,
+    intermediate_action,
+    job_url,
+)
 from media_sync.admin.forms import DestinationsForm
 from media_sync.models import Provider, RecoveryConnectOrder, RecoveryConnectPhoto
 from media_sync.services.recoveryconnect import (
@@ -26,7 +32,8 @@ class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(RecoveryConnectOrder)
-class RecoveryConnectOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
+class RecoveryConnectOrderAdmin(TimelineLinkMixin, RunJobsPermissionMixin, admin.ModelAdmin):
+    timeline_kind, timeline_key = "order", "order_id"
     list_display = [
         "order_id",
         "client_order_id",
@@ -96,7 +103,10 @@ class RecoveryConnectOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
 
 
 @admin.register(RecoveryConnectPhoto)
-class RecoveryConnectPhotoAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class RecoveryConnectPhotoAdmin(
+    TimelineLinkMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
+    timeline_kind, timeline_key = "photo", "photo_id"
     list_display = ["photo_id", "name", "type_name", "order", "synced_at"]
     list_select_related = ["order"]
     search_fields = ["=photo_id", "=order__order_id", "=order__client_order_id", "name"]

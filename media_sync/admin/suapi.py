@@ -19,6 +19,7 @@ from media_sync.admin.base import (
     ConfirmForm,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
+    TimelineLinkMixin,
     intermediate_action,
     job_url,
     posted,
@@ -94,7 +95,8 @@ class BatchInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(SuProperty)
-class SuPropertyAdmin(admin.ModelAdmin):
+class SuPropertyAdmin(TimelineLinkMixin, admin.ModelAdmin):
+    timeline_kind, timeline_key = "property", "hotel_id"
     list_display = ["hotel_id", "channel_hotel_id", "name", "created_at"]
     search_fields = ["=hotel_id", "=channel_hotel_id", "name"]
     inlines = [PhotoInline, BatchInline]
