@@ -229,3 +229,37 @@ def test_the_dashboard_and_its_summary_answer_a_bad_date_with_a_message(client: 
     summary = client.get(reverse("admin:media_sync_auditevent_summary"), {"until": "2026-13-45"})
     assert summary.status_code == 302 and summary["Location"] == reverse("admin:media_sync_dashboard")
     assert "Not a date: until=2026-13-45: nothing was exported." in client.get(summary["Location"]).text
+
+
+def test_a_rows_page_shows_request_and_response_as_indented_json_redaction_kept(client: Client) -> None:
+    row = _event(
+        kind=AuditKind.HTTP,
+        http_status=422,
+        duration_ms=87,
+        attempt=3,
+        reference="ruid-77",
+        request_summary='{"username":"olga","password":"[redacted]","photoIds":[180461378]}',
+        response_summary='{"status":"fail","message":"locked"… [1200 more characters]',
+    )
+    login(client, "leo", "Team leads")
+
+    page = client.get(reverse("admin:media_sync_auditevent_change", args=[row.pk])).text
+
+    assert (
+        '<pre class="exchange">{\n  &quot;username&quot;: &quot;olga&quot;,\n  &quot;password&quot;: &quot;[redacted]&quot;'
+        in page
+    )
+    assert (
+        '<pre class="exchange">{&quot;status&quot;:&quot;fail&quot;,&quot;message&quot;:&quot;locked&quot;… [1200 more characters]</pre>'
+        in page
+    )
+    for fact in ("422", "87", "ruid-77", ">3<"):
+        assert fact in page
+
+
+def test_a_long_message_is_cut_on_the_list_and_whole_in_its_title(client: Client) -> None:
+    message = "RecoveryConnect answered fail: " + "the destination order is closed and locked " * 4
+    _event(message=message)
+    login(client, "leo", "Team leads")
+    page = client.get(AUDIT).text
+    assert f'<span title="{message}">{message[:89]}…</span>' in page
