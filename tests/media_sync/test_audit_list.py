@@ -245,14 +245,12 @@ def test_a_rows_page_shows_request_and_response_as_indented_json_redaction_kept(
 
     page = client.get(reverse("admin:media_sync_auditevent_change", args=[row.pk])).text
 
+    page = page.replace("&quot;", '"')
     assert (
-        '<pre class="exchange">{\n  &quot;username&quot;: &quot;olga&quot;,\n  &quot;password&quot;: &quot;[redacted]&quot;'
-        in page
+        '<pre class="exchange">{\n  "username": "olga",\n  "password": "[redacted]",\n  "photoIds": [' in page
     )
-    assert (
-        '<pre class="exchange">{&quot;status&quot;:&quot;fail&quot;,&quot;message&quot;:&quot;locked&quot;… [1200 more characters]</pre>'
-        in page
-    )
+    # A summary cut short is no longer JSON: shown as it was stored.
+    assert '<pre class="exchange">{"status":"fail","message":"locked"… [1200 more characters]</pre>' in page
     for fact in ("422", "87", "ruid-77", ">3<"):
         assert fact in page
 
