@@ -194,9 +194,11 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # The job page links here with ?job=<id>.
         return lookup == "job" or super().lookup_allowed(lookup, value, request)
 
-    @admin.display(description="timestamp", ordering="timestamp")
+    @admin.display(description="time", ordering="timestamp")
     def when(self, event: AuditEvent) -> str:
-        return f"{timezone.localtime(event.timestamp):%Y-%m-%d %H:%M:%S}"
+        when = timezone.localtime(event.timestamp)
+        # The day and the time wrap as two lines, never inside either.
+        return format_html('<span class="nowrap">{}</span> {}', f"{when:%Y-%m-%d}", f"{when:%H:%M:%S}")
 
     @admin.display(description="operation", ordering="operation")
     def operation_label(self, event: AuditEvent) -> str:
