@@ -222,11 +222,12 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not event.item:
             return "—"
         item = display.linked(
-            display.truncated(event.item, 32), display.item_timeline(event), f"Timeline of {event.item}"
+            display.truncated(event.item, 28), display.item_timeline(event), f"Timeline of {event.item}"
         )
         if not event.destination:
             return item
-        return format_html("{} → {}", item, display.truncated(event.destination, 24))
+        destination = display.truncated(event.destination, 24)
+        return format_html('{} <span class="nowrap">→ {}</span>', item, destination)
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_badge(self, event: AuditEvent) -> str:

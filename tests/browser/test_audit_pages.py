@@ -58,6 +58,27 @@ def audit_rows() -> AuditEvent:
             message="12 attachments mirrored",
             triggered_by="olga",
         )
+    AuditEvent.objects.create(
+        kind=AuditKind.ITEM,
+        provider="suapi",
+        operation="su_create_batch",
+        subject="property NT7",
+        item="1. pool-and-terrace-at-dusk.jpg (3840x2160)",
+        destination="NT7",
+        outcome=Outcome.PENDING,
+        message="in batch mNrxMVc_R3j; waiting for Booking.com",
+        triggered_by="olga",
+    )
+    AuditEvent.objects.create(
+        kind=AuditKind.WEBHOOK,
+        provider="corrigopro",
+        operation="webhook_AttachmentAdded",
+        subject="work order 4100001",
+        item="62a95fec-b01a-46cf-a8cb-0f60ec7f9b29",
+        outcome=Outcome.SUCCEEDED,
+        message="attachment 62a95fec-b01a-46cf-a8cb-0f60ec7f9b29 added by the customer",
+        triggered_by="corrigopro webhook",
+    )
     assert exchange is not None
     return exchange
 

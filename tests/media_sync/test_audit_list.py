@@ -82,7 +82,7 @@ def test_a_row_links_its_subject_to_its_timeline_and_a_job_about_many_to_the_job
     assert f'href="{reverse("admin:media_sync_auditevent_timeline", args=["order", "57076503"])}"' in page
     assert f'href="{reverse("admin:media_sync_auditevent_timeline", args=["photo", "180000001"])}"' in page
     assert f'href="{reverse("admin:media_sync_auditevent_timeline", args=["workorder", "4100002"])}"' in page
-    assert "180000001</a> → 9100001" in page
+    assert '180000001</a> <span class="nowrap">→ 9100001</span>' in page
     job_page = reverse("admin:media_sync_transferjob_change", args=[job.pk])
     assert f'<a href="{job_page}" title="Job {job.pk}: every item">6 work orders</a>' in page
     assert "work order 4100003" not in page  # never the whole list
