@@ -124,6 +124,8 @@ def audit_timeline(kind: str, key: str) -> QuerySet[AuditEvent]:
     (column, -timestamp) index. An unknown kind, or a non-numeric id where one is numeric: ValueError."""
     rc, cp = Provider.RECOVERYCONNECT, Provider.CORRIGOPRO
     if kind in ("order", "workorder", "photo"):
+        if not (key.isascii() and key.isdigit() and len(key) <= 18):
+            raise ValueError(f"{key!r} is not a {kind} id")
         key = str(int(key))
     if kind == "order":
         order = RecoveryConnectOrder.objects.filter(order_id=int(key)).first()

@@ -70,8 +70,12 @@ def _range(request: HttpRequest) -> tuple[date, date]:
     return min(since, until), max(since, until)
 
 
+# A whole number the database can hold (ASCII digits only: "²".isdigit() is true, int("²") fails).
+NUMBER = re.compile(r"[0-9]{1,18}")
+
+
 def _page_number(text: str) -> int | None:
-    return int(text) if text.isdigit() and int(text) >= 1 else None
+    return int(text) if NUMBER.fullmatch(text) and int(text) >= 1 else None
 
 
 def _without(query: QueryDict, names: set[str]) -> QueryDict:
@@ -365,15 +369,17 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             shown = f"{name}={value[:40]}"
             if name not in known:
                 bad[name] = f"No such filter: {shown}"
+            elif "\x00" in value:  # PostgreSQL refuses NUL in a string
+                bad[name] = f"Not readable (a NUL character): {name}"
             elif name == "p" and _page_number(value) is None:
                 bad[name] = f"Not a page number: {shown}"
             elif name == "o" and not all(
-                part.rpartition("-")[2].isdigit() and int(part.rpartition("-")[2]) < columns
+                NUMBER.fullmatch(part.rpartition("-")[2]) and int(part.rpartition("-")[2]) < columns
                 for part in value.split(".")
                 if part
             ):
                 bad[name] = f"Not a column to sort by: {shown}"
-            elif name == "job" and not value.isdigit():
+            elif name == "job" and not NUMBER.fullmatch(value):
                 bad[name] = f"Not a job id: {shown}"
             elif name in choices and value not in choices[name]:
                 bad[name] = f"Not one of the choices: {shown}"
@@ -418,6 +424,8 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         try:
+            if "\x00" in key or len(key) > 200:
+                raise ValueError("not an id")
             return audit_timeline(kind, key)
         except ValueError as error:
             raise Http404(str(error)) from error

@@ -19,6 +19,7 @@ NOUNS = {
     "work order": ("workorder", "work orders"),
     "property": ("property", "properties"),
 }
+NUMBER = re.compile(r"[0-9]{1,18}")
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Operations whose item is the order or work order itself (one item per record refreshed).
 REFRESHES = {"rc_sync_photos", "list_photos", "cp_sync", "list_attachments"}
@@ -55,12 +56,12 @@ def subject_short(subject: str) -> str:
 def item_timeline(event: AuditEvent) -> tuple[str, str] | None:
     """The (kind, key) of the photo, attachment, order or work order a row's item names, else None."""
     item = event.item
-    if event.provider == Provider.RECOVERYCONNECT and item.isdigit():
+    if event.provider == Provider.RECOVERYCONNECT and NUMBER.fullmatch(item):
         return ("order" if event.operation in REFRESHES else "photo", item)
     if event.provider == Provider.CORRIGOPRO:
         if GUID.fullmatch(item):
             return ("attachment", item)
-        if item.isdigit() and event.operation in REFRESHES:
+        if NUMBER.fullmatch(item) and event.operation in REFRESHES:
             return ("workorder", item)
     return None
 

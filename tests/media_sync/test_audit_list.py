@@ -164,6 +164,9 @@ BAD_PARAMETERS = [
     ({"until": "2026-02-30"}, "Not a date: until=2026-02-30"),
     ({"job": "abc"}, "Not a job id: job=abc"),
     ({"foo": "bar"}, "No such filter: foo=bar"),
+    ({"p": "²"}, "Not a page number: p=²"),  # a digit to str.isdigit, not to int()
+    ({"job": "99999999999999999999"}, "Not a job id: job=99999999999999999999"),  # past a 64-bit integer
+    ({"q": "a\x00b"}, "Not readable (a NUL character): q"),  # PostgreSQL refuses NUL in a string
 ]
 
 

@@ -184,7 +184,9 @@ def test_the_page_is_paged_and_a_bad_page_shows_the_first_with_a_message(
         assert f"There is no page {bad}: the first page is shown." in page.text
         assert [row["event"].message for row in page.context["rows"]] == ["row 0", "row 1"]
     assert client.get(timeline("invoice", "1")).status_code == 404
-    assert client.get(timeline("order", "abc")).status_code == 404
+    for key in ("abc", "²", "99999999999999999999", "1\x00"):
+        assert client.get(timeline("order", key)).status_code == 404, key
+    assert client.get(timeline("property", "H\x00")).status_code == 404
 
 
 def test_the_export_has_the_audit_columns_and_that_record_only_neutralised(client: Client) -> None:
