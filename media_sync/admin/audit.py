@@ -249,6 +249,21 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def response_json(self, event: AuditEvent) -> str:
         return format_html('<pre class="exchange">{}</pre>', display.pretty_json(event.response_summary))
 
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> Any:
+        """A row about one record links that record's timeline among its object tools."""
+        target = display.subject_timeline(obj.subject) if obj is not None else None
+        if target is not None:
+            context["timeline_url"] = display.timeline_url(*target)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def get_urls(self) -> list[URLPattern]:
         export = path(
             "export/", self.admin_site.admin_view(self.export_view), name="media_sync_auditevent_export"

@@ -181,8 +181,14 @@ class TimelineLinkMixin:
     timeline_key = ""
 
     def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], *args: Any, obj: Any = None, **kwargs: Any
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
     ) -> HttpResponse:
         if obj is not None and request.user.has_perm("media_sync.view_auditevent"):
             context["timeline_url"] = timeline_url(self.timeline_kind, str(getattr(obj, self.timeline_key)))
-        return super().render_change_form(request, context, *args, obj=obj, **kwargs)  # type: ignore[misc, no-any-return]
+        return super().render_change_form(request, context, add, change, form_url, obj)  # type: ignore[misc, no-any-return]

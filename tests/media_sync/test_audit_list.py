@@ -241,6 +241,7 @@ def test_a_rows_page_shows_request_and_response_as_indented_json_redaction_kept(
         duration_ms=87,
         attempt=3,
         reference="ruid-77",
+        subject="work order 4100001",
         request_summary='{"username":"olga","password":"[redacted]","photoIds":[180461378]}',
         response_summary='{"status":"fail","message":"locked"… [1200 more characters]',
     )
@@ -256,6 +257,8 @@ def test_a_rows_page_shows_request_and_response_as_indented_json_redaction_kept(
     assert '<pre class="exchange">{"status":"fail","message":"locked"… [1200 more characters]</pre>' in page
     for fact in ("422", "87", "ruid-77", ">3<"):
         assert fact in page
+    timeline = reverse("admin:media_sync_auditevent_timeline", args=["workorder", "4100001"])
+    assert f'<a href="{timeline}" class="timeline-link">Timeline</a>' in page
 
 
 def test_a_long_message_is_cut_on_the_list_and_whole_in_its_title(client: Client) -> None:
