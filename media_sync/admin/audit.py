@@ -441,13 +441,26 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         try:
             if "\x00" in key or len(key) > 200:
                 raise ValueError("not an id")
-            return audit_timeline(kind, key)
+            events = audit_timeline(kind, key)
         except ValueError as error:
             raise Http404(str(error)) from error
+        since, until = (parse_day(request.GET.get(name, "")) for name in DATES)
+        return audit_filter(since=since, until=until, queryset=events)
+
+    @staticmethod
+    def _window(request: HttpRequest) -> QueryDict:
+        """The timeline's readable ?since=&until=, kept by its page and export links."""
+        days = QueryDict(mutable=True)
+        for name in DATES:
+            if parse_day(request.GET.get(name, "")):
+                days[name] = request.GET[name]
+        return days
 
     def timeline_view(self, request: HttpRequest, kind: str, key: str) -> TemplateResponse:
-        """Every audit row about one record, newest first, a page at a time."""
+        """Every audit row about one record, newest first, a page at a time; from and to a day if asked."""
         events = self._timeline(request, kind, key)
+        for reason in _bad_dates(request):
+            messages.warning(request, f"{reason}; the timeline is shown without it.")
         paginator = EstimatedCountPaginator(events, self.list_per_page)
         asked = request.GET.get("p", "1")
         number = _page_number(asked)
@@ -467,7 +480,8 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             }
             for event in page.object_list
         ]
-        noun = {"workorder": "work order", "attachment": "attachment"}.get(kind, kind)
+        noun = {"workorder": "work order"}.get(kind, kind)
+        window = self._window(request)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -476,14 +490,21 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "page": page,
             "export_url": reverse("admin:media_sync_auditevent_timeline_export", args=[kind, key]),
             "can_export": request.user.has_perm(EXPORT_AUDIT),
+            "since": window.get("since", ""),
+            "until": window.get("until", ""),
+            "window": window.urlencode(),
         }
         return TemplateResponse(request, "admin/media_sync/auditevent/timeline.html", context)
 
-    def timeline_export_view(self, request: HttpRequest, kind: str, key: str) -> StreamingHttpResponse:
+    def timeline_export_view(self, request: HttpRequest, kind: str, key: str) -> HttpResponseBase:
         """The timeline's rows as the audit CSV: the same columns, that record only."""
         if not request.user.has_perm(EXPORT_AUDIT):
             raise PermissionDenied
         events = self._timeline(request, kind, key)
+        if bad := _bad_dates(request):
+            for reason in bad:
+                messages.warning(request, f"{reason}. Nothing was exported.")
+            return HttpResponseRedirect(reverse("admin:media_sync_auditevent_timeline", args=[kind, key]))
         response = StreamingHttpResponse(
             audit_csv_lines(events, bom="bom" in request.GET), content_type="text/csv; charset=utf-8"
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -285,3 +285,26 @@ def test_postgresql_reads_a_timeline_through_the_indexes() -> None:
     plan = audit_timeline("order", "57000007")[:100].explain()
     assert "audit_subject_recent" in plan
     assert "Seq Scan" not in plan
+
+
+def test_a_day_range_narrows_the_page_its_links_and_its_export(client: Client) -> None:
+    tuesday = timezone.make_aware(datetime(2026, 11, 24, 10, 0))
+    event("tuesday", subject="order 57076503", timestamp=tuesday)
+    event("wednesday", subject="order 57076503", timestamp=tuesday + timedelta(days=1))
+    login(client, "leo", "Team leads")
+    window = {"since": "2026-11-24", "until": "2026-11-24"}
+
+    page = client.get(timeline("order", "57076503"), window)
+
+    assert [row["event"].message for row in page.context["rows"]] == ["tuesday"]
+    export = reverse("admin:media_sync_auditevent_timeline_export", args=["order", "57076503"])
+    assert f'href="{export}?since=2026-11-24&amp;until=2026-11-24"' in page.text
+    body = b"".join(client.get(export, window).streaming_content).decode()  # type: ignore[attr-defined]
+    assert "tuesday" in body and "wednesday" not in body
+
+    bad = client.get(timeline("order", "57076503"), {"since": "2026-02-30"})
+    assert "Not a date: since=2026-02-30; the timeline is shown without it." in bad.text
+    assert len(bad.context["rows"]) == 2
+    refused = client.get(export, {"until": "abc"})
+    assert refused.status_code == 302 and refused["Location"] == timeline("order", "57076503")
+    assert "Not a date: until=abc. Nothing was exported." in client.get(refused["Location"]).text
