@@ -267,3 +267,13 @@ def test_a_long_message_is_cut_on_the_list_and_whole_in_its_title(client: Client
     login(client, "leo", "Team leads")
     page = client.get(AUDIT).text
     assert f'<span title="{message}">{message[:89]}…</span>' in page
+
+
+def test_the_operation_filter_says_each_operation_in_words(client: Client) -> None:
+    _event(operation="upload_attachment", kind=AuditKind.HTTP, message="the call")
+    _event(operation="cp_upload", message="the job's result")
+    login(client, "leo", "Team leads")
+    page = client.get(AUDIT, {"operation__exact": "upload_attachment"})
+    assert [event.message for event in page.context["cl"].result_list] == ["the call"]
+    assert "upload attachment (job)" in page.text and "upload attachment (call)" in page.text
+    assert "webhook: attachment added" in page.text and "cp upload" not in page.text
