@@ -19,6 +19,7 @@ from media_sync.admin.base import (
     ConfirmForm,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
+    TimelineLinkMixin,
     job_url,
     posted,
     start_or_show,
@@ -104,7 +105,8 @@ def attachment_links(attachment: CorrigoAttachment) -> str:
 
 
 @admin.register(CorrigoWorkOrder)
-class CorrigoWorkOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
+class CorrigoWorkOrderAdmin(TimelineLinkMixin, RunJobsPermissionMixin, admin.ModelAdmin):
+    timeline_kind, timeline_key = "workorder", "work_order_id"
     list_display = ["work_order_id", "status", "attachment_count", "attachments_synced_at", "upload_link"]
     list_filter = ["status"]
     search_fields = ["=work_order_id", "description"]
@@ -200,7 +202,10 @@ class AddedByFilter(ChoicesFilter):
 
 
 @admin.register(CorrigoAttachment)
-class CorrigoAttachmentAdmin(PictureViewsMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class CorrigoAttachmentAdmin(
+    PictureViewsMixin, TimelineLinkMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
+    timeline_kind, timeline_key = "attachment", "attachment_id"
     list_display = [
         "picture",
         "name",

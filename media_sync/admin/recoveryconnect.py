@@ -6,7 +6,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, intermediate_action, job_url
+from media_sync.admin.base import (
+    ReadOnlyAdminMixin,
+    RunJobsPermissionMixin,
+    TimelineLinkMixin,
+    intermediate_action,
+    job_url,
+)
 from media_sync.admin.forms import DestinationsForm
 from media_sync.admin.pictures import PictureViewsMixin, picture
 from media_sync.models import Provider, RecoveryConnectOrder, RecoveryConnectPhoto
@@ -31,7 +37,8 @@ class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(RecoveryConnectOrder)
-class RecoveryConnectOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
+class RecoveryConnectOrderAdmin(TimelineLinkMixin, RunJobsPermissionMixin, admin.ModelAdmin):
+    timeline_kind, timeline_key = "order", "order_id"
     list_display = [
         "order_id",
         "client_order_id",
@@ -103,8 +110,9 @@ class RecoveryConnectOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
 
 @admin.register(RecoveryConnectPhoto)
 class RecoveryConnectPhotoAdmin(
-    PictureViewsMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    PictureViewsMixin, TimelineLinkMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 ):
+    timeline_kind, timeline_key = "photo", "photo_id"
     list_display = ["picture", "photo_id", "name", "type_name", "order", "synced_at"]
     list_display_links = ["photo_id"]
     list_select_related = ["order"]

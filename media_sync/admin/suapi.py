@@ -17,6 +17,7 @@ from media_sync.admin.base import (
     ConfirmForm,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
+    TimelineLinkMixin,
     intermediate_action,
     job_url,
     posted,
@@ -86,7 +87,8 @@ class BatchInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(SuProperty)
-class SuPropertyAdmin(admin.ModelAdmin):
+class SuPropertyAdmin(TimelineLinkMixin, admin.ModelAdmin):
+    timeline_kind, timeline_key = "property", "hotel_id"
     list_display = ["hotel_id", "channel_hotel_id", "name", "created_at"]
     search_fields = ["=hotel_id", "=channel_hotel_id", "name"]
     inlines = [PhotoInline, BatchInline]

@@ -414,6 +414,8 @@ OTHER_ROUTES: dict[str, Route] = {
     "admin/media_sync/auditevent/export/": Route(page(LEAD)),
     "admin/media_sync/auditevent/dashboard/": Route(page(OPERATOR, LEAD)),
     "admin/media_sync/auditevent/summary/": Route(page(LEAD)),
+    "admin/media_sync/auditevent/timeline/<str:kind>/<str:key>/": Route(page(OPERATOR, LEAD)),
+    "admin/media_sync/auditevent/timeline/<str:kind>/<str:key>/export/": Route(page(LEAD)),
     "admin/media_sync/suphoto/<path:object_id>/thumbnail/": Route(page(OPERATOR, LEAD)),
     # Pictures come from media storage through these views only: whoever may view the photo.
     "admin/media_sync/recoveryconnectphoto/<path:object_id>/thumbnail/": Route(page(OPERATOR, LEAD)),
@@ -484,6 +486,9 @@ def concrete(route: str, world: World) -> str:
     if match and match[1] in world.objects:
         url = url.replace("<path:object_id>", str(world.objects[match[1]].pk))
     url = url.replace("<int:photo_pk>", str(world.sent.pk))
+    url = url.replace(
+        "<str:kind>/<str:key>", f"order/{world.objects['media_sync/recoveryconnectorder'].order_id}"
+    )
     return url.replace("<id>", str(world.objects["auth/user"].pk))
 
 
