@@ -277,3 +277,15 @@ def test_the_operation_filter_says_each_operation_in_words(client: Client) -> No
     assert [event.message for event in page.context["cl"].result_list] == ["the call"]
     assert "upload attachment (job)" in page.text and "upload attachment (call)" in page.text
     assert "webhook: attachment added" in page.text and "cp upload" not in page.text
+
+
+def test_display_words_fall_back_to_the_stored_value_and_a_cut_list_is_counted_as_at_least() -> None:
+    from media_sync.admin import display
+
+    assert display.operation_words("transfer_photo") == "transfer photo"
+    assert display.operation_words("rc_upload_photos") == "rc_upload_photos"  # not in the table: as stored
+    assert display.subject_short("order 57076503") == "order 57076503"
+    assert display.subject_short("property NT7, property NT8") == "2 properties"
+    # job_create keeps 200 characters of a long list: the last one may be cut, so "at least".
+    cut = ", ".join(f"work order {4100001 + n}" for n in range(20))[:200]
+    assert display.subject_short(cut) == "10+ work orders"
