@@ -429,6 +429,9 @@ OTHER_ROUTES: dict[str, Route] = {
     "admin/media_sync/subatch/<path:object_id>/photos/<int:photo_pk>/delete-at-booking/": Route(
         page(OPERATOR), WITH_ROOT
     ),
+    # Live progress (JSON): whoever may open the job or batch page may poll it; GET only.
+    "admin/media_sync/transferjob/<path:object_id>/progress/": Route(page(OPERATOR, LEAD)),
+    "admin/media_sync/subatch/<path:object_id>/progress/": Route(page(OPERATOR, LEAD)),
     # The provider's side: no login. A refused delivery is audited, whoever sent it.
     "webhooks/corrigopro/": Route(every(405, anonymous=405), EVERYONE),
     "media-links/<int:pk>/<str:name>": Route(every(200, anonymous=200)),
