@@ -48,6 +48,7 @@
         since = data.cursor;
         draw(data);
         if (data.ended) {
+          document.getElementById("progress-note")?.setAttribute("hidden", "");
           state.stopped = true;
           return;
         }
