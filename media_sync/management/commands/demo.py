@@ -41,8 +41,9 @@ class Children:
     """The demo's processes, each the leader of its own process group: a stop signals every group, so the
     processes they start (qcluster's workers) go too, and a group still there after the grace is killed.
 
-    Ctrl-C or SIGTERM raises KeyboardInterrupt in the main thread, except while a child is being started:
-    then it waits until the child is on the list, so none is ever left out of the stop."""
+    The first Ctrl-C or SIGTERM raises KeyboardInterrupt in the main thread, except while a child is being
+    started: then it waits until the child is on the list, so none is ever left out of the stop. Later ones
+    (a second Ctrl-C while stopping) are ignored, so they cannot cut the stop short."""
 
     def __init__(self) -> None:
         self.processes: list[subprocess.Popen[bytes]] = []
@@ -50,10 +51,11 @@ class Children:
         self._stop_asked = False
 
     def on_signal(self, signum: int, frame: object) -> None:
-        if self._starting:
-            self._stop_asked = True
+        if self._stop_asked:
             return
-        raise KeyboardInterrupt
+        self._stop_asked = True
+        if not self._starting:
+            raise KeyboardInterrupt
 
     def start(self, command: list[str]) -> None:
         self._starting = True
@@ -82,9 +84,7 @@ class Children:
 
     def stop(self) -> None:
         """TERM to every group, up to STOP_GRACE_S for them to end, then KILL to what is left."""
-        # A second Ctrl-C while stopping must not cut the stop short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        self._stop_asked = True
         groups = [process.pid for process in self.processes]  # process_group=0: group id = leader's pid
         for group in groups:
             self._signal(group, signal.SIGTERM)
