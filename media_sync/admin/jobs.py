@@ -216,6 +216,7 @@ class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAd
             "percent": percent(done, total),
             "status_filter": status_filter,
             "statuses": [(value, label, counts[value]) for value, label in ItemStatus.choices],
+            "announce": job_announcement(job, counts),
             "can_run": self.has_run_jobs_permission(request),
             "can_retry": job_can_retry(job) and self.has_run_jobs_permission(request),
             "since": cursor_now(),

@@ -237,6 +237,16 @@ class SuPhotoAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
         )
 
 
+def batch_announcement(batch: SuBatch, counts_text: str) -> str:
+    """The sentence the batch page's live region reads out when it changes."""
+    label = batch.get_status_display()
+    return (
+        f"{label}: {counts_text}."
+        if batch.status in BATCH_WORKING
+        else f"Batch ended: {label}. {counts_text}."
+    )
+
+
 def photo_row(sent: SuBatchPhoto, context: dict[str, Any]) -> str:
     """One photo's row of the batch page, as the page itself draws it."""
     row = {**context, "sent": sent, "thumb": thumbnail_tag(sent.photo)}
@@ -344,7 +354,7 @@ class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
                 "batch-polls": f"{batch.polls} time(s)",
                 "batch-next-poll": local_time(batch.next_poll_at),
             },
-            announce=f"Batch ended: {label}. {counts_text}." if ended else f"{label}: {counts_text}.",
+            announce=batch_announcement(batch, counts_text),
         )
 
     def change_view(
@@ -358,6 +368,7 @@ class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
         batch = self._batch(request, object_id, run=False)
         photos = list(batch.photos.select_related("photo__media", "item"))
         items = dict.fromkeys(ItemStatus.values, 0) | Counter(sent.item.status for sent in photos)
+        counts_text = batch_counts_text([sent_status(sent) for sent in photos])
         done, total = items[ItemStatus.SUCCEEDED] + items[ItemStatus.FAILED], len(photos)
         context = {
             **self.admin_site.each_context(request),
@@ -365,7 +376,8 @@ class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
             "title": str(batch),
             "batch": batch,
             "rows": [(sent, thumbnail_tag(sent.photo)) for sent in photos],
-            "counts": batch_counts_text([sent_status(sent) for sent in photos]),
+            "counts": counts_text,
+            "announce": batch_announcement(batch, counts_text),
             "done": done,
             "total": total,
             "percent": percent(done, total),
