@@ -12,6 +12,7 @@ from media_sync.models import ItemStatus, TransferItem
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
 from tests.browser.test_browser import log_in, shot, user
+from tests.browser.test_every_page import judge
 from tests.media_sync.factories import order_on_both_sides
 
 
@@ -31,6 +32,7 @@ def test_job_page_follows_the_job_without_reloading_and_stops_when_it_ends(
     assert page.locator("#job-progress").inner_text() == "0 of 3"
     page.evaluate("window.loadedOnce = 'still here'")
     shot(page, "live-job-pending.png")
+    assert judge(page, "olga-live-job-running") == []  # axe on the page as it runs, bar and live region in
 
     first = job.items.order_by("id").first()
     assert first is not None
