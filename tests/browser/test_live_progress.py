@@ -1,16 +1,20 @@
-"""A running job's page in Chromium: it follows the job without reloading (a variable set in the page
-survives), redraws the changed rows, tells a screen reader, and stops asking once the job has ended."""
+"""A running job's page and a waiting Booking.com batch's page in Chromium: each follows its work without
+reloading (a variable set in the page survives), redraws the changed rows, tells a screen reader, and stops
+asking once the work has ended."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
-from media_sync.models import ItemStatus, TransferItem
+from integrations.suapi.simulator import SuApiSimulator, demo_picture
+from media_sync.models import ItemStatus, SuBatch, SuProperty, TransferItem
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
+from media_sync.services.suapi import su_batch_start, su_photo_add, su_poll_now
 from tests.browser.test_browser import log_in, shot, user
 from tests.browser.test_every_page import judge
 from tests.media_sync.factories import order_on_both_sides
@@ -61,3 +65,40 @@ def test_job_page_follows_the_job_without_reloading_and_stops_when_it_ends(
     page.reload()  # an ended job's page does not poll at all
     page.wait_for_timeout(3_000)
     assert len(polls) == asked and page.evaluate("window.mediaSyncProgress") is None
+
+
+def test_batch_page_follows_booking_until_it_ends_the_batch(
+    browser: Any, live_app: Any, su_sim: SuApiSimulator, settings: Any
+) -> None:
+    settings.MEDIA_SYNC_PUBLIC_BASE_URL = live_app.url  # Booking.com fetches each photo from us
+    su_sim.seed_demo()
+    hotel = SuProperty.objects.create(hotel_id="NT7", channel_hotel_id="12837615")
+    photos = [
+        su_photo_add(
+            property=hotel, source=SimpleUploadedFile(n, demo_picture(k)), name=n, uploaded_by="olga"
+        )
+        for k, n in ((21, "pool.jpg"), (0, "facade.jpg"))
+    ]
+    job = su_batch_start(property=hotel, photos=photos, tags=[], triggered_by="olga", enqueue=False)
+    job_run(job_id=job.pk)
+    batch = SuBatch.objects.get(job=job)
+    user("olga", "Operators")
+    page = log_in(browser, live_app, "olga")
+    page.goto(f"{live_app.url}/admin/media_sync/subatch/{batch.pk}/change/")
+    assert page.locator("#batch-counts").inner_text() == "2 new"
+    page.evaluate("window.loadedOnce = 'still here'")
+    assert judge(page, "olga-live-batch-waiting") == []
+
+    su_sim.clock.advance(10)
+    su_poll_now(batch=batch)  # what the schedule does once the poll is due
+    page.wait_for_selector("#batch-status:has-text('Finished')", timeout=10_000)
+    assert page.locator("#batch-counts").inner_text() == "1 ok, 1 duplicate"
+    assert page.locator("#batch-photos .item-status-succeeded").count() == 1
+    assert page.locator("#batch-photos tbody tr:has-text('Delete from Booking.com')").count() == 1
+    assert page.locator("[role=progressbar]").get_attribute("aria-valuenow") == "100"
+    assert page.locator("[aria-live=polite]").inner_text().startswith("Batch ended: Finished.")
+    assert page.evaluate("window.loadedOnce") == "still here"
+    assert page.evaluate("window.mediaSyncProgress.stopped") is True
+    assert page.locator("input[value='Refresh status now']").is_hidden()
+    page.wait_for_timeout(500)  # the bar's width transition
+    shot(page, "live-batch-ended.png")

@@ -48,7 +48,10 @@
         since = data.cursor;
         draw(data);
         if (data.ended) {
-          document.getElementById("progress-note")?.setAttribute("hidden", "");
+          // What only makes sense while the work runs ("updated here…", "Refresh status now") goes.
+          document.querySelectorAll("[data-while-running]").forEach(function (element) {
+            element.hidden = true;
+          });
           state.stopped = true;
           return;
         }
