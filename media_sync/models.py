@@ -429,6 +429,7 @@ class AuditKind(models.TextChoices):
     ITEM = "item", "Item result"
     WEBHOOK = "webhook", "Webhook received"
     REFUSAL = "refusal", "Refused before sending"
+    LOCKOUT = "lockout", "Login locked out"
 
 
 class AuditEvent(ProviderAnswer):

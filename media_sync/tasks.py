@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from media_sync.services.alerts import alerts_check
 from media_sync.services.jobs import jobs_sweep_stale
+from media_sync.services.retention import prune
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_poll_due
 from media_sync.services.webhooks import webhook_process, webhooks_sweep_received
@@ -27,3 +28,7 @@ def poll_su_batches() -> int:
 
 def check_alerts() -> int:
     return len(alerts_check())
+
+
+def prune_old_rows() -> list[str]:
+    return prune(dry_run=False).lines()

@@ -40,6 +40,12 @@ SERIOUS = {"serious", "critical"}
 EXCLUDE = [["div.breadcrumbs"]]
 # Pages that are not HTML for a person to read (files, CSV, JSON, images) or not one of ours to judge.
 NOT_PAGES = re.compile(r"export|summary|download|thumbnail|preview|progress|jsi18n|media-links|webhooks")
+CSP_LISTENER = """
+window.__cspBlocked = [];
+document.addEventListener("securitypolicyviolation", (e) =>
+  window.__cspBlocked.push(
+    `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} (line ${e.lineNumber})`));
+"""
 OPERATOR_FORMS = [key for key, action in ACTIONS.items() if action.confirm and OPERATOR in action.runners]
 
 
@@ -68,6 +74,8 @@ def screen(browser: Any, live_app: Any) -> Iterator[Any]:
 
     def open_as(name: str) -> Any:
         context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+        # Whatever the Content-Security-Policy blocks (an inline style or script) is a broken page.
+        context.add_init_script(CSP_LISTENER)
         contexts.append(context)
         page = context.new_page()
         page.goto(f"{live_app.url}/admin/login/")
@@ -84,6 +92,10 @@ def screen(browser: Any, live_app: Any) -> Iterator[Any]:
 
 def judge(page: Any, name: str) -> list[str]:
     """Screenshot the page and list its serious or critical WCAG A/AA violations, one line each."""
+    # Read before axe runs: axe-core's own probes are not the page's.
+    problems = [
+        f"{name}: Content-Security-Policy {blocked}" for blocked in page.evaluate("window.__cspBlocked")
+    ]
     (SCREENSHOTS / "pages").mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "pages" / f"{name}.png"), full_page=True)
     results = Axe().run(
@@ -91,7 +103,6 @@ def judge(page: Any, name: str) -> list[str]:
         context={"exclude": EXCLUDE},
         options={"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]},
     )
-    problems = []
     for violation in results.response["violations"]:
         if violation["impact"] not in SERIOUS:
             continue

@@ -16,7 +16,7 @@ from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_batch_start, su_photo_add, su_poll_now
 from tests.browser.test_browser import log_in, shot, user
-from tests.browser.test_every_page import judge
+from tests.browser.test_every_page import CSP_LISTENER, judge
 from tests.media_sync.factories import order_on_both_sides
 
 
@@ -30,6 +30,7 @@ def test_job_page_follows_the_job_without_reloading_and_stops_when_it_ends(
     )
     user("olga", "Operators")
     page = log_in(browser, live_app, "olga")
+    page.context.add_init_script(CSP_LISTENER)  # judge() fails on anything the policy blocks
     polls: list[str] = []
     page.on("request", lambda request: polls.extend([request.url] if "/progress/" in request.url else []))
     page.goto(f"{live_app.url}/admin/media_sync/transferjob/{job.pk}/change/")
@@ -84,6 +85,7 @@ def test_batch_page_follows_booking_until_it_ends_the_batch(
     batch = SuBatch.objects.get(job=job)
     user("olga", "Operators")
     page = log_in(browser, live_app, "olga")
+    page.context.add_init_script(CSP_LISTENER)  # judge() fails on anything the policy blocks
     page.goto(f"{live_app.url}/admin/media_sync/subatch/{batch.pk}/change/")
     assert page.locator("#batch-counts").inner_text() == "2 new"
     page.evaluate("window.loadedOnce = 'still here'")

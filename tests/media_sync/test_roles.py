@@ -385,7 +385,8 @@ OTHER_ROUTES: dict[str, Route] = {
     "admin/": Route(every(200)),
     "admin/login/": Route(
         (200, 302, 302, 302, 302),  # a logged-in visitor is sent on to the index
-        payload=lambda w: {"username": "olga", "password": "wrong"},
+        EVERYONE,  # a wrong password is counted towards the lockout (django-axes), whoever sends it
+        lambda w: {"username": "olga", "password": "wrong"},
     ),
     "admin/logout/": Route(every(405, anonymous=302)),  # POST only; its only change is the session
     "admin/password_change/": Route(
@@ -434,10 +435,9 @@ OTHER_ROUTES: dict[str, Route] = {
     "admin/media_sync/subatch/<path:object_id>/progress/": Route(page(OPERATOR, LEAD)),
     # The provider's side: no login. A refused delivery is audited, whoever sent it.
     "webhooks/corrigopro/": Route(every(405, anonymous=405), EVERYONE),
-    "media-links/<int:pk>/<str:name>": Route(every(200, anonymous=200)),
-    "healthz": Route(
-        every(200, anonymous=200)
-    ),  # for load balancers: states only, no login  # the signature is the permission
+    "media-links/<int:pk>/<str:name>": Route(every(200, anonymous=200)),  # the signature is the permission
+    "healthz": Route(every(200, anonymous=200)),  # for load balancers: states only, no login
+    "metrics": Route(every(401, anonymous=401)),  # the bearer token is the permission, never a session
 }
 
 ROUTES: dict[str, Route] = {
