@@ -7,6 +7,7 @@ from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.retention import prune
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_poll_due
+from media_sync.services.thumbnails import thumbnails_make, thumbnails_sweep_stalled
 from media_sync.services.webhooks import webhook_process, webhooks_sweep_received
 
 
@@ -15,7 +16,11 @@ def run_job(job_id: int) -> None:
 
 
 def sweep_stale_jobs() -> dict[str, int]:
-    return {**jobs_sweep_stale(), "webhooks_requeued": webhooks_sweep_received()}
+    return {
+        **jobs_sweep_stale(),
+        "webhooks_requeued": webhooks_sweep_received(),
+        "thumbnails_requeued": thumbnails_sweep_stalled(),
+    }
 
 
 def process_webhook(delivery_id: int) -> None:
@@ -32,3 +37,7 @@ def check_alerts() -> int:
 
 def prune_old_rows() -> list[str]:
     return prune(dry_run=False).lines()
+
+
+def make_thumbnails(provider: str, parent_id: int) -> None:
+    thumbnails_make(provider=provider, parent_id=parent_id)

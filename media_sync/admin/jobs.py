@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url
+from media_sync.admin.pictures import picture
 from media_sync.admin.progress import (
     ROW_LIMIT,
     BadSince,
@@ -31,6 +32,7 @@ from media_sync.models import ItemStatus, JobStatus, TransferJob
 from media_sync.selectors import (
     annotated_item_counts,
     job_item_counts,
+    job_item_pictures,
     job_items_changed,
     jobs_with_item_counts,
     jobs_with_progress,
@@ -151,6 +153,9 @@ class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAd
             return bad_since(error)
         counts = annotated_item_counts(job)
         items = job_items_changed(job, since=since, limit=ROW_LIMIT)
+        pictures = job_item_pictures(job, items) if items else {}
+        for item in items:
+            item.picture = picture(pictures.get(item.pk))  # type: ignore[attr-defined]
         done, total = counts[ItemStatus.SUCCEEDED] + counts[ItemStatus.FAILED], sum(counts.values())
         finished = local_time(job.finished_at)
         if job.finished_at and job.started_at:
@@ -201,6 +206,9 @@ class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAd
         if status_filter in ItemStatus.values:
             items = items.filter(status=status_filter)
         page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+        pictures = job_item_pictures(job, list(page))
+        for item in page:
+            item.picture = picture(pictures.get(item.pk))
         counts = job_item_counts(job)
         total = sum(counts.values())
         done = counts[ItemStatus.SUCCEEDED] + counts[ItemStatus.FAILED]

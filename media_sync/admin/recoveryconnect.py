@@ -8,6 +8,7 @@ from django.utils.html import format_html
 
 from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, intermediate_action, job_url
 from media_sync.admin.forms import DestinationsForm
+from media_sync.admin.pictures import PictureViewsMixin, picture
 from media_sync.models import Provider, RecoveryConnectOrder, RecoveryConnectPhoto
 from media_sync.services.recoveryconnect import (
     TRANSFER_ALL,
@@ -20,9 +21,13 @@ from media_sync.services.recoveryconnect import (
 
 class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = RecoveryConnectPhoto
-    readonly_fields = fields = ("photo_id", "name", "type_name", "synced_at")
+    readonly_fields = fields = ("picture", "photo_id", "name", "type_name", "synced_at")
     extra = 0
     show_change_link = False
+
+    @admin.display(description="picture")
+    def picture(self, photo: RecoveryConnectPhoto) -> str:
+        return picture(photo)
 
 
 @admin.register(RecoveryConnectOrder)
@@ -78,6 +83,7 @@ class RecoveryConnectOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
             submit_label="Transfer all photos",
             provider=Provider.RECOVERYCONNECT,
             operation=TRANSFER_ALL,
+            extra_context={"pictures": order.photos.all()[:50]},
             start=lambda data: rc_transfer_all_start(
                 order=order,
                 destinations=data["destinations"],
@@ -96,13 +102,20 @@ class RecoveryConnectOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
 
 
 @admin.register(RecoveryConnectPhoto)
-class RecoveryConnectPhotoAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["photo_id", "name", "type_name", "order", "synced_at"]
+class RecoveryConnectPhotoAdmin(
+    PictureViewsMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
+    list_display = ["picture", "photo_id", "name", "type_name", "order", "synced_at"]
+    list_display_links = ["photo_id"]
     list_select_related = ["order"]
     search_fields = ["=photo_id", "=order__order_id", "=order__client_order_id", "name"]
     search_help_text = "Photo id, internal or client order id (exact), or file name."
     actions = ["transfer_photos"]
     list_per_page = 100
+
+    @admin.display(description="picture")
+    def picture(self, photo: RecoveryConnectPhoto) -> str:
+        return picture(photo)
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         # The order page links here with ?order__order_id=<id> to list that order's photos.

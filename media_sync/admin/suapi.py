@@ -9,12 +9,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.http.response import HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
 from django.views.decorators.http import require_GET
 
 from media_sync.admin.base import (
@@ -26,6 +24,7 @@ from media_sync.admin.base import (
     posted,
     start_or_show,
 )
+from media_sync.admin.pictures import PictureViewsMixin, picture
 from media_sync.admin.progress import (
     BadSince,
     bad_since,
@@ -74,13 +73,6 @@ def parse_tags(text: str) -> list[int]:
     return [int(value) for value in values]
 
 
-def thumbnail_tag(photo: SuPhoto | None) -> str:
-    if photo is None or not photo.thumbnail:
-        return "—"
-    url = reverse("admin:media_sync_suphoto_thumbnail", args=[photo.pk])
-    return format_html('<img src="{}" alt="" class="thumb">', url)
-
-
 class SendPhotosForm(forms.Form):
     tags = forms.CharField(required=False, help_text="Booking.com tag ids for every photo, e.g. 1, 13, 80.")
     include = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, required=True)
@@ -110,7 +102,7 @@ class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     @admin.display(description="")
     def preview(self, photo: SuPhoto) -> str:
-        return thumbnail_tag(photo)
+        return picture(photo)
 
 
 class BatchInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -128,7 +120,9 @@ class SuPropertyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SuPhoto)
-class SuPhotoAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
+class SuPhotoAdmin(PictureViewsMixin, RunJobsPermissionMixin, admin.ModelAdmin):
+    # Booking.com photos are ours: the thumbnail is made when the photo comes in, with no preview.
+    picture_fields = ("thumbnail",)
     list_display = ["preview", "__str__", "property", "image_format", "size", "created_at"]
     list_display_links = ["__str__"]
     list_filter = ["property"]
@@ -173,27 +167,11 @@ class SuPhotoAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
 
     @admin.display(description="")
     def preview(self, photo: SuPhoto) -> str:
-        return thumbnail_tag(photo)
+        return picture(photo)
 
     @admin.display(description="size")
     def size(self, photo: SuPhoto) -> str:
         return f"{photo.width}x{photo.height}, {photo.media.size / 1048576:.1f} MB"
-
-    def get_urls(self) -> list[URLPattern]:
-        thumbnail = path(
-            "<path:object_id>/thumbnail/",
-            self.admin_site.admin_view(self.thumbnail_view),
-            name="media_sync_suphoto_thumbnail",
-        )
-        return [thumbnail, *super().get_urls()]
-
-    def thumbnail_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
-        photo = self.get_object(request, unquote(object_id))
-        if photo is None or not photo.thumbnail:
-            raise Http404("No thumbnail.")
-        if not self.has_view_permission(request, photo):
-            raise PermissionDenied
-        return FileResponse(photo.thumbnail.open("rb"), content_type="image/jpeg")
 
     @admin.action(description="Send selected photos to Booking.com…", permissions=["run_jobs"])
     def send_to_booking(self, request: HttpRequest, queryset: QuerySet[SuPhoto]) -> HttpResponse | None:
@@ -216,7 +194,7 @@ class SuPhotoAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
         return intermediate_action(
             self,
             request,
-            queryset,
+            queryset.select_related("property", "media"),
             form_class=Form,
             title=f"Send {len(photos)} photo(s) to Booking.com for {property}",
             action="send_to_booking",
@@ -224,9 +202,7 @@ class SuPhotoAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
             provider=Provider.SUAPI,
             operation=CREATE,
             extra_context={
-                "preflight": [
-                    (row, thumbnail_tag(row.photo), str(row.photo.pk) in ticked) for row in preflight
-                ]
+                "preflight": [(row, picture(row.photo), str(row.photo.pk) in ticked) for row in preflight]
             },
             start=lambda data: su_batch_start(
                 property=property,
@@ -249,7 +225,7 @@ def batch_announcement(batch: SuBatch, counts_text: str) -> str:
 
 def photo_row(sent: SuBatchPhoto, context: dict[str, Any]) -> str:
     """One photo's row of the batch page, as the page itself draws it."""
-    row = {**context, "sent": sent, "thumb": thumbnail_tag(sent.photo)}
+    row = {**context, "sent": sent, "thumb": picture(sent.photo)}
     return render_to_string("admin/media_sync/subatch/photo_row.html", row)
 
 
@@ -375,7 +351,7 @@ class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
             "opts": self.opts,
             "title": str(batch),
             "batch": batch,
-            "rows": [(sent, thumbnail_tag(sent.photo)) for sent in photos],
+            "rows": [(sent, picture(sent.photo)) for sent in photos],
             "counts": counts_text,
             "announce": batch_announcement(batch, counts_text),
             "done": done,

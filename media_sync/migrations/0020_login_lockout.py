@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("media_sync", "0016_shared_cache"),
+        ("media_sync", "0018_thumbnails"),
     ]
 
     operations = [

@@ -113,6 +113,7 @@ def test_the_endpoint_reports_state_counts_and_only_the_rows_changed_since(
     assert answer["rows"][0]["status"] == "failed"
     assert answer["rows"][0]["html"].startswith(f'<tr id="item-{moved.pk}" class="item-failed">')
     assert "closed order" in answer["rows"][0]["html"]
+    assert 'class="thumb' in answer["rows"][0]["html"]  # the photo's picture (or why none), as on the page
     assert answer["counts"]["failed"] == 1 and answer["done"] == 1 and answer["percent"] == 33
     assert answer["announce"] == "Pending: 1 of 3 items done, 1 failed."
     assert answer["cursor"] > cursor
@@ -172,7 +173,7 @@ def queries_for(client: Client, url: str) -> tuple[int, int]:
     return len(captured.captured_queries), len(ours)
 
 
-def test_the_endpoint_costs_two_queries_however_many_items_change(
+def test_the_endpoint_costs_three_queries_however_many_items_change(
     operator: Client, rc_sim: RecoveryConnectSimulator
 ) -> None:
     small = transfer(rc_sim, [9100002], photos=1)
@@ -189,7 +190,7 @@ def test_the_endpoint_costs_two_queries_however_many_items_change(
         queries_for(operator, progress_url(big)),
     )
     assert small_cost == big_cost
-    assert small_cost[1] == 2  # the job with its counts; the changed rows
+    assert small_cost[1] == 3  # the job with its counts; the changed rows; their photos (thumbnails)
 
 
 def order_photos(rc_sim: RecoveryConnectSimulator, count: int) -> Any:
