@@ -8,6 +8,7 @@
   const state = (window.mediaSyncProgress = { polls: 0, stopped: false });
   const live = document.getElementById("progress-announce");
   let since = root.dataset.progressSince;
+  const drawn = {}; // row id -> the HTML last drawn: a row sent again unchanged keeps its focus
 
   function draw(data) {
     for (const [id, text] of Object.entries(data.text)) {
@@ -28,7 +29,8 @@
     }
     for (const row of data.rows) {
       const old = document.getElementById("item-" + row.id);
-      if (!old) continue; // on another page of the list, or filtered out
+      if (!old || drawn[row.id] === row.html) continue; // on another page, filtered out, or unchanged
+      drawn[row.id] = row.html;
       const parsed = document.createElement("template");
       parsed.innerHTML = row.html.trim();
       old.replaceWith(parsed.content.firstElementChild);
