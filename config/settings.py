@@ -348,15 +348,21 @@ SUAPI = {
     "APP_ID": provider_setting("SUAPI_APP_ID", "demo-app"),
     "API_KEY": provider_setting("SUAPI_API_KEY", "demo-key"),
 }
+# `make demo`'s web server listens on 127.0.0.1 at this port.
+MEDIA_SYNC_DEMO_PORT = env_int("MEDIA_SYNC_DEMO_PORT", 8000, minimum=1)
 # Booking.com downloads each photo from a link: this app's public address serves signed, expiring links
 # to local media (unused with S3, which signs its own).
-MEDIA_SYNC_PUBLIC_BASE_URL = provider_setting("MEDIA_SYNC_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+MEDIA_SYNC_PUBLIC_BASE_URL = provider_setting(
+    "MEDIA_SYNC_PUBLIC_BASE_URL", f"http://127.0.0.1:{MEDIA_SYNC_DEMO_PORT}"
+)
 MEDIA_SYNC_LINK_TTL = env_int("MEDIA_SYNC_LINK_TTL", 24 * 3600)
 
 # Webhook bodies above this size are refused unread.
 WEBHOOK_MAX_BYTES = env_int("MEDIA_SYNC_WEBHOOK_MAX_BYTES", 1024 * 1024)
 # Where `make demo`'s simulators deliver CorrigoPro webhooks.
-DEMO_WEBHOOK_URL = env_str("MEDIA_SYNC_DEMO_WEBHOOK_URL", "http://127.0.0.1:8000/webhooks/corrigopro/")
+DEMO_WEBHOOK_URL = env_str(
+    "MEDIA_SYNC_DEMO_WEBHOOK_URL", f"http://127.0.0.1:{MEDIA_SYNC_DEMO_PORT}/webhooks/corrigopro/"
+)
 
 # (connect, read) seconds for every provider call.
 MEDIA_SYNC_HTTP_TIMEOUT = (

@@ -21,6 +21,7 @@ from media_sync.models import (
     Provider,
     RecoveryConnectOrder,
     RecoveryConnectPhoto,
+    SuBatch,
     SuBatchPhoto,
     TransferItem,
     TransferJob,
@@ -175,3 +176,37 @@ def audit_timeline(kind: str, key: str) -> QuerySet[AuditEvent]:
     else:
         raise ValueError(f"no timeline for {kind!r}")
     return AuditEvent.objects.filter(about).order_by("-timestamp", "-id")
+
+
+# --- Live progress -------------------------------------------------------------------------------------
+
+
+def jobs_with_item_counts(queryset: QuerySet[TransferJob]) -> QuerySet[TransferJob]:
+    """Jobs annotated with how many of their items are in each state (`items_<state>`), in their own query."""
+    return queryset.annotate(
+        **{f"items_{state}": Count("items", filter=Q(items__status=state)) for state in ItemStatus.values}
+    )
+
+
+def batches_with_item_counts(queryset: QuerySet[SuBatch]) -> QuerySet[SuBatch]:
+    """Booking.com batches with their job and property, and how many of the job's items are in each state
+    (`items_<state>`), in one query."""
+    return queryset.select_related("job", "property").annotate(
+        **{
+            f"items_{state}": Count("job__items", filter=Q(job__items__status=state))
+            for state in ItemStatus.values
+        }
+    )
+
+
+def annotated_item_counts(annotated: TransferJob | SuBatch) -> dict[str, int]:
+    """The per-state counts `jobs_with_item_counts` or `batches_with_item_counts` put on a row."""
+    return {state: getattr(annotated, f"items_{state}") for state in ItemStatus.values}
+
+
+def job_items_changed(job: TransferJob, *, since: datetime | None, limit: int) -> list[TransferItem]:
+    """The job's items changed at or after `since` (all without it), oldest change first, at most `limit`."""
+    items = job.items.order_by("updated_at", "id")
+    if since is not None:
+        items = items.filter(updated_at__gte=since)
+    return list(items[:limit])

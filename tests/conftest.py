@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.test.signals import setting_changed
 from django_q.conf import Conf
 
 from integrations.corrigopro import client as cp_client_module
@@ -61,6 +62,9 @@ def _plain_http() -> None:
         **django_settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # A test module's import may already have built the storages (the manifest one): drop them, as a
+    # settings override would, or the first tests ask the manifest for admin/css/base.css and fail.
+    setting_changed.send(sender=None, setting="STORAGES", value=django_settings.STORAGES, enter=True)
 
 
 @pytest.fixture(autouse=True)

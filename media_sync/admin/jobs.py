@@ -9,19 +9,50 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url
 from media_sync.admin.pictures import picture
+from media_sync.admin.progress import (
+    ROW_LIMIT,
+    BadSince,
+    bad_since,
+    cursor_now,
+    find,
+    local_time,
+    percent,
+    progress_json,
+    since_param,
+)
 from media_sync.models import ItemStatus, JobStatus, TransferJob
-from media_sync.selectors import job_item_counts, job_item_pictures, jobs_with_progress
+from media_sync.selectors import (
+    annotated_item_counts,
+    job_item_counts,
+    job_item_pictures,
+    job_items_changed,
+    jobs_with_item_counts,
+    jobs_with_progress,
+)
 from media_sync.services.jobs import job_retry_failed
 
 ITEMS_PER_PAGE = 100
-REFRESH_SECONDS = 2
+
+
+def job_can_retry(job: TransferJob) -> bool:
+    return job.status in (JobStatus.PARTLY_FAILED, JobStatus.FAILED)
+
+
+def job_announcement(job: TransferJob, counts: dict[str, int]) -> str:
+    """The sentence the page's live region reads out when it changes."""
+    done, total = counts[ItemStatus.SUCCEEDED] + counts[ItemStatus.FAILED], sum(counts.values())
+    failed = f", {counts[ItemStatus.FAILED]} failed" if counts[ItemStatus.FAILED] else ""
+    if job.is_finished:
+        return f"Job ended: {job.get_status_display()}. {done} of {total} items done{failed}."
+    return f"{job.get_status_display()}: {done} of {total} items done{failed}."
 
 
 def format_duration(elapsed: timedelta) -> str:
@@ -89,7 +120,12 @@ class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAd
             self.admin_site.admin_view(require_POST(self.retry_view)),
             name="media_sync_transferjob_retry",
         )
-        return [retry, *super().get_urls()]
+        progress = path(
+            "<path:object_id>/progress/",
+            self.admin_site.admin_view(require_GET(self.progress_view)),
+            name="media_sync_transferjob_progress",
+        )
+        return [retry, progress, *super().get_urls()]
 
     def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         job = self.get_object(request, unquote(object_id))
@@ -103,6 +139,54 @@ class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAd
                 request, "Nothing to retry: the job is still running or nothing failed.", messages.WARNING
             )
         return HttpResponseRedirect(job_url(job))
+
+    def progress_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The job page's live part as JSON: state, counts, and the item rows changed since `?since=`."""
+        job = find(jobs_with_item_counts(self.get_queryset(request)), unquote(object_id))
+        if job is None:
+            raise Http404(f"No job with id {object_id}.")
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        try:
+            since = since_param(request)
+        except BadSince as error:
+            return bad_since(error)
+        counts = annotated_item_counts(job)
+        items = job_items_changed(job, since=since, limit=ROW_LIMIT)
+        pictures = job_item_pictures(job, items) if items else {}
+        for item in items:
+            item.picture = picture(pictures.get(item.pk))  # type: ignore[attr-defined]
+        done, total = counts[ItemStatus.SUCCEEDED] + counts[ItemStatus.FAILED], sum(counts.values())
+        finished = local_time(job.finished_at)
+        if job.finished_at and job.started_at:
+            finished += f" (took {format_duration(job.finished_at - job.started_at)})"
+        text = {
+            "job-status": job.get_status_display(),
+            "job-progress": f"{done} of {total}",
+            "count-all": f"All {total}",
+            **{f"count-{value}": f"{label} {counts[value]}" for value, label in ItemStatus.choices},
+            "job-finished": finished,
+            "job-retry-button": f"Retry failed items ({counts[ItemStatus.FAILED]})",
+        }
+        rows = [
+            {
+                "id": item.pk,
+                "status": item.status,
+                "html": render_to_string("admin/media_sync/transferjob/item_row.html", {"item": item}),
+            }
+            for item in items
+        ]
+        return progress_json(
+            state=job.status,
+            state_label=job.get_status_display(),
+            ended=job.is_finished,
+            counts=counts,
+            rows=rows,
+            more_from=items[-1].updated_at if len(items) == ROW_LIMIT else None,
+            text=text,
+            announce=job_announcement(job, counts),
+            can_retry=job_can_retry(job) and self.has_run_jobs_permission(request),
+        )
 
     def change_view(
         self,
@@ -137,12 +221,13 @@ class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAd
             "counts": counts,
             "total": total,
             "done": done,
-            "percent": int(done * 100 / total) if total else 100,
+            "percent": percent(done, total),
             "status_filter": status_filter,
             "statuses": [(value, label, counts[value]) for value, label in ItemStatus.choices],
-            "can_retry": job.status in (JobStatus.PARTLY_FAILED, JobStatus.FAILED)
-            and self.has_run_jobs_permission(request),
-            "refresh_seconds": None if job.is_finished else REFRESH_SECONDS,
+            "announce": job_announcement(job, counts),
+            "can_run": self.has_run_jobs_permission(request),
+            "can_retry": job_can_retry(job) and self.has_run_jobs_permission(request),
+            "since": cursor_now(),
             "audit_url": reverse("admin:media_sync_auditevent_changelist") + f"?job={job.pk}",
             "duration": format_duration(job.finished_at - job.started_at)
             if job.finished_at and job.started_at

@@ -10,8 +10,10 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_GET
 
 from media_sync.admin.base import (
     ConfirmForm,
@@ -24,7 +26,18 @@ from media_sync.admin.base import (
     start_or_show,
 )
 from media_sync.admin.pictures import PictureViewsMixin, picture
-from media_sync.models import BatchStatus, Provider, SuBatch, SuPhoto, SuProperty
+from media_sync.admin.progress import (
+    BadSince,
+    bad_since,
+    cursor_now,
+    find,
+    local_time,
+    percent,
+    progress_json,
+    since_param,
+)
+from media_sync.models import BatchStatus, ItemStatus, Provider, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
+from media_sync.selectors import annotated_item_counts, batches_with_item_counts
 from media_sync.services.audit import audit_record_refusal
 from media_sync.services.jobs import InputRefused
 from media_sync.services.suapi import (
@@ -38,6 +51,20 @@ from media_sync.services.suapi import (
 )
 
 STATUS_ORDER = ["new", "enqueued", "ok", "duplicate", "bad_url", "error", "error_decode", "deleted"]
+BATCH_WORKING = (BatchStatus.SENDING, BatchStatus.POLLING)
+
+
+def sent_status(sent: SuBatchPhoto) -> str:
+    """Booking.com's word for a sent photo: its last polled status, else what the create call said."""
+    return sent.status or sent.item.provider_status
+
+
+def batch_counts_text(statuses: list[str]) -> str:
+    """'2 ok, 1 duplicate, 1 not sent': Booking.com's words, in the order a photo goes through them."""
+    counts = Counter(status or "not sent" for status in statuses)
+    order = [*STATUS_ORDER, "not sent"]
+    ranked = sorted(counts, key=lambda status: order.index(status) if status in order else len(order))
+    return ", ".join(f"{counts[status]} {status}" for status in ranked) or "no photos"
 
 
 def parse_tags(text: str) -> list[int]:
@@ -188,6 +215,22 @@ class SuPhotoAdmin(PictureViewsMixin, RunJobsPermissionMixin, admin.ModelAdmin):
         )
 
 
+def batch_announcement(batch: SuBatch, counts_text: str) -> str:
+    """The sentence the batch page's live region reads out when it changes."""
+    label = batch.get_status_display()
+    return (
+        f"{label}: {counts_text}."
+        if batch.status in BATCH_WORKING
+        else f"Batch ended: {label}. {counts_text}."
+    )
+
+
+def photo_row(sent: SuBatchPhoto, context: dict[str, Any]) -> str:
+    """One photo's row of the batch page, as the page itself draws it."""
+    row = {**context, "sent": sent, "thumb": picture(sent.photo)}
+    return render_to_string("admin/media_sync/subatch/photo_row.html", row)
+
+
 @admin.register(SuBatch)
 class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "property", "status", "outcome_counts", "created_at", "next_poll_at"]
@@ -197,10 +240,8 @@ class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
 
     @admin.display(description="photos")
     def outcome_counts(self, batch: SuBatch) -> str:
-        counts = Counter(batch.photos.values_list("status", flat=True))
-        return (
-            ", ".join(f"{counts[status]} {status}" for status in STATUS_ORDER if counts[status]) or "not sent"
-        )
+        answers = batch.photos.values_list("status", "item__provider_status")
+        return batch_counts_text([polled or created for polled, created in answers])
 
     def get_urls(self) -> list[URLPattern]:
         urls = [
@@ -208,6 +249,11 @@ class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
                 "<path:object_id>/refresh/",
                 self.admin_site.admin_view(self.refresh_view),
                 name="media_sync_subatch_refresh",
+            ),
+            path(
+                "<path:object_id>/progress/",
+                self.admin_site.admin_view(require_GET(self.progress_view)),
+                name="media_sync_subatch_progress",
             ),
             path(
                 "<path:object_id>/photos/<int:photo_pk>/delete-at-booking/",
@@ -251,6 +297,44 @@ class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
             provider=Provider.SUAPI,
         )
 
+    def progress_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The batch page's live part as JSON: state, counts, and the photo rows changed since `?since=`."""
+        batch = find(batches_with_item_counts(self.get_queryset(request)), unquote(object_id))
+        if batch is None:
+            raise Http404("No such batch.")
+        if not self.has_view_permission(request, batch):
+            raise PermissionDenied
+        try:
+            since = since_param(request)
+        except BadSince as error:
+            return bad_since(error)
+        # A batch holds at most a few hundred photos: all of them, for the counts, in one query.
+        photos = list(batch.photos.select_related("photo__media", "item"))
+        changed = [
+            sent for sent in photos if since is None or max(sent.updated_at, sent.item.updated_at) >= since
+        ]
+        row_context = {"batch": batch, "can_run": self.has_run_jobs_permission(request)}
+        counts_text = batch_counts_text([sent_status(sent) for sent in photos])
+        ended = batch.status not in BATCH_WORKING
+        label = batch.get_status_display()
+        return progress_json(
+            state=batch.status,
+            state_label=label,
+            ended=ended,
+            counts=annotated_item_counts(batch),
+            rows=[
+                {"id": sent.pk, "status": sent.item.status, "html": photo_row(sent, row_context)}
+                for sent in changed
+            ],
+            text={
+                "batch-status": label,
+                "batch-counts": counts_text,
+                "batch-polls": f"{batch.polls} time(s)",
+                "batch-next-poll": local_time(batch.next_poll_at),
+            },
+            announce=batch_announcement(batch, counts_text),
+        )
+
     def change_view(
         self,
         request: HttpRequest,
@@ -261,18 +345,23 @@ class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
         """The batch page: each photo's status and Booking.com's message, counts per status."""
         batch = self._batch(request, object_id, run=False)
         photos = list(batch.photos.select_related("photo__media", "item"))
-        counts = Counter(sent.status or "not sent" for sent in photos)
+        items = dict.fromkeys(ItemStatus.values, 0) | Counter(sent.item.status for sent in photos)
+        counts_text = batch_counts_text([sent_status(sent) for sent in photos])
+        done, total = items[ItemStatus.SUCCEEDED] + items[ItemStatus.FAILED], len(photos)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": str(batch),
             "batch": batch,
             "rows": [(sent, picture(sent.photo)) for sent in photos],
-            "counts": sorted(
-                counts.items(), key=lambda kv: STATUS_ORDER.index(kv[0]) if kv[0] in STATUS_ORDER else 99
-            ),
+            "counts": counts_text,
+            "announce": batch_announcement(batch, counts_text),
+            "done": done,
+            "total": total,
+            "percent": percent(done, total),
             "can_run": self.has_run_jobs_permission(request),
             "job_url": job_url(batch.job),
-            "refresh_seconds": 10 if batch.status in (BatchStatus.SENDING, BatchStatus.POLLING) else None,
+            "ended": batch.status not in BATCH_WORKING,
+            "since": cursor_now(),
         }
         return TemplateResponse(request, "admin/media_sync/subatch/detail.html", context)

@@ -82,12 +82,12 @@ def test_operator_transfers_three_photos_to_two_orders_and_watches_the_job(
     assert started.status_code == 302 and started["Location"] == job_page(job)
 
     running = operator.get(job_page(job))
-    assert '<meta http-equiv="refresh"' in running.text and "0 of 6" in running.text
+    assert "data-progress-url" in running.text and "0 of 6" in running.text
 
     for callback in callbacks:
         callback()  # the enqueue; tasks run in-process in tests
     finished = operator.get(job_page(job))
-    assert '<meta http-equiv="refresh"' not in finished.text
+    assert "data-progress-url" not in finished.text
     assert "6 of 6" in finished.text and "Succeeded" in finished.text
     assert finished.text.count('class="item-status item-status-succeeded"') == 6
     assert finished.text.count(">success</td>") == 6

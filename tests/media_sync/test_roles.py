@@ -391,7 +391,8 @@ OTHER_ROUTES: dict[str, Route] = {
     "admin/": Route(every(200)),
     "admin/login/": Route(
         (200, 302, 302, 302, 302),  # a logged-in visitor is sent on to the index
-        payload=lambda w: {"username": "olga", "password": "wrong"},
+        EVERYONE,  # a wrong password is counted towards the lockout (django-axes), whoever sends it
+        lambda w: {"username": "olga", "password": "wrong"},
     ),
     "admin/logout/": Route(every(405, anonymous=302)),  # POST only; its only change is the session
     "admin/password_change/": Route(
@@ -442,6 +443,9 @@ OTHER_ROUTES: dict[str, Route] = {
     "admin/media_sync/subatch/<path:object_id>/photos/<int:photo_pk>/delete-at-booking/": Route(
         page(OPERATOR), WITH_ROOT
     ),
+    # Live progress (JSON): whoever may open the job or batch page may poll it; GET only.
+    "admin/media_sync/transferjob/<path:object_id>/progress/": Route(page(OPERATOR, LEAD)),
+    "admin/media_sync/subatch/<path:object_id>/progress/": Route(page(OPERATOR, LEAD)),
     # The provider's side: no login. A refused delivery is audited, whoever sent it.
     "webhooks/corrigopro/": Route(every(405, anonymous=405), EVERYONE),
     "media-links/<int:pk>/<str:name>": Route(every(200, anonymous=200)),  # the signature is the permission

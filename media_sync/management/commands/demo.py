@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 import signal
 import socket
@@ -20,8 +22,9 @@ from media_sync.services.demo import (
     demo_work_orders_load,
 )
 
-WEB_HOST, WEB_PORT = "127.0.0.1", 8000
-WEB_ADDRESS = f"{WEB_HOST}:{WEB_PORT}"
+WEB_HOST = "127.0.0.1"
+# After SIGTERM, a process group gets this long to end before it is killed.
+STOP_GRACE_S = 5.0
 
 
 def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
@@ -34,22 +37,84 @@ def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
     raise CommandError(f"nothing listening on {host}:{port} after {timeout:g} s")
 
 
+class Children:
+    """The demo's processes, each the leader of its own process group: a stop signals every group, so the
+    processes they start (qcluster's workers) go too, and a group still there after the grace is killed.
+
+    The first Ctrl-C or SIGTERM raises KeyboardInterrupt in the main thread, except while a child is being
+    started: then it waits until the child is on the list, so none is ever left out of the stop. Later ones
+    (a second Ctrl-C while stopping) are ignored, so they cannot cut the stop short."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self._starting = False
+        self._stop_asked = False
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        if self._stop_asked:
+            return
+        self._stop_asked = True
+        if not self._starting:
+            raise KeyboardInterrupt
+
+    def start(self, command: list[str]) -> None:
+        self._starting = True
+        try:
+            self.processes.append(subprocess.Popen(command, process_group=0))
+        finally:
+            self._starting = False
+        if self._stop_asked:
+            raise KeyboardInterrupt
+
+    def any_ended(self) -> bool:
+        return any(process.poll() is not None for process in self.processes)
+
+    def _alive(self, group: int) -> bool:
+        for process in self.processes:
+            process.poll()  # reap our own children, so an ended leader does not keep its group listed
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def _signal(self, group: int, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signum)
+
+    def stop(self) -> None:
+        """TERM to every group, up to STOP_GRACE_S for them to end, then KILL to what is left."""
+        self._stop_asked = True
+        groups = [process.pid for process in self.processes]  # process_group=0: group id = leader's pid
+        for group in groups:
+            self._signal(group, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        while time.monotonic() < deadline and any(self._alive(group) for group in groups):
+            time.sleep(0.1)
+        for group in groups:
+            if self._alive(group):
+                self._signal(group, signal.SIGKILL)
+        for process in self.processes:
+            process.wait()
+
+
 class Command(BaseCommand):
     help = "Run the whole app on the embedded defaults: simulators, demo data, one worker, the web server."
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError("the demo runs with DJANGO_DEBUG=1 (make demo sets it)")
-        call_command("migrate", interactive=False, verbosity=0)
+        web_address = f"{WEB_HOST}:{settings.MEDIA_SYNC_DEMO_PORT}"
+        children = Children()
         # Ctrl-C, or a TERM from whatever started us, stops every child process (see `finally`).
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
-        password = secrets.token_urlsafe(12)
-        users = demo_users_reset(password=password)
+        signal.signal(signal.SIGINT, children.on_signal)
+        signal.signal(signal.SIGTERM, children.on_signal)
         manage = [sys.executable, "manage.py"]
-        processes: list[subprocess.Popen[bytes]] = []
         try:
-            processes.append(subprocess.Popen([*manage, "run_simulators", "--demo"]))
+            call_command("migrate", interactive=False, verbosity=0)
+            password = secrets.token_urlsafe(12)
+            users = demo_users_reset(password=password)
+            children.start([*manage, "run_simulators", "--demo"])
             simulators = urlsplit(settings.SIMULATOR_URL)
             wait_for_port(simulators.hostname or "127.0.0.1", simulators.port or 8001)
             for what, load in (("orders", demo_orders_load), ("work orders", demo_work_orders_load)):
@@ -59,12 +124,12 @@ class Command(BaseCommand):
                 )
             batch_job = demo_booking_batch_send()
             self.stdout.write(f"demo Booking.com batch queued: job {batch_job.pk}")
-            processes.append(subprocess.Popen([*manage, "qcluster"]))
-            processes.append(subprocess.Popen([*manage, "runserver", WEB_ADDRESS, "--noreload"]))
-            wait_for_port(WEB_HOST, WEB_PORT)
+            children.start([*manage, "qcluster"])
+            children.start([*manage, "runserver", web_address, "--noreload"])
+            wait_for_port(WEB_HOST, settings.MEDIA_SYNC_DEMO_PORT)
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"\nmedia-sync is up at http://{WEB_ADDRESS}/admin/\n"
+                    f"\nmedia-sync is up at http://{web_address}/admin/\n"
                     f"  logins ({', '.join(users)}), password for each: {password}\n"
                     "  admin: everything; operator: runs transfers; lead: reads and exports the audit\n"
                     "  try: RecoveryConnect photos > search 57076503 > select three > "
@@ -76,16 +141,10 @@ class Command(BaseCommand):
                     "Ctrl-C stops everything.\n"
                 )
             )
-            while all(process.poll() is None for process in processes):
+            while not children.any_ended():
                 time.sleep(0.5)
             raise CommandError("a demo process stopped; shutting the rest down")
         except KeyboardInterrupt:
             self.stdout.write("stopping…")
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            children.stop()
