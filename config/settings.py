@@ -314,6 +314,8 @@ MEDIA_SYNC_ALERT_MIN_ITEMS = env_int("MEDIA_SYNC_ALERT_MIN_ITEMS", 10)
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "media-sync@localhost")
 # An item claimed this many times without an answer is failed by the sweep instead of handed back again.
 MEDIA_SYNC_MAX_CLAIMS = env_int("MEDIA_SYNC_MAX_CLAIMS", 5)
+# One RecoveryConnect transfer names at most this many destination orders (form, command and service).
+MEDIA_SYNC_MAX_DESTINATIONS = env_int("MEDIA_SYNC_MAX_DESTINATIONS", 50, minimum=1)
 
 
 class RedactLinkSecrets(logging.Filter):

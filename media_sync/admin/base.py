@@ -55,9 +55,11 @@ def submit(
     *,
     provider: str,
     operation: str,
+    subject: str = "",
+    item: str = "",
 ) -> HttpResponse | None:
     """Start the job a submitted form asks for and land on its page. A refusal, by the form or by the
-    service, stays on the form with the reason, and is written to the audit."""
+    service, stays on the form with the reason, and is written to the audit with its subject and item."""
     if form.is_valid():
         try:
             job = start(form.cleaned_data)
@@ -71,7 +73,12 @@ def submit(
         for field, errors in form.errors.items()
     )
     audit_record_refusal(
-        provider=provider, operation=operation, triggered_by=request.user.get_username(), message=reasons
+        provider=provider,
+        operation=operation,
+        triggered_by=request.user.get_username(),
+        message=reasons,
+        subject=subject,
+        item=item,
     )
     return None
 
@@ -88,6 +95,8 @@ def intermediate_action(
     start: Callable[[dict[str, Any]], TransferJob],
     provider: str,
     operation: str,
+    subject: str = "",
+    item: str = "",
     extra_context: dict[str, Any] | None = None,
 ) -> HttpResponse | None:
     """An action that asks for more input first, in the manner of `delete_selected`.
@@ -102,7 +111,16 @@ def intermediate_action(
         return None
     form = form_class(request.POST if "apply" in request.POST else None)
     if "apply" in request.POST:
-        started = submit(modeladmin, request, form, start, provider=provider, operation=operation)
+        started = submit(
+            modeladmin,
+            request,
+            form,
+            start,
+            provider=provider,
+            operation=operation,
+            subject=subject,
+            item=item,
+        )
         if started:
             return started
     opts = modeladmin.model._meta
@@ -162,11 +180,22 @@ def start_or_show(
     *,
     provider: str,
     operation: str,
+    subject: str = "",
+    item: str = "",
     **page: str,
 ) -> HttpResponse:
     """A submitted form starts the job and lands on its page; otherwise the form is shown (again)."""
     if request.method == "POST":
-        started = submit(modeladmin, request, form, start, provider=provider, operation=operation)
+        started = submit(
+            modeladmin,
+            request,
+            form,
+            start,
+            provider=provider,
+            operation=operation,
+            subject=subject,
+            item=item,
+        )
         if started:
             return started
     return object_form(modeladmin, request, obj, form=form, **page)

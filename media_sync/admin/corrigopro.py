@@ -164,6 +164,8 @@ class CorrigoWorkOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
             start,
             provider=Provider.CORRIGOPRO,
             operation=UPLOAD,
+            subject=f"work order {work_order.work_order_id}",
+            item=request.POST.get("name") or str(getattr(request.FILES.get("file"), "name", "")),
             title=f"Upload an attachment to work order {work_order.work_order_id}",
             submit_label="Upload",
         )
@@ -244,7 +246,12 @@ class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.M
         except (DownloadFailed, InputRefused) as failure:
             if isinstance(failure, InputRefused):
                 audit_record_refusal(
-                    provider=Provider.CORRIGOPRO, operation=DOWNLOAD, triggered_by=user, message=str(failure)
+                    provider=Provider.CORRIGOPRO,
+                    operation=DOWNLOAD,
+                    triggered_by=user,
+                    message=str(failure),
+                    subject=f"work order {attachment.work_order.work_order_id}",
+                    item=attachment.name or attachment.attachment_id,
                 )
             self.message_user(request, f"Download failed: {failure}", messages.ERROR)
             return HttpResponseRedirect(reverse("admin:media_sync_corrigoattachment_changelist"))
@@ -275,6 +282,8 @@ class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.M
             start,
             provider=Provider.CORRIGOPRO,
             operation=UPDATE,
+            subject=f"work order {attachment.work_order.work_order_id}",
+            item=attachment.name or attachment.attachment_id,
             title=f"Change {attachment.name}",
             submit_label="Save at CorrigoPro",
         )
@@ -293,6 +302,8 @@ class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.M
             start,
             provider=Provider.CORRIGOPRO,
             operation=DELETE,
+            subject=f"work order {attachment.work_order.work_order_id}",
+            item=attachment.name or attachment.attachment_id,
             title=f"Delete {attachment.name} from CorrigoPro",
             submit_label="Yes, delete it",
             warning=f"This removes {attachment.name} from {attachment.work_order} at CorrigoPro. "

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, intermediate_action, job_url
 from media_sync.admin.forms import DestinationsForm
 from media_sync.models import Provider, RecoveryConnectOrder, RecoveryConnectPhoto
+from media_sync.services.audit import audit_name_items
 from media_sync.services.recoveryconnect import (
     TRANSFER_ALL,
     TRANSFER_PHOTOS,
@@ -78,6 +79,8 @@ class RecoveryConnectOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
             submit_label="Transfer all photos",
             provider=Provider.RECOVERYCONNECT,
             operation=TRANSFER_ALL,
+            subject=f"order {order.order_id}",
+            item="all photos",
             start=lambda data: rc_transfer_all_start(
                 order=order,
                 destinations=data["destinations"],
@@ -123,6 +126,8 @@ class RecoveryConnectPhotoAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admi
             submit_label="Transfer photos",
             provider=Provider.RECOVERYCONNECT,
             operation=TRANSFER_PHOTOS,
+            subject=audit_name_items(sorted({f"order {p.order.order_id}" for p in photos}), "orders"),
+            item=audit_name_items([str(photo.photo_id) for photo in photos], "photos"),
             start=lambda data: rc_transfer_photos_start(
                 photos=photos,
                 destinations=data["destinations"],

@@ -25,7 +25,7 @@ from media_sync.admin.base import (
     start_or_show,
 )
 from media_sync.models import BatchStatus, Provider, SuBatch, SuPhoto, SuProperty
-from media_sync.services.audit import audit_record_refusal
+from media_sync.services.audit import audit_name_items, audit_record_refusal
 from media_sync.services.jobs import InputRefused
 from media_sync.services.suapi import (
     CREATE,
@@ -135,11 +135,15 @@ class SuPhotoAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
         try:
             return super().add_view(request, form_url, extra_context)
         except InputRefused as refusal:
+            chosen = request.POST.get("property", "")
+            property = SuProperty.objects.filter(pk=int(chosen)).first() if chosen.isdigit() else None
             audit_record_refusal(
                 provider=Provider.SUAPI,
                 operation="su_photo_add",
                 triggered_by=request.user.get_username(),
                 message=str(refusal),
+                subject=f"property {property.hotel_id}" if property else "",
+                item=getattr(request.FILES.get("file"), "name", ""),
             )
             self.message_user(request, f"Photo refused: {refusal}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
@@ -196,6 +200,8 @@ class SuPhotoAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
             submit_label="Send to Booking.com",
             provider=Provider.SUAPI,
             operation=CREATE,
+            subject=f"property {property.hotel_id}",
+            item=audit_name_items([photo.media.original_name for photo in photos], "photos"),
             extra_context={
                 "preflight": [
                     (row, thumbnail_tag(row.photo), str(row.photo.pk) in ticked) for row in preflight
@@ -271,6 +277,8 @@ class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
             submit_label="Yes, delete it",
             warning=f"This deletes photo {sent.booking_photo_id} from {batch.property} at Booking.com.",
             provider=Provider.SUAPI,
+            subject=f"property {batch.property.hotel_id}",
+            item=sent.booking_photo_id,
         )
 
     def change_view(

@@ -38,11 +38,18 @@ class JobCommand(BaseCommand):
     provider = ""
     operation = ""
 
+    def refusal_about(self, options: dict[str, Any]) -> tuple[str, str]:
+        """The subject and item a refusal of this command names in the audit, from the options as typed."""
+        return "", ""
+
     def start_job(self, options: dict[str, Any], start: Callable[[bool], TransferJob]) -> None:
         try:
             job = start(not options["sync"])
         except InputRefused as refusal:
-            raise refused(self.provider, self.operation, options["user"], refusal) from None
+            subject, item = self.refusal_about(options)
+            raise refused(
+                self.provider, self.operation, options["user"], refusal, subject=subject, item=item
+            ) from None
         if not options["sync"]:
             self.stdout.write(f"job {job.pk} enqueued")
             return
@@ -50,9 +57,18 @@ class JobCommand(BaseCommand):
         report_items(self, job)
 
 
-def refused(provider: str, operation: str, user: str, refusal: InputRefused) -> CommandError:
+def refused(
+    provider: str, operation: str, user: str, refusal: InputRefused, *, subject: str = "", item: str = ""
+) -> CommandError:
     """The refusal goes to the audit, and out as one line on stderr with exit code 2."""
-    audit_record_refusal(provider=provider, operation=operation, triggered_by=user, message=str(refusal))
+    audit_record_refusal(
+        provider=provider,
+        operation=operation,
+        triggered_by=user,
+        message=str(refusal),
+        subject=subject,
+        item=item,
+    )
     return CommandError(str(refusal), returncode=EXIT_REFUSED)
 
 

@@ -52,7 +52,17 @@ def rc_client(*, recorder: ExchangeRecorder) -> RecoveryConnectClient:
     )
 
 
+def rc_check_destination_count(destinations: list[int]) -> None:
+    """The one bound on a transfer's destinations: each one multiplies the job's items."""
+    limit = settings.MEDIA_SYNC_MAX_DESTINATIONS
+    if len(destinations) > limit:
+        raise InputRefused(
+            f"{len(destinations)} destination orders given; one transfer takes at most {limit}: split it"
+        )
+
+
 def _check_destinations(orders: Iterable[RecoveryConnectOrder], destinations: list[int]) -> None:
+    rc_check_destination_count(destinations)
     for order in orders:
         if order.client_order_id in destinations or order.order_id in destinations:
             raise InputRefused(

@@ -25,16 +25,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         target = Path(options["output"])
+        about = ("corrigopro", "cp_download", options["user"])
+        subject = f"work order {options['work_order']}"
         if target.is_dir():  # found now, not when the finished download cannot be renamed onto it
             refusal = InputRefused(f"cannot write {target}: it is a directory")
-            raise refused("corrigopro", "cp_download", options["user"], refusal)
+            raise refused(*about, refusal, subject=subject, item=options["attachment"])
         # Written beside the target and renamed when complete: a broken download leaves no half file.
         partial = target.with_name(target.name + ".partial")
         try:
             out = partial.open("wb")
         except OSError as exc:
             refusal = InputRefused(f"cannot write {target}: {exc.strerror}")
-            raise refused("corrigopro", "cp_download", options["user"], refusal) from None
+            raise refused(*about, refusal, subject=subject, item=options["attachment"]) from None
         complete = False
         try:
             with out:
@@ -47,7 +49,7 @@ class Command(BaseCommand):
                     download.chunks.close()  # the item is recorded as failed
             complete = job.items.get().status == ItemStatus.SUCCEEDED
         except InputRefused as refusal:
-            raise refused("corrigopro", "cp_download", options["user"], refusal) from None
+            raise refused(*about, refusal, subject=subject, item=options["attachment"]) from None
         except DownloadFailed as failure:
             job = failure.job
         finally:

@@ -26,6 +26,9 @@ class Command(JobCommand):
         parser.add_argument("--mime-type", default="", help="default: read from the file's bytes")
         super().add_arguments(parser)
 
+    def refusal_about(self, options: dict[str, Any]) -> tuple[str, str]:
+        return f"work order {options['work_order']}", options["name"] or Path(options["file"]).name
+
     def handle(self, *args: Any, **options: Any) -> None:
         def start(enqueue: bool) -> TransferJob:
             work_order = work_order_from(options)

@@ -5,8 +5,10 @@ from typing import Any
 
 from media_sync.management.jobcommand import JobCommand
 from media_sync.models import RecoveryConnectOrder
+from media_sync.services.audit import audit_name_items
 from media_sync.services.jobs import InputRefused, parse_ids
 from media_sync.services.recoveryconnect import (
+    rc_check_destination_count,
     rc_transfer_all_start,
     rc_transfer_photos_start,
 )
@@ -32,10 +34,14 @@ class Command(JobCommand):
         parser.add_argument("--photo", action="append", metavar="PHOTO_ID", help="photo id (repeatable)")
         super().add_arguments(parser)
 
+    def refusal_about(self, options: dict[str, Any]) -> tuple[str, str]:
+        return f"order {options['order']}", audit_name_items(options["photo"] or ["all photos"], "photos")
+
     def handle(self, *args: Any, **options: Any) -> None:
         def start(enqueue: bool) -> Any:
             (order_id,) = parse_ids([options["order"]], what="order id")
             destinations = parse_ids(options["to"])
+            rc_check_destination_count(destinations)
             order = RecoveryConnectOrder.objects.filter(order_id=order_id).first()
             if order is None:
                 raise InputRefused(

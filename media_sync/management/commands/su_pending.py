@@ -36,6 +36,13 @@ class Command(BaseCommand):
         if batch is None:
             where = f"hotel {options['hotel']} / {options['channel_hotel']}"
             refusal = InputRefused(f"no batch {options['batch']!r} of {where} was sent from here")
-            raise refused("suapi", "pendingImages", options["user"], refusal)
+            raise refused(
+                "suapi",
+                "pendingImages",
+                options["user"],
+                refusal,
+                subject=f"property {options['hotel']}",
+                item=options["batch"],
+            )
         su_poll_now(batch=batch)
         report_items(self, batch.job)

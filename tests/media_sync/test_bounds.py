@@ -1,0 +1,236 @@
+"""Bounds and clear errors (issue 11, point 6): the destination limit, refusals that name what they were
+about, bad query parameters on every admin list, and the commands' --sync and mirror-first behaviour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+from django.urls import reverse
+
+from integrations.corrigopro.simulator import CorrigoProSimulator, tiny_jpeg
+from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
+from integrations.suapi.simulator import SuApiSimulator, demo_picture
+from media_sync.models import (
+    AuditEvent,
+    AuditKind,
+    CorrigoWorkOrder,
+    RecoveryConnectOrder,
+    SuProperty,
+    TransferJob,
+)
+from media_sync.services.jobs import InputRefused
+from media_sync.services.recoveryconnect import rc_transfer_all_start
+from tests.media_sync.factories import order_on_both_sides
+from tests.media_sync.test_admin import login
+
+pytestmark = pytest.mark.django_db
+
+PHOTOS = reverse("admin:media_sync_recoveryconnectphoto_changelist")
+ORDERS = reverse("admin:media_sync_recoveryconnectorder_changelist")
+
+
+@pytest.fixture
+def source(rc_sim: RecoveryConnectSimulator) -> RecoveryConnectOrder:
+    order = order_on_both_sides(rc_sim, 57076503, 9100001, [180461378, 180461379])
+    rc_sim.add_order(57076502, 9100002)
+    return order
+
+
+@pytest.fixture
+def work_order(cp_sim: CorrigoProSimulator) -> CorrigoWorkOrder:
+    cp_sim.add_work_order(1001)
+    return CorrigoWorkOrder.objects.create(work_order_id=1001, status="Accepted")
+
+
+def refusal() -> AuditEvent:
+    return AuditEvent.objects.get(kind=AuditKind.REFUSAL)
+
+
+# --- At most MEDIA_SYNC_MAX_DESTINATIONS destinations --------------------------------------------------
+
+
+def test_the_transfer_form_refuses_more_destinations_than_the_setting(
+    client: Client, source: RecoveryConnectOrder, rc_sim: RecoveryConnectSimulator
+) -> None:
+    login(client, "olga", "Operators")
+    ids = [str(pk) for pk in source.photos.values_list("pk", flat=True)]
+    response = client.post(
+        PHOTOS,
+        {
+            "action": "transfer_photos",
+            "_selected_action": ids,
+            "apply": "1",
+            "destinations": " ".join(str(9200000 + n) for n in range(5000)),
+        },
+    )
+    assert response.status_code == 200
+    assert "5000 destination orders given; one transfer takes at most 50: split it" in response.text
+    assert not TransferJob.objects.exists() and rc_sim.log == []
+    assert (refusal().subject, refusal().item) == ("order 57076503", "180461378, 180461379")
+
+
+def test_fifty_destinations_are_taken_and_the_setting_moves_the_bound(
+    client: Client, source: RecoveryConnectOrder, settings: Any
+) -> None:
+    login(client, "olga", "Operators")
+    ids = [str(pk) for pk in source.photos.values_list("pk", flat=True)]
+    post = {"action": "transfer_photos", "_selected_action": ids, "apply": "1"}
+    fifty = " ".join(str(9200000 + n) for n in range(50))
+    assert client.post(PHOTOS, {**post, "destinations": fifty}).status_code == 302
+    assert TransferJob.objects.get().items.count() == 100
+    settings.MEDIA_SYNC_MAX_DESTINATIONS = 3
+    response = client.post(PHOTOS, {**post, "destinations": "9200001 9200002 9200003 9200004"})
+    assert "4 destination orders given; one transfer takes at most 3" in response.text
+    assert TransferJob.objects.count() == 1
+
+
+def test_rc_transfer_refuses_too_many_destinations_with_exit_2(
+    source: RecoveryConnectOrder, rc_sim: RecoveryConnectSimulator, settings: Any
+) -> None:
+    settings.MEDIA_SYNC_MAX_DESTINATIONS = 2
+    with pytest.raises(CommandError, match=r"^3 destination orders given; one transfer takes at most 2") as e:
+        call_command("rc_transfer", "--order", "57076503", "--to", "1", "--to", "2", "--to", "3", "--sync")
+    assert e.value.returncode == 2 and "\n" not in str(e.value)
+    assert not TransferJob.objects.exists() and rc_sim.log == []
+    assert (refusal().subject, refusal().item) == ("order 57076503", "all photos")
+
+
+def test_the_service_itself_refuses_too_many_destinations(source: RecoveryConnectOrder) -> None:
+    with pytest.raises(InputRefused, match="51 destination orders given"):
+        rc_transfer_all_start(order=source, destinations=list(range(1, 52)), triggered_by="x", enqueue=False)
+    assert not TransferJob.objects.exists()
+
+
+# --- Refusals name their subject and item --------------------------------------------------------------
+
+
+def upload(client: Client, work_order: CorrigoWorkOrder, name: str, content: bytes) -> Any:
+    return client.post(
+        reverse("admin:media_sync_corrigoworkorder_upload", args=[work_order.pk]),
+        {"file": SimpleUploadedFile(name, content, content_type="image/jpeg"), "performed_by": "Ann"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("big.jpg", b"\xff\xd8\xff" + b"0" * (21 * 1024 * 1024), "the file is 21.0 MB; the limit is 20 MB"),
+        ("empty.jpg", b"", "The submitted file is empty"),
+        ("fake.jpg", b"no picture here", "not a readable image/jpeg"),
+    ],
+    ids=["21-MB", "empty", "bad-type"],
+)
+def test_a_refused_upload_is_in_the_audit_with_its_work_order_and_file_name(
+    client: Client,
+    work_order: CorrigoWorkOrder,
+    cp_sim: CorrigoProSimulator,
+    name: str,
+    content: bytes,
+    reason: str,
+) -> None:
+    login(client, "olga", "Operators")
+    response = upload(client, work_order, name, content)
+    assert response.status_code == 200 and reason in response.text
+    row = refusal()
+    assert (row.provider, row.operation, row.subject, row.item) == (
+        "corrigopro",
+        "cp_upload",
+        "work order 1001",
+        name,
+    )
+    assert reason in row.message and row.triggered_by == "olga"
+    assert not TransferJob.objects.exists() and cp_sim.uploads == []
+
+
+def test_a_refused_upload_command_names_the_work_order_and_file(
+    cp_sim: CorrigoProSimulator, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    with pytest.raises(CommandError) as refused:
+        call_command("corrigo_upload", "--work-order", "1001", "--file", str(empty), "--sync")
+    assert refused.value.returncode == 2
+    assert (refusal().subject, refusal().item) == ("work order 1001", "empty.jpg")
+
+
+def test_a_refused_change_names_the_attachment(client: Client, work_order: CorrigoWorkOrder) -> None:
+    attachment = work_order.attachments.create(
+        attachment_id="0f8fad5b-d9cb-469f-a165-70867728950e", name="a.jpg"
+    )
+    login(client, "olga", "Operators")
+    url = reverse("admin:media_sync_corrigoattachment_edit", args=[attachment.pk])
+    response = client.post(url, {"name": "no-extension"})
+    assert response.status_code == 200 and "needs a file extension" in response.text
+    assert (refusal().operation, refusal().subject, refusal().item) == (
+        "cp_update",
+        "work order 1001",
+        "a.jpg",
+    )
+
+
+def test_a_refused_transfer_of_all_photos_names_the_order(
+    client: Client, source: RecoveryConnectOrder
+) -> None:
+    login(client, "olga", "Operators")
+    response = client.post(
+        ORDERS,
+        {
+            "action": "transfer_all_photos",
+            "_selected_action": [str(source.pk)],
+            "apply": "1",
+            "destinations": "9100001",
+        },
+    )
+    assert "is the source order itself" in response.text
+    assert (refusal().operation, refusal().subject, refusal().item) == (
+        "rc_transfer_all",
+        "order 57076503",
+        "all photos",
+    )
+
+
+def test_a_refused_booking_photo_names_the_property_and_file(client: Client, su_sim: SuApiSimulator) -> None:
+    property = SuProperty.objects.create(hotel_id="NT7", channel_hotel_id="1234567")
+    login(client, "olga", "Operators")
+    small = demo_picture(1, size=(100, 100))
+    response = client.post(
+        reverse("admin:media_sync_suphoto_add"),
+        {
+            "property": str(property.pk),
+            "file": SimpleUploadedFile("small.jpg", small, content_type="image/jpeg"),
+        },
+        follow=True,
+    )
+    assert "Photo refused" in response.text
+    assert (refusal().operation, refusal().subject, refusal().item) == (
+        "su_photo_add",
+        "property NT7",
+        "small.jpg",
+    )
+
+
+def test_a_refused_batch_command_names_the_property_and_files(su_sim: SuApiSimulator, tmp_path: Path) -> None:
+    photo = tmp_path / "lobby.jpg"
+    photo.write_bytes(tiny_jpeg())  # 8x8: under Booking.com's 300x300
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "su_create_batch", "--hotel", "NT7", "--channel-hotel", "1", "--file", str(photo), "--sync"
+        )
+    assert refused.value.returncode == 2
+    assert (refusal().subject, refusal().item) == ("property NT7", "lobby.jpg")
+
+
+def test_many_photos_are_named_by_their_count(client: Client, rc_sim: RecoveryConnectSimulator) -> None:
+    order = order_on_both_sides(rc_sim, 57076503, 9100001, list(range(180461300, 180461340)))
+    login(client, "olga", "Operators")
+    ids = [str(pk) for pk in order.photos.values_list("pk", flat=True)]
+    client.post(
+        PHOTOS, {"action": "transfer_photos", "_selected_action": ids, "apply": "1", "destinations": "x"}
+    )
+    assert (refusal().subject, refusal().item) == ("order 57076503", "40 photos")
