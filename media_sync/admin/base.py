@@ -8,9 +8,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR, ChangeList
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
@@ -41,6 +43,63 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ForgivingListMixin(admin.ModelAdmin):
+    """A list asked for with a query it cannot answer (?p=-1, ?p=x, a page past the end, ?o=99, an
+    unknown filter value, a bad date) shows the list with a message saying what was set aside, instead
+    of Django's redirect to its "database error" page or a silent default. The page number goes first;
+    then every filter but the search."""
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        asked = request.GET
+        for step in ("as asked", "without the page", "search only"):
+            kept = QueryDict(mutable=True)
+            for name, values in asked.lists():
+                if name == SEARCH_VAR or step == "as asked" or (step != "search only" and name != PAGE_VAR):
+                    kept.setlist(name, values)
+            request.GET = kept  # type: ignore[assignment]
+            try:
+                changelist = super().get_changelist_instance(request)
+            except IncorrectLookupParameters:
+                continue
+            dropped = sorted(set(asked) - set(kept))
+            if dropped:
+                shown = ", ".join(f"{name}={asked.get(name, '')[:50]}" for name in dropped)
+                messages.warning(request, f"The list could not be shown with {shown}: shown without it.")
+            _note_ignored(request, changelist)
+            return changelist
+        raise IncorrectLookupParameters
+
+
+def _note_ignored(request: HttpRequest, changelist: ChangeList) -> None:
+    """What Django's list quietly ignores (a page that is no number, a sort by no column), said out loud."""
+    page = request.GET.get(PAGE_VAR)
+    if page is not None and not page.isdigit():
+        messages.warning(request, f"The page p={page[:50]} is not a number: the first page is shown.")
+    for spec in changelist.filter_specs:
+        given = [name for name in spec.expected_parameters() if name and name in request.GET]
+        choices = list(spec.choices(changelist)) if given else []
+        # A filter that marks its chosen value (all but date ranges and free boxes) and marks none
+        # was given a value it does not offer.
+        marked = [choice["selected"] for choice in choices if "selected" in choice]
+        if choices and len(marked) == len(choices) and not any(marked):
+            shown = ", ".join(f"{name}={request.GET[name][:50]}" for name in given)
+            messages.warning(request, f"The {spec.title} filter offers no {shown}: nothing matches it.")
+    order = request.GET.get(ORDER_VAR)
+    if order:
+        columns = changelist.list_display
+        for part in order.split("."):
+            index = part.removeprefix("-")
+            if not (
+                index.isdigit()
+                and int(index) < len(columns)
+                and changelist.get_ordering_field(columns[int(index)]) is not None
+            ):
+                messages.warning(
+                    request, f"The sort order o={order[:50]} names no column: the usual order is shown."
+                )
+                return
 
 
 def job_url(job: TransferJob) -> str:

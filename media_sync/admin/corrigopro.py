@@ -17,6 +17,7 @@ from django.utils.http import content_disposition_header
 from integrations.corrigopro.schemas import DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
 from media_sync.admin.base import (
     ConfirmForm,
+    ForgivingListMixin,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
     job_url,
@@ -90,7 +91,7 @@ def attachment_links(attachment: CorrigoAttachment) -> str:
 
 
 @admin.register(CorrigoWorkOrder)
-class CorrigoWorkOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
+class CorrigoWorkOrderAdmin(ForgivingListMixin, RunJobsPermissionMixin, admin.ModelAdmin):
     list_display = ["work_order_id", "status", "attachment_count", "attachments_synced_at", "upload_link"]
     list_filter = ["status"]
     search_fields = ["=work_order_id", "description"]
@@ -188,7 +189,9 @@ class AddedByFilter(ChoicesFilter):
 
 
 @admin.register(CorrigoAttachment)
-class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class CorrigoAttachmentAdmin(
+    ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = [
         "name",
         "work_order",
@@ -312,7 +315,7 @@ class CorrigoAttachmentAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.M
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(ForgivingListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "received_at",
         "provider",

@@ -14,7 +14,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url
+from media_sync.admin.base import ForgivingListMixin, ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url
 from media_sync.models import ItemStatus, JobStatus, TransferJob
 from media_sync.selectors import job_item_counts, jobs_with_progress
 from media_sync.services.jobs import job_retry_failed
@@ -32,7 +32,7 @@ def format_duration(elapsed: timedelta) -> str:
 
 
 @admin.register(TransferJob)
-class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "operation_label",
@@ -120,7 +120,19 @@ class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAd
         items = job.items.all()
         if status_filter in ItemStatus.values:
             items = items.filter(status=status_filter)
-        page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+        elif status_filter:
+            self.message_user(
+                request,
+                f"There is no item status {status_filter[:50]}: every item is shown.",
+                messages.WARNING,
+            )
+            status_filter = ""
+        asked_page = request.GET.get("page", "")
+        page = Paginator(items, ITEMS_PER_PAGE).get_page(asked_page)
+        if asked_page and asked_page != str(page.number):
+            self.message_user(
+                request, f"There is no page {asked_page[:50]}: page {page.number} is shown.", messages.WARNING
+            )
         counts = job_item_counts(job)
         total = sum(counts.values())
         done = counts[ItemStatus.SUCCEEDED] + counts[ItemStatus.FAILED]

@@ -6,7 +6,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, intermediate_action, job_url
+from media_sync.admin.base import (
+    ForgivingListMixin,
+    ReadOnlyAdminMixin,
+    RunJobsPermissionMixin,
+    intermediate_action,
+    job_url,
+)
 from media_sync.admin.forms import DestinationsForm
 from media_sync.models import Provider, RecoveryConnectOrder, RecoveryConnectPhoto
 from media_sync.services.audit import audit_name_items
@@ -27,7 +33,7 @@ class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(RecoveryConnectOrder)
-class RecoveryConnectOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
+class RecoveryConnectOrderAdmin(ForgivingListMixin, RunJobsPermissionMixin, admin.ModelAdmin):
     list_display = [
         "order_id",
         "client_order_id",
@@ -99,7 +105,9 @@ class RecoveryConnectOrderAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
 
 
 @admin.register(RecoveryConnectPhoto)
-class RecoveryConnectPhotoAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class RecoveryConnectPhotoAdmin(
+    ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = ["photo_id", "name", "type_name", "order", "synced_at"]
     list_select_related = ["order"]
     search_fields = ["=photo_id", "=order__order_id", "=order__client_order_id", "name"]

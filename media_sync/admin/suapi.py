@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from media_sync.admin.base import (
     ConfirmForm,
+    ForgivingListMixin,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
     intermediate_action,
@@ -94,14 +95,14 @@ class BatchInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(SuProperty)
-class SuPropertyAdmin(admin.ModelAdmin):
+class SuPropertyAdmin(ForgivingListMixin, admin.ModelAdmin):
     list_display = ["hotel_id", "channel_hotel_id", "name", "created_at"]
     search_fields = ["=hotel_id", "=channel_hotel_id", "name"]
     inlines = [PhotoInline, BatchInline]
 
 
 @admin.register(SuPhoto)
-class SuPhotoAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
+class SuPhotoAdmin(ForgivingListMixin, RunJobsPermissionMixin, admin.ModelAdmin):
     list_display = ["preview", "__str__", "property", "image_format", "size", "created_at"]
     list_display_links = ["__str__"]
     list_filter = ["property"]
@@ -217,7 +218,7 @@ class SuPhotoAdmin(RunJobsPermissionMixin, admin.ModelAdmin):
 
 
 @admin.register(SuBatch)
-class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "property", "status", "outcome_counts", "created_at", "next_poll_at"]
     list_filter = ["status", "property"]
     search_fields = ["=batch_id", "=property__hotel_id"]

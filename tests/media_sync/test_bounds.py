@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib import admin
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -21,11 +23,14 @@ from media_sync.models import (
     AuditKind,
     CorrigoWorkOrder,
     RecoveryConnectOrder,
+    SuBatch,
     SuProperty,
     TransferJob,
+    WebhookDelivery,
 )
 from media_sync.services.jobs import InputRefused
 from media_sync.services.recoveryconnect import rc_transfer_all_start
+from media_sync.services.suapi import su_batch_start, su_photo_add
 from tests.media_sync.factories import order_on_both_sides
 from tests.media_sync.test_admin import login
 
@@ -234,3 +239,131 @@ def test_many_photos_are_named_by_their_count(client: Client, rc_sim: RecoveryCo
         PHOTOS, {"action": "transfer_photos", "_selected_action": ids, "apply": "1", "destinations": "x"}
     )
     assert (refusal().subject, refusal().item) == ("order 57076503", "40 photos")
+
+
+# --- Bad query parameters: the list and a message, never a 500 or Django's "database error" page ------
+
+BAD_QUERIES = {
+    "p=-1": "The list could not be shown with p=-1",
+    "p=0": "The list could not be shown with p=0",
+    "p=99999": "The list could not be shown with p=99999",
+    "p=x": "The page p=x is not a number",
+    "o=99": "The sort order o=99 names no column",
+    "o=x.-1": "The sort order o=x.-1 names no column",
+    "no_such_field__exact=1": "The list could not be shown with no_such_field__exact=1",
+    "created_at__gte=not-a-date": "The list could not be shown with created_at__gte=not-a-date",
+    "received_at__day=40&received_at__month=2&received_at__year=2026": "received_at__day=40",
+    "property__id__exact=abc&p=-1": "shown with p=-1, property__id__exact=abc",
+}
+
+
+@pytest.fixture
+def world(rc_sim: RecoveryConnectSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two of everything each list shows, one per page, so paging is really in play."""
+    for n in (1, 2):
+        order = order_on_both_sides(rc_sim, 57076500 + n, 9100000 + n, [180461300 + n])
+        work_order = CorrigoWorkOrder.objects.create(work_order_id=1000 + n, status="Accepted")
+        work_order.attachments.create(
+            attachment_id=f"0f8fad5b-d9cb-469f-a165-70867728950{n}", name=f"{n}.jpg"
+        )
+        WebhookDelivery.objects.create(provider="corrigopro", message_id=f"m{n}", event_type="x", body={})
+        property = SuProperty.objects.create(hotel_id=f"NT{n}", channel_hotel_id=str(n))
+        photo = su_photo_add(
+            property=property,
+            source=ContentFile(demo_picture(n), name="a.jpg"),
+            name=f"{n}.jpg",
+            uploaded_by="x",
+        )
+        su_batch_start(property=property, photos=[photo], tags=[], triggered_by="x", enqueue=False)
+        assert order.photos.exists()
+    for model_admin in admin.site._registry.values():
+        monkeypatch.setattr(model_admin, "list_per_page", 1)
+
+
+def model_lists() -> list[str]:
+    return [
+        reverse(f"admin:media_sync_{model._meta.model_name}_changelist")
+        for model in admin.site._registry
+        if model._meta.app_label == "media_sync" and model is not AuditEvent  # the audit's own tests
+    ]
+
+
+@pytest.mark.parametrize("query", list(BAD_QUERIES))
+@pytest.mark.parametrize("visitor", ["Operators", "Team leads"])
+def test_every_list_answers_a_bad_query_with_the_list_and_a_message(
+    client: Client, world: None, query: str, visitor: str
+) -> None:
+    login(client, "someone", visitor)
+    lists = model_lists()
+    assert len(lists) == 9
+    for url in lists:
+        response = client.get(f"{url}?{query}")
+        assert response.status_code == 200, url
+        assert 'id="changelist"' in response.text, url
+        assert BAD_QUERIES[query] in response.text, url
+        assert "Database error" not in response.text
+
+
+def test_every_filter_answers_a_value_it_does_not_offer(client: Client, world: None) -> None:
+    login(client, "leo", "Team leads")
+    tried = 0
+    for url in model_lists():
+        for spec in client.get(url).context["cl"].filter_specs:
+            name = spec.expected_parameters()[0]
+            response = client.get(f"{url}?{name}=no-such-value")
+            assert response.status_code == 200 and 'id="changelist"' in response.text, (url, name)
+            assert (
+                f"offers no {name}=no-such-value" in response.text
+                or f"could not be shown with {name}=no-such-value" in response.text
+            ), (url, name)
+            tried += 1
+    assert tried >= 10
+
+
+def test_a_good_query_keeps_its_filters_and_says_nothing(client: Client, world: None) -> None:
+    login(client, "leo", "Team leads")
+    url = reverse("admin:media_sync_corrigoworkorder_changelist")
+    response = client.get(f"{url}?status=Accepted&p=2&o=0")
+    assert response.status_code == 200 and "could not be shown" not in response.text
+    assert "names no column" not in response.text and "offers no" not in response.text
+    assert list(response.context["cl"].result_list.values_list("work_order_id", flat=True)) == [1002]
+
+
+def test_a_bad_filter_is_dropped_but_the_search_is_kept(client: Client, world: None) -> None:
+    login(client, "leo", "Team leads")
+    url = reverse("admin:media_sync_recoveryconnectorder_changelist")
+    response = client.get(f"{url}?q=57076502&bogus__exact=1")
+    assert "The list could not be shown with bogus__exact=1" in response.text
+    assert list(response.context["cl"].result_list.values_list("order_id", flat=True)) == [57076502]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("page=x", "There is no page x: page 1 is shown"),
+        ("page=-1", "There is no page -1: page 1 is shown"),
+        ("status=bogus", "There is no item status bogus: every item is shown"),
+    ],
+)
+def test_the_job_page_answers_a_bad_query_with_the_page_and_a_message(
+    client: Client, world: None, query: str, message: str
+) -> None:
+    login(client, "leo", "Team leads")
+    job = TransferJob.objects.first()
+    assert job is not None
+    response = client.get(reverse("admin:media_sync_transferjob_change", args=[job.pk]) + f"?{query}")
+    assert response.status_code == 200 and message in response.text
+
+
+@pytest.mark.parametrize(
+    "query", ["since=x&until=2026-02-30", "since=2026-12-01&until=2020-01-01", "p=-1&o=99"]
+)
+def test_the_dashboard_and_batch_pages_take_any_query(client: Client, world: None, query: str) -> None:
+    login(client, "leo", "Team leads")
+    batch = SuBatch.objects.first()
+    assert batch is not None
+    for url in (
+        reverse("admin:media_sync_dashboard"),
+        reverse("admin:media_sync_subatch_change", args=[batch.pk]),
+    ):
+        assert client.get(f"{url}?{query}").status_code == 200
