@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -102,6 +103,18 @@ def _note_ignored(request: HttpRequest, changelist: ChangeList) -> None:
                 return
 
 
+@dataclass(frozen=True)
+class HistoryRow:
+    """One row of a pre-flight table checked against our own history: what would be sent, and what was
+    done with it before (a flagged row starts unticked). `texts` words the table for its provider."""
+
+    photo: Any
+    warnings: list[str]
+    texts: dict[str, str]
+    thumbnail: str = ""
+    problems: tuple[str, ...] = ()
+
+
 def job_url(job: TransferJob) -> str:
     return reverse("admin:media_sync_transferjob_change", args=[job.pk])
 
@@ -157,11 +170,14 @@ def intermediate_action(
     subject: str = "",
     item: str = "",
     extra_context: dict[str, Any] | None = None,
+    history: Callable[[dict[str, Any]], list[HistoryRow]] | None = None,
 ) -> HttpResponse | None:
     """An action that asks for more input first, in the manner of `delete_selected`.
 
     The first POST (from the changelist) shows the form; the second carries `apply` and, when the form
     is valid, calls `start(cleaned_data)`, which returns the job; the operator lands on its page.
+    With `history`, a valid form whose rows our own history flags (done before) is shown once more
+    with those rows unticked; the POST that confirms it carries `confirm` and the ticked `include`s.
     """
     if queryset.count() > MAX_SELECTION:
         modeladmin.message_user(
@@ -169,19 +185,30 @@ def intermediate_action(
         )
         return None
     form = form_class(request.POST if "apply" in request.POST else None)
+    extra = dict(extra_context or {})
     if "apply" in request.POST:
-        started = submit(
-            modeladmin,
-            request,
-            form,
-            start,
-            provider=provider,
-            operation=operation,
-            subject=subject,
-            item=item,
-        )
-        if started:
-            return started
+        confirming = "confirm" in request.POST
+        rows = history(form.cleaned_data) if history and form.is_valid() else []
+        flagged = any(row.warnings for row in rows)
+        if confirming or not flagged:
+            started = submit(
+                modeladmin,
+                request,
+                form,
+                start,
+                provider=provider,
+                operation=operation,
+                subject=subject,
+                item=item,
+            )
+            if started:
+                return started
+        if flagged:
+            clean = {str(row.photo.pk) for row in rows if not row.warnings}
+            ticked = set(request.POST.getlist("include")) if confirming else clean
+            extra["preflight"] = [(row, row.thumbnail, str(row.photo.pk) in ticked) for row in rows]
+            extra["preflight_confirm"] = True
+            extra.update(rows[0].texts)
     opts = modeladmin.model._meta
     context = {
         **modeladmin.admin_site.each_context(request),
@@ -192,7 +219,7 @@ def intermediate_action(
         "action": action,
         "submit_label": submit_label,
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        **(extra_context or {}),
+        **extra,
     }
     return TemplateResponse(request, "admin/media_sync/action_form.html", context)
 

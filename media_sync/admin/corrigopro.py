@@ -54,6 +54,11 @@ class UploadForm(forms.Form):
     visibility = forms.ChoiceField(choices=VISIBILITY_CHOICES, required=False)
     performed_by = forms.CharField(label="Performed by", max_length=MAX_PERFORMED_BY)
     performed_by_phone = forms.CharField(label="Phone", max_length=30, required=False)
+    upload_anyway = forms.BooleanField(
+        required=False,
+        help_text="Leave unticked: a file already attached to this work order (the same bytes) is not "
+        "sent again. Tick to send it anyway.",
+    )
 
 
 class MetadataForm(forms.Form):
@@ -155,6 +160,7 @@ class CorrigoWorkOrderAdmin(ForgivingListMixin, RunJobsPermissionMixin, admin.Mo
                 performed_by=data["performed_by"],
                 performed_by_phone=data["performed_by_phone"],
                 triggered_by=request.user.get_username(),
+                again=data["upload_anyway"],
             )
 
         return start_or_show(

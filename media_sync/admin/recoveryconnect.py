@@ -8,6 +8,7 @@ from django.utils.html import format_html
 
 from media_sync.admin.base import (
     ForgivingListMixin,
+    HistoryRow,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
     intermediate_action,
@@ -15,6 +16,7 @@ from media_sync.admin.base import (
 )
 from media_sync.admin.forms import DestinationsForm
 from media_sync.models import Provider, RecoveryConnectOrder, RecoveryConnectPhoto
+from media_sync.selectors import rc_transfers_done
 from media_sync.services.audit import audit_name_items
 from media_sync.services.recoveryconnect import (
     TRANSFER_ALL,
@@ -23,6 +25,42 @@ from media_sync.services.recoveryconnect import (
     rc_transfer_all_start,
     rc_transfer_photos_start,
 )
+
+HISTORY_TEXTS = {
+    "preflight_label": "already transferred",
+    "preflight_ok": "not transferred to these orders yet",
+    "preflight_help": "Photos already transferred to one of these orders start unticked. A ticked photo "
+    "goes to every order given above, again to those it reached before; an unticked one is not sent.",
+}
+
+
+def transfer_history(photos: list[RecoveryConnectPhoto], destinations: list[int]) -> list[HistoryRow]:
+    """Each photo, flagged with every one of these destinations our history says it already reached."""
+    done = rc_transfers_done(photo_ids=[photo.photo_id for photo in photos], destinations=destinations)
+    return [
+        HistoryRow(
+            photo=photo,
+            warnings=[
+                f"to {dest} {done[photo.photo_id, dest]}"
+                for dest in destinations
+                if (photo.photo_id, dest) in done
+            ],
+            texts=HISTORY_TEXTS,
+        )
+        for photo in photos
+    ]
+
+
+def left_out(
+    request: HttpRequest, photos: list[RecoveryConnectPhoto], destinations: list[int]
+) -> set[tuple[int, int]]:
+    """The pairs of the photos left unticked on the pre-flight table (none when it was not shown)."""
+    if "confirm" not in request.POST:
+        return set()
+    ticked = set(request.POST.getlist("include"))
+    return {
+        (photo.photo_id, dest) for photo in photos if str(photo.pk) not in ticked for dest in destinations
+    }
 
 
 class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -75,6 +113,7 @@ class RecoveryConnectOrderAdmin(ForgivingListMixin, RunJobsPermissionMixin, admi
             )
             return None
         order = queryset.get()
+        photos = list(order.photos.select_related("order"))
         return intermediate_action(
             self,
             request,
@@ -87,10 +126,12 @@ class RecoveryConnectOrderAdmin(ForgivingListMixin, RunJobsPermissionMixin, admi
             operation=TRANSFER_ALL,
             subject=f"order {order.order_id}",
             item="all photos",
+            history=lambda data: transfer_history(photos, data["destinations"]),
             start=lambda data: rc_transfer_all_start(
                 order=order,
                 destinations=data["destinations"],
                 triggered_by=request.user.get_username(),
+                leave_out=left_out(request, photos, data["destinations"]),
             ),
         )
 
@@ -136,9 +177,11 @@ class RecoveryConnectPhotoAdmin(
             operation=TRANSFER_PHOTOS,
             subject=audit_name_items(sorted({f"order {p.order.order_id}" for p in photos}), "orders"),
             item=audit_name_items([str(photo.photo_id) for photo in photos], "photos"),
+            history=lambda data: transfer_history(photos, data["destinations"]),
             start=lambda data: rc_transfer_photos_start(
                 photos=photos,
                 destinations=data["destinations"],
                 triggered_by=request.user.get_username(),
+                leave_out=left_out(request, photos, data["destinations"]),
             ),
         )
