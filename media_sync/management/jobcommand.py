@@ -25,9 +25,7 @@ class JobCommand(BaseCommand):
     the provider) or 2 (refused before any call: nothing sent, nothing written)."""
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument(
-            "--sync", action="store_true", help="run now, in this process, and report each item"
-        )
+        add_sync_argument(parser)
         parser.add_argument(
             "--user",
             default=f"cli:{getpass.getuser()}",
@@ -55,6 +53,15 @@ class JobCommand(BaseCommand):
             return
         job_run(job_id=job.pk)
         report_items(self, job)
+
+
+def add_sync_argument(parser: ArgumentParser, *, always: bool = False) -> None:
+    """--sync on every command, so a script can pass it everywhere (DESIGN.md). `always`: the command
+    runs in-process anyway, and takes it without changing anything."""
+    help = "accepted for scripts; this command always runs in this process" if always else None
+    parser.add_argument(
+        "--sync", action="store_true", help=help or "run now, in this process, and report each item"
+    )
 
 
 def refused(

@@ -10,13 +10,14 @@ import pytest
 from django.contrib import admin
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
 
 from integrations.corrigopro.simulator import CorrigoProSimulator, tiny_jpeg
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
+from integrations.suapi.client import SuApiClient
 from integrations.suapi.simulator import SuApiSimulator, demo_picture
 from media_sync.models import (
     AuditEvent,
@@ -31,7 +32,7 @@ from media_sync.models import (
 from media_sync.services.jobs import InputRefused
 from media_sync.services.recoveryconnect import rc_transfer_all_start
 from media_sync.services.suapi import su_batch_start, su_photo_add
-from tests.media_sync.factories import order_on_both_sides
+from tests.media_sync.factories import order_on_both_sides, run_command
 from tests.media_sync.test_admin import login
 
 pytestmark = pytest.mark.django_db
@@ -367,3 +368,67 @@ def test_the_dashboard_and_batch_pages_take_any_query(client: Client, world: Non
         reverse("admin:media_sync_subatch_change", args=[batch.pk]),
     ):
         assert client.get(f"{url}?{query}").status_code == 200
+
+
+# --- Commands: mirror first, follow a batch sent elsewhere, --sync everywhere ----------------------------
+
+
+def test_rc_transfer_mirrors_an_order_not_mirrored_yet_with_one_list_call(
+    rc_sim: RecoveryConnectSimulator,
+) -> None:
+    rc_sim.add_order(57076520, 9100020, photos=[{"id": 180461400, "name": "front.jpg"}])
+    rc_sim.add_order(57076502, 9100002)
+    code, out = run_command("rc_transfer", "--order", "57076520", "--to", "9100002", "--sync")
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0].startswith("order 57076520 mirrored first (job ") and "1 photos listed: 1 new" in lines[0]
+    assert lines[1:] == ["180461400 -> 9100002: succeeded [success]"]
+    mirror = TransferJob.objects.get(operation="rc_sync_photos")
+    calls = AuditEvent.objects.filter(job=mirror, kind=AuditKind.HTTP).exclude(operation="auth")
+    assert list(calls.values_list("operation", flat=True)) == ["list_photos"]
+    assert RecoveryConnectOrder.objects.get(order_id=57076520).photos.count() == 1
+
+
+def test_rc_transfer_of_an_order_recoveryconnect_does_not_know_exits_1(
+    rc_sim: RecoveryConnectSimulator,
+) -> None:
+    with pytest.raises(CommandError, match="order 123 could not be mirrored first") as failed:
+        call_command("rc_transfer", "--order", "123", "--to", "9100002", "--sync")
+    assert failed.value.returncode == 1
+    assert list(TransferJob.objects.values_list("operation", flat=True)) == ["rc_sync_photos"]
+
+
+def test_su_pending_records_and_follows_a_batch_sent_elsewhere(su_sim: SuApiSimulator, settings: Any) -> None:
+    su_sim.seed_demo()
+    client = SuApiClient(base_url=settings.SUAPI["BASE_URL"], app_id="demo-app", api_key="demo-key")
+    created = client.create(
+        hotel_id="NT7", channel_hotel_id="12837615", images=[("http://127.0.0.1:9/elsewhere.jpg", [])]
+    )
+    code, out = run_command(
+        "su_pending", "--hotel", "NT7", "--channel-hotel", "12837615", "--batch", created.batch_id
+    )
+    lines = out.splitlines()
+    assert lines[0] == f"batch {created.batch_id} was not sent from here: recorded, and followed"
+    assert lines[1].startswith("1. elsewhere.jpg -> NT7: waiting") and code == 0
+    batch = SuBatch.objects.get(batch_id=created.batch_id)
+    assert (
+        batch.status == "polling"
+        and batch.next_poll_at is not None
+        and batch.job.operation == "su_follow_batch"
+    )
+    su_sim.clock.advance(10)
+    code, out = run_command(
+        "su_pending", "--hotel", "NT7", "--channel-hotel", "12837615", "--batch", created.batch_id
+    )
+    assert "was not sent from here" not in out and SuBatch.objects.count() == 1
+    assert out.splitlines()[0].startswith("1. elsewhere.jpg -> NT7: failed") and code == 1
+    batch.refresh_from_db()
+    assert batch.status == "finished" and batch.job.items.count() == 1
+
+
+def test_every_command_takes_sync() -> None:
+    commands = [name for name, app in get_commands().items() if app == "media_sync"]
+    assert len(commands) >= 12
+    for name in commands:
+        parser = load_command_class("media_sync", name).create_parser("manage.py", name)
+        assert any("--sync" in action.option_strings for action in parser._actions), name

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from media_sync.management.corrigo import add_work_order_argument, attachment_from
-from media_sync.management.jobcommand import refused, report_items
+from media_sync.management.jobcommand import add_sync_argument, refused, report_items
 from media_sync.models import ItemStatus
 from media_sync.services.corrigopro import DownloadFailed, cp_download
 from media_sync.services.jobs import InputRefused
@@ -22,6 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--attachment", required=True, metavar="GUID")
         parser.add_argument("--output", required=True, metavar="PATH", help="where to save the file")
         parser.add_argument("--user", default=f"cli:{getpass.getuser()}", help="name recorded as who ran it")
+        add_sync_argument(parser, always=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
         target = Path(options["output"])
