@@ -55,6 +55,8 @@ DELETE = "su_delete"
 # Following a batch sent from elsewhere (su_pending with a batch id we never sent): its photos are
 # learnt from the first read, and nothing of it can be sent again from here.
 FOLLOW = "su_follow_batch"
+# What the SU API's photo batch ids look like ("4EU2z7o-qUQ"), within our column's 50 characters.
+BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,50}")
 # Booking.com's limits (PUBLIC-API-NOTES.md).
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 MIN_SIDE, MAX_SIDE = 300, 14000
@@ -390,8 +392,10 @@ def su_batch_follow(*, property: SuProperty, batch_id: str, triggered_by: str) -
     """Record a batch sent from elsewhere and follow it like ours: polled now and on the schedule until
     each photo is final or its pending ids expire. One job, whose items are its photos once read."""
     batch_id = batch_id.strip()
-    if not batch_id or len(batch_id) > 50:
-        raise InputRefused(f"{batch_id!r} is not a photo batch id")
+    if not BATCH_ID.fullmatch(batch_id):
+        raise InputRefused(
+            f"{batch_id!r} is not a photo batch id (letters, digits, - and _, like 4EU2z7o-qUQ)"
+        )
     now = timezone.now()
     with transaction.atomic():
         job = job_create(
