@@ -3,12 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test bench lint format clean
+.PHONY: install demo test bench lint format clean lock audit
 
-$(VENV)/.installed: pyproject.toml
+# Exactly the versions and hashes in requirements.lock (made from pyproject.toml by `make lock`), then the
+# project itself without looking at its dependencies again.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
@@ -20,12 +22,8 @@ demo: install
 test: install
 	$(PY) -m pytest
 
-$(VENV)/.bench-installed: $(VENV)/.installed
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
-	touch $@
-
 # `make bench` runs every part; `make bench PARTS="image_intake audit"` runs some.
-bench: $(VENV)/.bench-installed
+bench: install
 	$(PY) bench/run.py $(PARTS)
 
 lint: install
@@ -36,6 +34,16 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# After changing a pin in pyproject.toml: every package, pinned with its hashes, for Python 3.11.
+lock: install
+	$(PY) -m pip install --quiet uv==0.13.9
+	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --generate-hashes --python-version 3.11 \
+		--no-header --quiet -o requirements.lock
+
+# Known vulnerabilities in anything the lock installs (CI runs it).
+audit: install
+	$(PY) .ci/audit.py
 
 clean:
 	rm -rf $(VENV) var

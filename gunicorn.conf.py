@@ -23,3 +23,11 @@ accesslog = "-"
 errorlog = "-"
 # The TLS proxy in front (deploy/nginx.conf) sets X-Forwarded-Proto; trust it only from loopback.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def child_exit(server: object, worker: object) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR set, a worker's live gauges go when it does (its counters stay)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

@@ -195,6 +195,8 @@ def run(sizes: list[int], *, baseline_rows: int, baseline_timeout: float) -> Non
     from django.test import Client
 
     call_command("migrate", verbosity=0)
+    # DEBUG is off, as in production: the pages name the hashed static files collectstatic writes.
+    call_command("collectstatic", "--noinput", verbosity=0)
     client = Client()
     client.force_login(User.objects.create_superuser("bench", password="bench-password-not-used"))
     seeded = 0

@@ -10,9 +10,10 @@ import logging
 import os
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 
@@ -81,13 +82,17 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ("http",
         parts = urlsplit(value)
         if parts.scheme not in schemes or not (parts.netloc or parts.path):
             shown = " or ".join(f"{scheme}://" for scheme in schemes[:3])
-            raise SettingError(name, f"a URL ({shown}...)", value)
+            # A URL may carry a password (mail, database): the message never shows it.
+            raise SettingError(name, f"a URL ({shown}...)", re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", value))
     return value
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 # The fallback key is only good for a laptop: `check --deploy` flags it (security.W009).
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") or "django-insecure-media-sync-local-only"
+# Old keys, newest first, still accepted when checking a signature: a key can be rotated without breaking
+# the Booking.com links and sessions it signed.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -99,6 +104,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "axes",
     "media_sync.apps.MediaSyncConfig",
 ]
 
@@ -112,7 +118,27 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last: turns a locked-out login into its answer (429).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Repeated wrong passwords for one username from one address lock that pair out for a while; the
+# lockout is an audit row. A right password resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("MEDIA_SYNC_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("MEDIA_SYNC_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Lockouts are in the audit; `manage.py axes_reset_username NAME` lifts one early. No admin pages of its
+# own, and no table of every successful login growing forever.
+AXES_ENABLE_ADMIN = False
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_DISABLE_ACCESS_LOG = True
+AXES_CLIENT_IP_CALLABLE = "media_sync.lockout.client_address"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -185,14 +211,20 @@ STORAGES = {
         if AWS_STORAGE_BUCKET_NAME
         else "django.core.files.storage.FileSystemStorage"
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # With DEBUG off, `collectstatic` writes hashed, compressed copies that WhiteNoise serves with
+    # far-future cache headers; a page then names `base.3f2a….css`, so a deploy never serves a stale file.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 
 # Security: secure by default whenever DEBUG is off; a TLS-terminating proxy sets the header below.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
-# A load balancer asks over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# A load balancer and Prometheus ask over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
@@ -200,13 +232,45 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Scripts, styles and images only from this app's own files: no inline script or style attribute runs,
+# so an injected one does nothing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
-EMAIL_BACKEND = env_str(
-    "DJANGO_EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
-)
+
+# Mail from one URL: `smtp://user:pass@host:port`, `smtp+tls://…` (STARTTLS), `smtp+ssl://…` or
+# `console://`. Unset: the console with DEBUG; otherwise Django's SMTP default (localhost:25), which
+# `check --deploy` flags. The URL itself is not kept: it holds the password.
+_email = urlsplit(env_url("EMAIL_URL", schemes=("smtp", "smtp+tls", "smtp+ssl", "console")))
+EMAIL_CONFIGURED = bool(_email.scheme)
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+if _email.scheme.startswith("smtp") or (not _email.scheme and not DEBUG):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+if _email.scheme.startswith("smtp"):
+    try:
+        EMAIL_PORT = _email.port or {"smtp": 25, "smtp+tls": 587, "smtp+ssl": 465}[_email.scheme]
+    except ValueError:
+        raise SettingError(
+            "EMAIL_URL", "a URL with a numeric port", _email.netloc.rpartition("@")[2]
+        ) from None
+    if not _email.hostname:
+        raise SettingError("EMAIL_URL", "a URL naming a host (smtp://host:port)", "no host")
+    EMAIL_HOST = _email.hostname
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+    EMAIL_USE_TLS = _email.scheme == "smtp+tls"
+    EMAIL_USE_SSL = _email.scheme == "smtp+ssl"
+    EMAIL_TIMEOUT = 30
 
 # --- Background workers (django-q2) ---------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
@@ -241,6 +305,9 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "media_sync_cache"}
 }
+
+# `/metrics` answers only `Authorization: Bearer <this>`; unset, it answers nobody.
+MEDIA_SYNC_METRICS_TOKEN = env_str("MEDIA_SYNC_METRICS_TOKEN")
 
 # --- Providers ------------------------------------------------------------------------------------
 # With DEBUG on and a provider's base URL unset, the app talks to the built-in simulators
@@ -312,6 +379,10 @@ MEDIA_SYNC_ALERT_WINDOW_MINUTES = env_int("MEDIA_SYNC_ALERT_WINDOW_MINUTES", 60)
 MEDIA_SYNC_ALERT_THRESHOLD = env_float("MEDIA_SYNC_ALERT_THRESHOLD", 0.2)
 MEDIA_SYNC_ALERT_MIN_ITEMS = env_int("MEDIA_SYNC_ALERT_MIN_ITEMS", 10)
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "media-sync@localhost")
+# Retention (the `prune` command and its daily schedule): webhook deliveries and background task rows older
+# than this go, and uploaded files once their work ended this long ago. The audit is never pruned here.
+MEDIA_SYNC_RETENTION_DAYS = env_int("MEDIA_SYNC_RETENTION_DAYS", 90, minimum=1)
+MEDIA_SYNC_MEDIA_GRACE_DAYS = env_int("MEDIA_SYNC_MEDIA_GRACE_DAYS", 30, minimum=1)
 # An item claimed this many times without an answer is failed by the sweep instead of handed back again.
 MEDIA_SYNC_MAX_CLAIMS = env_int("MEDIA_SYNC_MAX_CLAIMS", 5)
 # One RecoveryConnect transfer names at most this many destination orders (form, command and service).
@@ -338,19 +409,45 @@ LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise SettingError("DJANGO_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR or CRITICAL", LOG_LEVEL)
 
+LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise SettingError("DJANGO_LOG_FORMAT", "plain or json", LOG_FORMAT)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact_link_secrets": {"()": RedactLinkSecrets}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # One JSON object per line; a record logged during a job also carries job_id (and item).
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "filters": {
+        "redact_link_secrets": {"()": RedactLinkSecrets},
+        "about": {"()": "config.observability.AboutFilter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["about"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # urllib3 logs full URLs at DEBUG; keep it quiet, and redacted should someone turn it up.
         "urllib3": {"level": "WARNING"},
+        # django-axes logs every login at INFO; lockouts, its warnings, are in the audit too.
+        "axes": {"level": "WARNING"},
         **{
             name: {"filters": ["redact_link_secrets"]}
             for name in ("urllib3.connectionpool", "botocore.auth", "botocore.endpoint")
         },
     },
 }
+
+# Errors to Sentry when a DSN is given, scrubbed as the audit is: no token, password or signature leaves.
+SENTRY_DSN = env_url("SENTRY_DSN")
+if SENTRY_DSN:
+    from config.observability import sentry_start
+
+    sentry_start(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"))

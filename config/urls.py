@@ -17,5 +17,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/corrigopro/", webhooks.corrigopro, name="webhook-corrigopro"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics, name="metrics"),
     path("media-links/<int:pk>/<str:name>", views.media_link, name="media-link"),
 ]

@@ -372,6 +372,58 @@ class ProviderSession:
                 )
 
 
+FETCH_CHUNK = 64 * 1024
+
+
+def read_capped(response: requests.Response, *, max_bytes: int) -> bytes:
+    """A streamed body read a chunk at a time, refused as soon as it passes `max_bytes` (the declared
+    length is believed only when it already says too much)."""
+    declared = response.headers.get("Content-Length", "")
+    too_large = ProviderError(
+        f"the file is larger than {max_bytes} bytes: not read",
+        failure_class=TOO_LARGE,
+        transient=False,
+        http_status=response.status_code,
+    )
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    body = bytearray()
+    for chunk in response.iter_content(FETCH_CHUNK):
+        body += chunk
+        if len(body) > max_bytes:
+            raise too_large
+    return bytes(body)
+
+
+def fetch_bytes(
+    session: ProviderSession,
+    url: str,
+    *,
+    operation: str,
+    max_bytes: int,
+    status_check: Callable[[requests.Response], object],
+    decode: Callable[[bytes], T],
+) -> T:
+    """GET a pre-signed link (the link is the credential: no token goes with it), stream at most
+    `max_bytes` and hand them to `decode`. A ValueError from `decode` fails the exchange as a parse error,
+    so the audit row of the fetch says the bytes were unusable."""
+
+    def check(response: requests.Response) -> T:
+        try:
+            status_check(response)
+            data = read_capped(response, max_bytes=max_bytes)
+            try:
+                return decode(data)
+            except ValueError as error:
+                raise ProviderError(
+                    str(error), failure_class=PARSE, transient=False, http_status=response.status_code
+                ) from None
+        finally:
+            response.close()
+
+    return session.request("GET", url, operation=operation, stream=True, check=check)
+
+
 def _may_have_arrived(exc: requests.RequestException) -> bool:
     """False only when the connection was never made (refused, unresolvable): then nothing was sent."""
     seen: list[BaseException] = [exc]

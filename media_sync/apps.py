@@ -15,3 +15,19 @@ class MediaSyncConfig(AppConfig):
         )
 
         db.install()
+        from django.db.models.signals import post_save
+
+        from media_sync.metrics import metrics_observe_audit
+        from media_sync.models import AuditEvent
+
+        def count(sender: type[AuditEvent], instance: AuditEvent, created: bool, **kwargs: object) -> None:
+            if created:
+                metrics_observe_audit(instance)
+
+        post_save.connect(count, sender=AuditEvent, weak=False, dispatch_uid="media_sync.metrics")
+
+        from axes.signals import user_locked_out  # type: ignore[import-untyped]
+
+        from media_sync.lockout import on_locked_out
+
+        user_locked_out.connect(on_locked_out, dispatch_uid="media_sync.lockout")

@@ -7,6 +7,7 @@ from typing import Any
 
 from cryptography import x509
 from django.conf import settings
+from django.core import checks
 from django.core.checks import Error, Tags, register
 
 REQUIRED_PROVIDER_SETTINGS = {
@@ -66,3 +67,16 @@ def provider_settings_check(app_configs: Any, **kwargs: Any) -> list[Error]:
             )
         )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def mail_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    if settings.EMAIL_CONFIGURED:
+        return []
+    return [
+        checks.Warning(
+            "EMAIL_URL is not set: alerts go to SMTP on localhost:25, if anything listens there.",
+            hint="Set EMAIL_URL, e.g. smtp+tls://user:password@mail.example.com:587.",
+            id="media_sync.W001",
+        )
+    ]

@@ -18,6 +18,28 @@ class Outcome(models.TextChoices):
     PENDING = "pending", "Pending"
 
 
+class ThumbnailStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+    NOT_A_PICTURE = "not_a_picture", "Not a picture"
+
+
+class Pictured(models.Model):
+    """A provider's picture we show: a thumbnail and a larger preview made by a worker from the bytes the
+    provider serves, kept in media storage (the provider's link is never stored)."""
+
+    thumbnail = models.FileField(upload_to="thumbnails/%Y/%m/", max_length=300, blank=True)
+    preview = models.FileField(upload_to="previews/%Y/%m/", max_length=300, blank=True)
+    thumbnail_status = models.CharField(
+        max_length=20, choices=ThumbnailStatus.choices, default=ThumbnailStatus.PENDING
+    )
+    thumbnail_error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
 # --- RecoveryConnect mirror -------------------------------------------------------------------------
 
 
@@ -45,7 +67,7 @@ class RecoveryConnectOrder(models.Model):
         return f"Order {self.order_id}{client}"
 
 
-class RecoveryConnectPhoto(models.Model):
+class RecoveryConnectPhoto(Pictured):
     """A photo listed at RecoveryConnect. Its pre-signed URL is short-lived and never stored."""
 
     photo_id = models.PositiveBigIntegerField(unique=True)
@@ -105,7 +127,7 @@ class CorrigoWorkOrder(models.Model):
         return f"Work order {self.work_order_id}" + (f" ({self.status})" if self.status else "")
 
 
-class CorrigoAttachment(models.Model):
+class CorrigoAttachment(Pictured):
     """An attachment at CorrigoPro. Removed ones stay, marked, so a late "added" webhook cannot revive it."""
 
     attachment_id = models.CharField(max_length=36, unique=True)
@@ -430,6 +452,7 @@ class AuditKind(models.TextChoices):
     ITEM = "item", "Item result"
     WEBHOOK = "webhook", "Webhook received"
     REFUSAL = "refusal", "Refused before sending"
+    LOCKOUT = "lockout", "Login locked out"
 
 
 class AuditEvent(ProviderAnswer):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Model, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -19,6 +19,8 @@ from media_sync.models import (
     MediaFile,
     Outcome,
     Provider,
+    RecoveryConnectPhoto,
+    SuBatchPhoto,
     TransferItem,
     TransferJob,
 )
@@ -112,6 +114,26 @@ def jobs_open(*, stale_after: timedelta) -> tuple[list[TransferJob], list[Transf
     cutoff = timezone.now() - stale_after
     stuck = [job for job in jobs if (job.last_activity or job.created_at) < cutoff]  # type: ignore[attr-defined]
     return jobs, stuck
+
+
+# --- Pictures ------------------------------------------------------------------------------------------
+
+
+def job_item_pictures(job: TransferJob, items: list[TransferItem]) -> dict[int, Model]:
+    """The photo or attachment each of a page's items is about (item pk -> object), in one query. Jobs
+    about orders, work orders or batches as a whole have none."""
+    if job.operation in ("rc_transfer_photos", "rc_transfer_all"):
+        ids = [int(item.item) for item in items if item.item.isdigit()]
+        photos = {str(p.photo_id): p for p in RecoveryConnectPhoto.objects.filter(photo_id__in=ids)}
+        return {item.pk: photos[item.item] for item in items if item.item in photos}
+    if job.operation in ("cp_update", "cp_delete", "cp_download"):
+        found = CorrigoAttachment.objects.filter(attachment_id__in=[item.item for item in items])
+        attachments = {a.attachment_id: a for a in found}
+        return {item.pk: attachments[item.item] for item in items if item.item in attachments}
+    if job.operation == "su_create_batch":
+        sent = SuBatchPhoto.objects.filter(item__in=items, photo__isnull=False).select_related("photo__media")
+        return {row.item_id: row.photo for row in sent if row.photo is not None}
+    return {}
 
 
 # --- Pre-flight against our own history --------------------------------------------------------------

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from media_sync.services.alerts import alerts_check
 from media_sync.services.jobs import jobs_sweep_stale
+from media_sync.services.retention import prune
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_poll_due
+from media_sync.services.thumbnails import thumbnails_make, thumbnails_sweep_stalled
 from media_sync.services.webhooks import webhook_process, webhooks_sweep_received
 
 
@@ -14,7 +16,11 @@ def run_job(job_id: int) -> None:
 
 
 def sweep_stale_jobs() -> dict[str, int]:
-    return {**jobs_sweep_stale(), "webhooks_requeued": webhooks_sweep_received()}
+    return {
+        **jobs_sweep_stale(),
+        "webhooks_requeued": webhooks_sweep_received(),
+        "thumbnails_requeued": thumbnails_sweep_stalled(),
+    }
 
 
 def process_webhook(delivery_id: int) -> None:
@@ -27,3 +33,11 @@ def poll_su_batches() -> int:
 
 def check_alerts() -> int:
     return len(alerts_check())
+
+
+def prune_old_rows() -> list[str]:
+    return prune(dry_run=False).lines()
+
+
+def make_thumbnails(provider: str, parent_id: int) -> None:
+    thumbnails_make(provider=provider, parent_id=parent_id)

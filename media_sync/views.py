@@ -1,12 +1,15 @@
-"""Public views outside the admin: the signed links providers fetch files from, and the health check."""
+"""Views outside the admin: the signed links providers fetch files from, the health check, the metrics."""
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpRequest, HttpResponseForbidden, JsonResponse
+from django.conf import settings
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.http.response import HttpResponseBase
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_GET
 
 from media_sync.health import health_probe, workers_last_seen, workers_quiet
+from media_sync.metrics import metrics_text
 from media_sync.models import MediaFile
 from media_sync.services.media import media_link_valid
 
@@ -41,5 +44,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "workers_last_seen": seen.isoformat() if seen else None,
     }
     response = JsonResponse(body, status=200 if healthy else 503)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text, only to `Authorization: Bearer <MEDIA_SYNC_METRICS_TOKEN>`; with no token set,
+    to nobody."""
+    token = settings.MEDIA_SYNC_METRICS_TOKEN
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not token or scheme.lower() != "bearer" or not constant_time_compare(given.strip(), token):
+        response = HttpResponse("A metrics token is required.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    response = HttpResponse(metrics_text(), content_type="text/plain; version=0.0.4; charset=utf-8")
     response["Cache-Control"] = "no-store"
     return response

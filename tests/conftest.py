@@ -56,6 +56,11 @@ def _plain_http() -> None:
     django_settings.SECURE_SSL_REDIRECT = False
     django_settings.SESSION_COOKIE_SECURE = False
     django_settings.CSRF_COOKIE_SECURE = False
+    # No test runs collectstatic: pages name the plain files, which the finders serve.
+    django_settings.STORAGES = {
+        **django_settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,7 @@ PRODUCTION = {
     "SUAPI_APP_ID": "ops",
     "SUAPI_API_KEY": "s3cret",
     "MEDIA_SYNC_PUBLIC_BASE_URL": "https://media-sync.example.com",
+    "EMAIL_URL": "smtp+tls://alerts:p%40ss@mail.example.com:587",
 }
 
 
@@ -37,7 +38,9 @@ def manage(*args: str, env: dict[str, str], drop: tuple[str, ...] = ()) -> subpr
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "RECOVERYCONNECT_", "CORRIGOPRO_", "SUAPI_", "MEDIA_SYNC_", "AWS_"))
+        if not k.startswith(
+            ("DJANGO_", "RECOVERYCONNECT_", "CORRIGOPRO_", "SUAPI_", "MEDIA_SYNC_", "AWS_", "EMAIL_")
+        )
     }
     clean.update({k: v for k, v in env.items() if k not in drop})
     return subprocess.run(
@@ -110,6 +113,14 @@ def test_simulators_refuse_to_run_without_debug(production: dict[str, str]) -> N
         ("SUAPI_BASE_URL", "connect.su-api.example", "SUAPI_BASE_URL must be a URL (http://"),
         ("DJANGO_LOG_LEVEL", "loud", "DJANGO_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
         ("DJANGO_SECRET_KEY_FILE", "/nonexistent/key", "DJANGO_SECRET_KEY_FILE must be a readable file"),
+        ("EMAIL_URL", "smpt://ops:hunter2@mail.example.com", "EMAIL_URL must be a URL (smtp://"),
+        (
+            "EMAIL_URL",
+            "smtp://ops:hunter2@mail.example.com:25x",
+            "EMAIL_URL must be a URL with a numeric port",
+        ),
+        ("EMAIL_URL", "smtp://ops:hunter2@:25", "EMAIL_URL must be a URL naming a host"),
+        ("DATABASE_URL", "mysq://app:hunter2@db/media", "DATABASE_URL must be a URL"),
     ],
 )
 def test_a_bad_value_stops_start_up_with_one_line_naming_the_variable(
@@ -120,6 +131,31 @@ def test_a_bad_value_stops_start_up_with_one_line_naming_the_variable(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"media-sync: {says}"), result.stderr
     assert "Traceback" not in result.stderr
+    assert "hunter2" not in result.stderr  # a URL's password is never printed
+
+
+def test_email_url_sets_the_smtp_server_and_its_credentials(production: dict[str, str]) -> None:
+    shell = (
+        "from django.conf import settings as s; print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT,"
+        " s.EMAIL_HOST_USER, s.EMAIL_HOST_PASSWORD, s.EMAIL_USE_TLS, s.EMAIL_USE_SSL)"
+    )
+    result = manage("shell", "--no-imports", "-c", shell, env=production)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        "mail.example.com",
+        "587",
+        "alerts",
+        "p@ss",
+        "True",
+        "False",
+    ]
+
+
+def test_check_deploy_warns_when_no_mail_server_is_set(production: dict[str, str]) -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production, drop=("EMAIL_URL",))
+    assert result.returncode == 1
+    assert "EMAIL_URL is not set" in result.stderr
 
 
 def test_a_secret_is_read_from_the_file_its_name_file_variable_names(

@@ -6,7 +6,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import requests
 
@@ -30,6 +30,7 @@ from integrations.http import (
     RetryPolicy,
     TokenCache,
     error_for_status,
+    fetch_bytes,
     json_body,
     parse_retry_after,
 )
@@ -39,6 +40,7 @@ from integrations.multipart import content_type as multipart_content_type
 PROVIDER = "corrigopro"
 TOKENS = TokenCache()
 DOWNLOAD_CHUNK = 64 * 1024
+T = TypeVar("T")
 
 
 def new_message_id() -> str:
@@ -251,6 +253,17 @@ class CorrigoProClient(BearerTokenClient):
         """The file behind a fresh download link, as a streamed response (the link carries its own
         signature: no bearer token goes with it)."""
         return self._session.request("GET", url, operation="download_file", stream=True, check=checked)
+
+    def fetch_file(self, url: str, *, max_bytes: int, decode: Callable[[bytes], T]) -> T:
+        """The file behind a fresh download link, read whole up to `max_bytes` and decoded (a thumbnail)."""
+        return fetch_bytes(
+            self._session,
+            url,
+            operation="download_file",
+            max_bytes=max_bytes,
+            status_check=checked,
+            decode=decode,
+        )
 
     @staticmethod
     def iter_file(response: requests.Response) -> Iterator[bytes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -18,6 +18,7 @@ from integrations.http import (
     RetryPolicy,
     TokenCache,
     error_for_status,
+    fetch_bytes,
     json_body,
     parse_retry_after,
 )
@@ -32,6 +33,7 @@ from integrations.recoveryconnect.schemas import (
 
 PROVIDER = "recoveryconnect"
 TOKENS = TokenCache()
+T = TypeVar("T")
 
 
 def checked_json(response: requests.Response) -> Any:
@@ -51,6 +53,17 @@ def checked_json(response: requests.Response) -> Any:
         f"HTTP {response.status_code}: {message}",
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
     )
+
+
+def checked_file(response: requests.Response) -> None:
+    """A photo link answers the picture with 200; anything else (an expired or tampered link's 403, a
+    missing file's 404, a 5xx) is an error, read by its status."""
+    if response.status_code != 200:
+        raise error_for_status(
+            response.status_code,
+            f"HTTP {response.status_code} {response.reason or ''} for the photo link".replace("  ", " "),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
 
 
 class RecoveryConnectClient(BearerTokenClient):
@@ -140,4 +153,16 @@ class RecoveryConnectClient(BearerTokenClient):
             json_payload={"transfer_to": transfer_to},
             idempotent=False,
             check=lambda response: parse_transfer(checked_json(response)),
+        )
+
+    # Reference: PUBLIC-API-NOTES.md, RecoveryConnect "List an order's photos" (photo_url: pre-signed,
+    # short-lived; the link is the credential, so no bearer token goes with it)
+    def fetch_photo(self, url: str, *, max_bytes: int, decode: Callable[[bytes], T]) -> T:
+        return fetch_bytes(
+            self._session,
+            url,
+            operation="fetch_photo",
+            max_bytes=max_bytes,
+            status_check=checked_file,
+            decode=decode,
         )

@@ -19,11 +19,17 @@ from integrations.simkit import (
     SimResponse,
     SimulatorApp,
     json_response,
+    labelled_jpeg,
+    text_response,
 )
 
 FIRST_PHOTO_ID = 180461370
 PHOTO_URL_TTL_S = 900
-DEFAULT_FILES_BASE = "https://files.sim.invalid"
+# Where run_simulators mounts this app; photo links carry it, and the file route accepts any prefix.
+DEFAULT_MOUNT_PREFIX = "/recoveryconnect"
+PHOTO_SIZE = (1024, 768)
+# What a broken photo link serves instead of the picture (the behaviour knob "broken_photos").
+BROKEN_KINDS = ("corrupt", "missing", "html")
 
 # (internal order id, client order id, closed): the Django demo loader mirrors these ids.
 DEMO_ORDERS: list[tuple[int, int, bool]] = [
@@ -47,6 +53,18 @@ _DEMO_PHOTOS: dict[int, list[dict[str, Any]]] = {
 }
 
 _INVALID = "The given data was invalid."
+
+
+def photo_jpeg(photo_id: int, name: str) -> bytes:
+    """What a photo link serves: a real 1024x768 JPEG of its own colour with the photo's name on it."""
+    return labelled_jpeg(name.rsplit(".", 1)[0], f"photo {photo_id}", size=PHOTO_SIZE)
+
+
+def _storage_error(status: int, code: str, message: str) -> SimResponse:
+    # Pre-signed links are served by object storage, which answers in its own XML, not the API's JSON.
+    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+    body += "</Error>"
+    return text_response(status, body, "application/xml")
 
 
 @dataclass
@@ -87,11 +105,14 @@ class RecoveryConnectSimulator(SimulatorApp):
         *,
         token_ttl_s: int = 3600,
         files_base_url: str | None = None,
+        mount_prefix: str = DEFAULT_MOUNT_PREFIX,
         clock: Clock | None = None,
     ) -> None:
         super().__init__(clock)
         self.username, self.password = username, password
-        self.files_base_url = files_base_url or DEFAULT_FILES_BASE
+        # Unset: links point back at this simulator (the Host it was called on, under mount_prefix).
+        self.files_base_url = files_base_url
+        self.mount_prefix = mount_prefix.rstrip("/")
         self._default_ttl = token_ttl_s
         self._signing_key = secrets.token_bytes(16)
         self._clear_state()
@@ -102,6 +123,8 @@ class RecoveryConnectSimulator(SimulatorApp):
         self.add_route(
             "PUT", r"/api/v130/orders/(?P<order_id>\d+)/photos/(?P<photo_id>\d+)", self._transfer_one
         )
+        # Any leading path: served at the root by serve(), a link still carries the mounted path.
+        self.add_route("GET", r"(?:/[\w.-]+)*/photos/(?P<photo_id>\d+)\.jpg", self._photo_file)
         self.add_route("POST", "/_sim/recoveryconnect/orders", self._control_add_order)
         self.add_route("GET", "/_sim/recoveryconnect/orders", self._control_orders)
         self.add_route("POST", "/_sim/recoveryconnect/seed-demo", self._control_seed_demo)
@@ -116,6 +139,7 @@ class RecoveryConnectSimulator(SimulatorApp):
         self.auth_count = 0
         self.token_ttl_s = self._default_ttl
         self.omit_photo_ids: set[int] = set()
+        self.broken_photos: dict[int, str] = {}  # photo id -> one of BROKEN_KINDS
         self._next_photo_id = FIRST_PHOTO_ID
 
     def reset(self) -> None:
@@ -215,17 +239,42 @@ class RecoveryConnectSimulator(SimulatorApp):
                 "type": {"id": photo.type_id, "name": photo.type_name},
                 "order_id": order.internal_id,
                 "name": photo.name,
-                "photo_url": self._photo_url(photo.id),
+                "photo_url": self._photo_url(request, photo.id),
             }
             for photo in order.photos
         ]
         return json_response(200, {"data": data})
 
-    def _photo_url(self, photo_id: int) -> str:
-        # Shaped like a pre-signed, short-lived URL; nothing serves it.
+    def _sign(self, photo_id: int, expires: int) -> str:
+        return hmac.new(self._signing_key, f"{photo_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def _photo_url(self, request: SimRequest, photo_id: int) -> str:
+        # A pre-signed, short-lived URL, served by _photo_file until it expires (on the simulator clock).
         expires = int(self.clock.now()) + PHOTO_URL_TTL_S
-        signature = hmac.new(self._signing_key, f"{photo_id}:{expires}".encode(), hashlib.sha256).hexdigest()
-        return f"{self.files_base_url}/photos/{photo_id}.jpg?expires={expires}&signature={signature}"
+        base = self.files_base_url or f"http://{request.header('Host') or '127.0.0.1'}{self.mount_prefix}"
+        return f"{base}/photos/{photo_id}.jpg?expires={expires}&signature={self._sign(photo_id, expires)}"
+
+    def _photo_file(self, request: SimRequest, photo_id: str) -> SimResponse:
+        # The link is the credential: no bearer token is asked for, as with any pre-signed storage URL.
+        expires_text, signature = request.query.get("expires", ""), request.query.get("signature", "")
+        expected = self._sign(int(photo_id), int(expires_text)) if expires_text.isdigit() else ""
+        if not expected or not hmac.compare_digest(signature.encode(), expected.encode()):
+            return _storage_error(
+                403, "SignatureDoesNotMatch", "The request signature we calculated does not match."
+            )
+        if self.clock.now() > int(expires_text):
+            return _storage_error(403, "AccessDenied", "Request has expired")
+        photo = self._find_photo(int(photo_id))
+        broken = self.broken_photos.get(int(photo_id))
+        if photo is None or broken == "missing":
+            return _storage_error(404, "NoSuchKey", "The specified key does not exist.")
+        content = photo_jpeg(photo.id, photo.name)
+        if broken == "html":
+            return text_response(200, "<html><body>Service unavailable</body></html>", "text/html")
+        if broken == "corrupt":
+            # A JPEG's first bytes, then noise: what a cut-off or damaged upload looks like.
+            return SimResponse(200, {"Content-Type": "image/jpeg"}, content[:200] + b"\x00garbage" * 50)
+        return SimResponse(200, {"Content-Type": "image/jpeg"}, content)
 
     def _transfer_all(self, request: SimRequest, order_id: str) -> SimResponse:
         order = self._order_or_error(request, order_id)
@@ -294,8 +343,14 @@ class RecoveryConnectSimulator(SimulatorApp):
 
     def _control_behaviour(self, request: SimRequest) -> SimResponse:
         body = request.json()
-        if not isinstance(body, dict) or not set(body) <= {"omit_photo_ids", "garbage_next", "token_ttl_s"}:
-            return json_response(400, {"message": "Allowed keys: omit_photo_ids, garbage_next, token_ttl_s."})
+        allowed = {"omit_photo_ids", "garbage_next", "token_ttl_s", "broken_photos"}
+        if not isinstance(body, dict) or not set(body) <= allowed:
+            return json_response(400, {"message": f"Allowed keys: {', '.join(sorted(allowed))}."})
+        broken = body.get("broken_photos", {})
+        if not isinstance(broken, dict) or not set(broken.values()) <= set(BROKEN_KINDS):
+            return json_response(
+                400, {"message": f"broken_photos maps photo ids to one of {', '.join(BROKEN_KINDS)}."}
+            )
         if body.get("garbage_next") not in (None, "html", "truncated"):
             return json_response(400, {"message": 'garbage_next must be null, "html" or "truncated".'})
         if "omit_photo_ids" in body:
@@ -304,6 +359,8 @@ class RecoveryConnectSimulator(SimulatorApp):
             self.garbage_next = body["garbage_next"]
         if "token_ttl_s" in body:
             self.token_ttl_s = int(body["token_ttl_s"])
+        if "broken_photos" in body:
+            self.broken_photos = {int(photo_id): kind for photo_id, kind in broken.items()}
         return self._behaviour_response()
 
     def _behaviour_response(self) -> SimResponse:
@@ -313,6 +370,7 @@ class RecoveryConnectSimulator(SimulatorApp):
                 "omit_photo_ids": sorted(self.omit_photo_ids),
                 "garbage_next": self.garbage_next,
                 "token_ttl_s": self.token_ttl_s,
+                "broken_photos": {str(k): v for k, v in sorted(self.broken_photos.items())},
             },
         )
 

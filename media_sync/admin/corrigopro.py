@@ -25,6 +25,7 @@ from media_sync.admin.base import (
     start_or_show,
 )
 from media_sync.admin.filters import ChoicesFilter
+from media_sync.admin.pictures import PictureViewsMixin, picture
 from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, Provider, TransferJob, WebhookDelivery
 from media_sync.services.audit import audit_record_refusal
 from media_sync.services.corrigopro import (
@@ -69,8 +70,21 @@ class MetadataForm(forms.Form):
 
 class AttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CorrigoAttachment
-    readonly_fields = fields = ("name", "mime_type", "size", "document_type", "added_by", "state", "links")
+    readonly_fields = fields = (
+        "picture",
+        "name",
+        "mime_type",
+        "size",
+        "document_type",
+        "added_by",
+        "state",
+        "links",
+    )
     extra = 0
+
+    @admin.display(description="picture")
+    def picture(self, attachment: CorrigoAttachment) -> str:
+        return picture(attachment)
 
     @admin.display(description="state")
     def state(self, attachment: CorrigoAttachment) -> str:
@@ -196,9 +210,10 @@ class AddedByFilter(ChoicesFilter):
 
 @admin.register(CorrigoAttachment)
 class CorrigoAttachmentAdmin(
-    ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 ):
     list_display = [
+        "picture",
         "name",
         "work_order",
         "mime_type",
@@ -214,6 +229,11 @@ class CorrigoAttachmentAdmin(
     search_fields = ["=attachment_id", "=work_order__work_order_id", "name"]
     search_help_text = "Attachment id or work order id (exact), or file name."
     list_per_page = 100
+    list_display_links = ["name"]
+
+    @admin.display(description="picture")
+    def picture(self, attachment: CorrigoAttachment) -> str:
+        return picture(attachment)
 
     @admin.display(description="")
     def links(self, attachment: CorrigoAttachment) -> str:

@@ -15,8 +15,9 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from media_sync.admin.base import ForgivingListMixin, ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url
+from media_sync.admin.pictures import picture
 from media_sync.models import ItemStatus, JobStatus, TransferJob
-from media_sync.selectors import job_item_counts, jobs_with_progress
+from media_sync.selectors import job_item_counts, job_item_pictures, jobs_with_progress
 from media_sync.services.jobs import job_retry_failed
 
 ITEMS_PER_PAGE = 100
@@ -133,6 +134,9 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
             self.message_user(
                 request, f"There is no page {asked_page[:50]}: page {page.number} is shown.", messages.WARNING
             )
+        pictures = job_item_pictures(job, list(page))
+        for item in page:
+            item.picture = picture(pictures.get(item.pk))
         counts = job_item_counts(job)
         total = sum(counts.values())
         done = counts[ItemStatus.SUCCEEDED] + counts[ItemStatus.FAILED]

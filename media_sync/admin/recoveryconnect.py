@@ -15,6 +15,7 @@ from media_sync.admin.base import (
     job_url,
 )
 from media_sync.admin.forms import DestinationsForm
+from media_sync.admin.pictures import PictureViewsMixin, picture
 from media_sync.models import Provider, RecoveryConnectOrder, RecoveryConnectPhoto
 from media_sync.selectors import rc_transfers_done
 from media_sync.services.audit import audit_name_items
@@ -46,6 +47,7 @@ def transfer_history(photos: list[RecoveryConnectPhoto], destinations: list[int]
                 if (photo.photo_id, dest) in done
             ],
             texts=HISTORY_TEXTS,
+            thumbnail=picture(photo),
         )
         for photo in photos
     ]
@@ -65,9 +67,13 @@ def left_out(
 
 class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = RecoveryConnectPhoto
-    readonly_fields = fields = ("photo_id", "name", "type_name", "synced_at")
+    readonly_fields = fields = ("picture", "photo_id", "name", "type_name", "synced_at")
     extra = 0
     show_change_link = False
+
+    @admin.display(description="picture")
+    def picture(self, photo: RecoveryConnectPhoto) -> str:
+        return picture(photo)
 
 
 @admin.register(RecoveryConnectOrder)
@@ -127,6 +133,7 @@ class RecoveryConnectOrderAdmin(ForgivingListMixin, RunJobsPermissionMixin, admi
             subject=f"order {order.order_id}",
             item="all photos",
             history=lambda data: transfer_history(photos, data["destinations"]),
+            extra_context={"pictures": order.photos.all()[:50]},
             start=lambda data: rc_transfer_all_start(
                 order=order,
                 destinations=data["destinations"],
@@ -147,14 +154,19 @@ class RecoveryConnectOrderAdmin(ForgivingListMixin, RunJobsPermissionMixin, admi
 
 @admin.register(RecoveryConnectPhoto)
 class RecoveryConnectPhotoAdmin(
-    ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 ):
-    list_display = ["photo_id", "name", "type_name", "order", "synced_at"]
+    list_display = ["picture", "photo_id", "name", "type_name", "order", "synced_at"]
+    list_display_links = ["photo_id"]
     list_select_related = ["order"]
     search_fields = ["=photo_id", "=order__order_id", "=order__client_order_id", "name"]
     search_help_text = "Photo id, internal or client order id (exact), or file name."
     actions = ["transfer_photos"]
     list_per_page = 100
+
+    @admin.display(description="picture")
+    def picture(self, photo: RecoveryConnectPhoto) -> str:
+        return picture(photo)
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         # The order page links here with ?order__order_id=<id> to list that order's photos.

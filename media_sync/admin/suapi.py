@@ -9,11 +9,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.http.response import HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
 
 from media_sync.admin.base import (
     ConfirmForm,
@@ -25,6 +23,7 @@ from media_sync.admin.base import (
     posted,
     start_or_show,
 )
+from media_sync.admin.pictures import PictureViewsMixin, picture
 from media_sync.models import BatchStatus, Provider, SuBatch, SuPhoto, SuProperty
 from media_sync.services.audit import audit_name_items, audit_record_refusal
 from media_sync.services.jobs import InputRefused
@@ -46,13 +45,6 @@ def parse_tags(text: str) -> list[int]:
     if any(not value.isdigit() for value in values):
         raise forms.ValidationError("tags are Booking.com tag ids: numbers, separated by commas or spaces")
     return [int(value) for value in values]
-
-
-def thumbnail_tag(photo: SuPhoto | None) -> str:
-    if photo is None or not photo.thumbnail:
-        return "—"
-    url = reverse("admin:media_sync_suphoto_thumbnail", args=[photo.pk])
-    return format_html('<img src="{}" alt="" class="thumb">', url)
 
 
 class SendPhotosForm(forms.Form):
@@ -84,7 +76,7 @@ class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     @admin.display(description="")
     def preview(self, photo: SuPhoto) -> str:
-        return thumbnail_tag(photo)
+        return picture(photo)
 
 
 class BatchInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -102,7 +94,9 @@ class SuPropertyAdmin(ForgivingListMixin, admin.ModelAdmin):
 
 
 @admin.register(SuPhoto)
-class SuPhotoAdmin(ForgivingListMixin, RunJobsPermissionMixin, admin.ModelAdmin):
+class SuPhotoAdmin(ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin, admin.ModelAdmin):
+    # Booking.com photos are ours: the thumbnail is made when the photo comes in, with no preview.
+    picture_fields = ("thumbnail",)
     list_display = ["preview", "__str__", "property", "image_format", "size", "created_at"]
     list_display_links = ["__str__"]
     list_filter = ["property"]
@@ -151,27 +145,11 @@ class SuPhotoAdmin(ForgivingListMixin, RunJobsPermissionMixin, admin.ModelAdmin)
 
     @admin.display(description="")
     def preview(self, photo: SuPhoto) -> str:
-        return thumbnail_tag(photo)
+        return picture(photo)
 
     @admin.display(description="size")
     def size(self, photo: SuPhoto) -> str:
         return f"{photo.width}x{photo.height}, {photo.media.size / 1048576:.1f} MB"
-
-    def get_urls(self) -> list[URLPattern]:
-        thumbnail = path(
-            "<path:object_id>/thumbnail/",
-            self.admin_site.admin_view(self.thumbnail_view),
-            name="media_sync_suphoto_thumbnail",
-        )
-        return [thumbnail, *super().get_urls()]
-
-    def thumbnail_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
-        photo = self.get_object(request, unquote(object_id))
-        if photo is None or not photo.thumbnail:
-            raise Http404("No thumbnail.")
-        if not self.has_view_permission(request, photo):
-            raise PermissionDenied
-        return FileResponse(photo.thumbnail.open("rb"), content_type="image/jpeg")
 
     @admin.action(description="Send selected photos to Booking.com…", permissions=["run_jobs"])
     def send_to_booking(self, request: HttpRequest, queryset: QuerySet[SuPhoto]) -> HttpResponse | None:
@@ -194,7 +172,7 @@ class SuPhotoAdmin(ForgivingListMixin, RunJobsPermissionMixin, admin.ModelAdmin)
         return intermediate_action(
             self,
             request,
-            queryset,
+            queryset.select_related("property", "media"),
             form_class=Form,
             title=f"Send {len(photos)} photo(s) to Booking.com for {property}",
             action="send_to_booking",
@@ -204,9 +182,7 @@ class SuPhotoAdmin(ForgivingListMixin, RunJobsPermissionMixin, admin.ModelAdmin)
             subject=f"property {property.hotel_id}",
             item=audit_name_items([photo.media.original_name for photo in photos], "photos"),
             extra_context={
-                "preflight": [
-                    (row, thumbnail_tag(row.photo), str(row.photo.pk) in ticked) for row in preflight
-                ]
+                "preflight": [(row, picture(row.photo), str(row.photo.pk) in ticked) for row in preflight]
             },
             start=lambda data: su_batch_start(
                 property=property,
@@ -298,7 +274,7 @@ class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixi
             "opts": self.opts,
             "title": str(batch),
             "batch": batch,
-            "rows": [(sent, thumbnail_tag(sent.photo)) for sent in photos],
+            "rows": [(sent, picture(sent.photo)) for sent in photos],
             "counts": sorted(
                 counts.items(), key=lambda kv: STATUS_ORDER.index(kv[0]) if kv[0] in STATUS_ORDER else 99
             ),

@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from media_sync.metrics import ALERTS
 from media_sync.models import AuditEvent, AuditKind, FailureAlert, Outcome, Provider
 
 TEAM_LEADS = "Team leads"
@@ -84,4 +85,5 @@ def _send(alert: FailureAlert, *, since: datetime, until: datetime) -> int:
         from_email=None,
         recipient_list=recipients,
     )
+    ALERTS.labels(alert.provider).inc()
     return len(recipients)

@@ -7,15 +7,23 @@ from media_sync.models import ANSWER_FIELDS, AuditEvent, AuditKind, Outcome, Tra
 
 
 def audit_record_exchange(
-    *, job: TransferJob, exchange: Exchange, item: str = "", destination: str = ""
+    *,
+    job: TransferJob | None,
+    exchange: Exchange,
+    item: str = "",
+    destination: str = "",
+    subject: str = "",
+    triggered_by: str = "",
 ) -> AuditEvent:
+    """One HTTP exchange: a job's, or background work's of no job (a thumbnail fetch), which names its
+    own subject and who it runs for."""
     error = exchange.error
     return AuditEvent.objects.create(
         kind=AuditKind.HTTP,
         provider=exchange.provider,
         operation=exchange.operation,
         job=job,
-        subject=job.subject,
+        subject=job.subject if job else subject,
         item=item,
         destination=destination,
         outcome=Outcome.FAILED if error else Outcome.SUCCEEDED,
@@ -25,7 +33,7 @@ def audit_record_exchange(
         message=error.message if error else "",
         attempt=exchange.attempt,
         duration_ms=exchange.duration_ms,
-        triggered_by=job.triggered_by,
+        triggered_by=job.triggered_by if job else triggered_by,
         method=exchange.method,
         path=exchange.path,
         request_summary=exchange.request_summary,
@@ -61,8 +69,10 @@ class ExchangeRecorder:
     """The hook a provider client reports each HTTP exchange to. The runner says, before each call,
     which item and destination the call is about, so every attempt's row names them."""
 
-    def __init__(self, *, job: TransferJob) -> None:
+    def __init__(self, *, job: TransferJob | None, subject: str = "", triggered_by: str = "") -> None:
         self.job = job
+        self.subject = subject
+        self.triggered_by = triggered_by
         self.item = ""
         self.destination = ""
 
@@ -71,7 +81,14 @@ class ExchangeRecorder:
         self.destination = destination
 
     def __call__(self, exchange: Exchange) -> None:
-        audit_record_exchange(job=self.job, exchange=exchange, item=self.item, destination=self.destination)
+        audit_record_exchange(
+            job=self.job,
+            exchange=exchange,
+            item=self.item,
+            destination=self.destination,
+            subject=self.subject,
+            triggered_by=self.triggered_by,
+        )
 
 
 def audit_record_item(*, item: TransferItem, job: TransferJob, outcome: str) -> AuditEvent:

@@ -29,10 +29,12 @@ from media_sync.models import (
     ItemStatus,
     MediaFile,
     Provider,
+    ThumbnailStatus,
     TransferItem,
     TransferJob,
 )
 from media_sync.selectors import cp_uploads_of_file
+from media_sync.services import thumbnails
 from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.jobs import (
     InputRefused,
@@ -237,6 +239,10 @@ def _sync_one(job: TransferJob, client: CorrigoProClient, item: TransferItem) ->
         new = sum(_mirror_attachment(work_order, attachment, now) for attachment in attachments)
         work_order.attachments_synced_at = now
         work_order.save(update_fields=["attachments_synced_at"])
+        work_order.attachments.filter(thumbnail_status=ThumbnailStatus.FAILED).update(
+            thumbnail_status=ThumbnailStatus.PENDING
+        )
+        thumbnails.thumbnails_enqueue(provider=Provider.CORRIGOPRO, parent_id=work_order_id)
         item_finish(
             item=item,
             job=job,
@@ -247,19 +253,22 @@ def _sync_one(job: TransferJob, client: CorrigoProClient, item: TransferItem) ->
 
 
 def _mirror_attachment(work_order: CorrigoWorkOrder, attachment: Attachment, now: object) -> bool:
+    defaults = {
+        "work_order": work_order,
+        "name": attachment.name,
+        "mime_type": attachment.mime_type,
+        "document_type": attachment.document_type,
+        "visibility": attachment.visibility,
+        "size": attachment.size,
+        "performed_by": attachment.performed_by,
+        "removed_at": None,
+        "synced_at": now,
+    }
+    status = thumbnails.picture_status(mime_type=attachment.mime_type, name=attachment.name)
     _, created = CorrigoAttachment.objects.update_or_create(
         attachment_id=attachment.id,
-        defaults={
-            "work_order": work_order,
-            "name": attachment.name,
-            "mime_type": attachment.mime_type,
-            "document_type": attachment.document_type,
-            "visibility": attachment.visibility,
-            "size": attachment.size,
-            "performed_by": attachment.performed_by,
-            "removed_at": None,
-            "synced_at": now,
-        },
+        defaults=defaults,
+        create_defaults={**defaults, "thumbnail_status": status},
     )
     return created
 
@@ -312,8 +321,10 @@ def _upload_one(job: TransferJob, client: CorrigoProClient, item: TransferItem) 
                 "size": media.size,
                 "performed_by": params["performed_by"],
                 "added_by": "us",
+                "thumbnail_status": thumbnails.picture_status(mime_type=media.mime_type, name=item.item),
             },
         )
+        thumbnails.thumbnails_enqueue(provider=Provider.CORRIGOPRO, parent_id=params["work_order_id"])
         item_finish(
             item=item,
             job=job,

@@ -196,7 +196,7 @@ def provider_call(
         if error.maybe_done:
             failure.message += ": the provider may have carried it out, so look there before retrying"
     except Exception as exc:  # a bug of ours must still end the items, never strand them
-        logger.exception("job %s: unexpected error", job.pk)
+        logger.exception("job %s: unexpected error", job.pk, extra={"item_ids": [item.pk for item in items]})
         failure = ProviderError(
             f"internal error: {type(exc).__name__}", failure_class=INTERNAL, transient=False
         )

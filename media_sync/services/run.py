@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
+from config.observability import log_about
 from media_sync.models import ItemStatus, TransferJob
 from media_sync.services import corrigopro, recoveryconnect, suapi
 from media_sync.services.jobs import job_enqueue, job_mark_started, job_refresh_status, job_run_scope
@@ -31,7 +32,7 @@ def job_run(*, job_id: int) -> TransferJob | None:
         return job
     job_mark_started(job=job)
     # A long job goes on in a fresh task rather than run into django-q2's timeout mid-item.
-    with job_run_scope(job=job, budget_s=settings.MEDIA_SYNC_RUN_BUDGET):
+    with log_about(job_id=job.pk), job_run_scope(job=job, budget_s=settings.MEDIA_SYNC_RUN_BUDGET):
         RUNNERS[job.operation](job)
     job = job_refresh_status(job=job)
     if not job.is_finished and job.items.filter(status=ItemStatus.PENDING).exists():

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from media_sync.metrics import LIMIT_WAIT
 from media_sync.models import ProviderLease, ProviderPace
 
 # How often a worker waiting for a concurrency slot looks again.
@@ -65,10 +66,12 @@ def provider_slot(provider: str) -> Iterator[None]:
     every request a client sends (retries and logins included)."""
     limits = settings.MEDIA_SYNC_PROVIDER_LIMITS[provider]
     rate, cap = float(limits["RATE"]), int(limits["CONCURRENCY"])
+    started = time.monotonic()
     holder = _lease_acquire(provider, cap=cap) if cap > 0 else None
     try:
         if rate > 0:
             provider_pace_wait(provider, rate=rate)
+        LIMIT_WAIT.labels(provider).inc(time.monotonic() - started)
         yield
     finally:
         if holder is not None:

@@ -29,6 +29,7 @@ from media_sync.models import (
     WebhookDelivery,
     WebhookStatus,
 )
+from media_sync.services import thumbnails
 
 logger = logging.getLogger(__name__)
 
@@ -200,15 +201,27 @@ def _attachment_added(delivery: WebhookDelivery, attachment: dict[str, Any]) -> 
             "document_type": str(attachment.get("Subtype") or "")[:30],
             "size": size if isinstance(size, int) and size >= 0 else None,
             "added_by": "customer",
+            "thumbnail_status": thumbnails.picture_status(
+                mime_type=str(attachment.get("MimeType") or ""), name=str(attachment.get("Name") or "")
+            ),
         },
     )
     if stored.removed_at:
         return f"attachment {attachment_id} was already removed: left removed"
+
     return f"attachment {attachment_id} added" if created else f"attachment {attachment_id} already known"
 
 
 def _on_attachment_added(delivery: WebhookDelivery) -> str:
-    return _attachment_added(delivery, delivery.body)
+    message = _attachment_added(delivery, delivery.body)
+    _thumbnails(delivery)
+    return message
+
+
+def _thumbnails(delivery: WebhookDelivery) -> None:
+    # Once per delivery, after its attachments are stored: the task thumbnails every pending one.
+    if delivery.work_order_id is not None:
+        thumbnails.thumbnails_enqueue(provider=Provider.CORRIGOPRO, parent_id=delivery.work_order_id)
 
 
 def _on_attachment_removed(delivery: WebhookDelivery) -> str:
@@ -231,6 +244,7 @@ def _on_new_work_order(delivery: WebhookDelivery) -> str:
     attachments = delivery.body.get("Attachments") or []
     for attachment in attachments:
         _attachment_added(delivery, attachment)
+    _thumbnails(delivery)
     return f"work order {work_order.work_order_id} received with {len(attachments)} attachment(s)"
 
 

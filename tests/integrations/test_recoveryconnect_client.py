@@ -234,3 +234,44 @@ def test_exchanges_never_carry_the_password_token_or_url_signature(
     text = repr(exchanges)
     assert "demo-password" not in text and token not in text
     assert "signature=" not in text and "[redacted]" in text
+
+
+def test_fetch_photo_streams_the_linked_bytes_without_a_token(
+    client: RecoveryConnectClient, exchanges: list[Exchange]
+) -> None:
+    link = client.list_photos(order_id=57076503)[0].photo_url
+    data = client.fetch_photo(link, max_bytes=10_000_000, decode=bytes)
+    assert data.startswith(b"\xff\xd8")  # a JPEG
+    fetch = exchanges[-1]
+    assert (fetch.operation, fetch.status_code, fetch.error) == ("fetch_photo", 200, None)
+    assert "signature" not in fetch.path and fetch.response_summary.startswith("[streamed body")
+
+
+def test_fetch_photo_refuses_a_body_past_the_cap(
+    client: RecoveryConnectClient, exchanges: list[Exchange]
+) -> None:
+    link = client.list_photos(order_id=57076503)[0].photo_url
+    with pytest.raises(ProviderError) as caught:
+        client.fetch_photo(link, max_bytes=1000, decode=bytes)
+    assert caught.value.failure_class == http.TOO_LARGE and exchanges[-1].error is caught.value
+
+
+def test_fetch_photo_reports_undecodable_bytes_as_a_parse_failure(client: RecoveryConnectClient) -> None:
+    link = client.list_photos(order_id=57076503)[0].photo_url
+
+    def decode(data: bytes) -> bytes:
+        raise ValueError("not a picture")
+
+    with pytest.raises(ProviderError) as caught:
+        client.fetch_photo(link, max_bytes=10_000_000, decode=decode)
+    assert (caught.value.failure_class, caught.value.message) == (http.PARSE, "not a picture")
+
+
+def test_fetch_photo_expired_link_is_a_permanent_auth_failure(
+    client: RecoveryConnectClient, rc_sim: RecoveryConnectSimulator
+) -> None:
+    link = client.list_photos(order_id=57076503)[0].photo_url
+    rc_sim.clock.advance(901)
+    with pytest.raises(ProviderError) as caught:
+        client.fetch_photo(link, max_bytes=10_000_000, decode=bytes)
+    assert (caught.value.http_status, caught.value.transient) == (403, False)

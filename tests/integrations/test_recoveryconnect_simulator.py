@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 import time
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 import requests
+from PIL import Image
 
 from integrations.recoveryconnect.simulator import DEMO_ORDERS, FIRST_PHOTO_ID, RecoveryConnectSimulator
 from integrations.simkit import (
@@ -141,10 +143,49 @@ def test_list_photos_has_the_documented_shape(url: str, sim: RecoveryConnectSimu
     assert set(data[0]) == {"id", "type", "order_id", "name", "photo_url"}
     assert data[0]["type"] == {"id": 2, "name": "Vehicle"} and data[0]["order_id"] == 57076503
     match = re.fullmatch(
-        rf"https://files\.sim\.invalid/photos/{data[0]['id']}\.jpg\?expires=(\d+)&signature=[0-9a-f]{{64}}",
+        rf"{url}/recoveryconnect/photos/{data[0]['id']}\.jpg\?expires=(\d+)&signature=[0-9a-f]{{64}}",
         data[0]["photo_url"],
     )
     assert match and before + 900 <= int(match[1]) <= int(time.time()) + 900
+
+
+def photo_urls(url: str, auth: dict[str, str]) -> list[str]:
+    response = requests.get(f"{url}/api/v140/orders/57076503/photos", headers=auth, timeout=TIMEOUT)
+    return [photo["photo_url"] for photo in response.json()["data"]]
+
+
+def test_photo_url_serves_a_real_jpeg_without_a_token(url: str, auth: Any) -> None:
+    response = requests.get(photo_urls(url, auth)[0], timeout=TIMEOUT)
+    assert response.status_code == 200 and response.headers["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(response.content)) as image:
+        assert (image.format, image.size) == ("JPEG", (1024, 768))
+
+
+def test_photo_url_expires_and_cannot_be_tampered_with(
+    url: str, sim: RecoveryConnectSimulator, auth: Any
+) -> None:
+    link = photo_urls(url, auth)[0]
+    tampered = requests.get(link[:-1] + ("0" if link[-1] != "0" else "1"), timeout=TIMEOUT)
+    assert tampered.status_code == 403 and b"SignatureDoesNotMatch" in tampered.content
+    sim.clock.advance(901)
+    expired = requests.get(link, timeout=TIMEOUT)
+    assert expired.status_code == 403 and b"Request has expired" in expired.content
+
+
+def test_broken_photos_knob_serves_corrupt_missing_or_html(
+    url: str, sim: RecoveryConnectSimulator, auth: Any
+) -> None:
+    ids = [photo.id for photo in sim.orders[57076503].photos]
+    knob = {str(ids[0]): "corrupt", str(ids[1]): "missing", str(ids[2]): "html"}
+    behaviour = requests.post(
+        f"{url}/_sim/recoveryconnect/behaviour", json={"broken_photos": knob}, timeout=TIMEOUT
+    )
+    assert behaviour.json()["broken_photos"] == knob
+    corrupt, missing, html, fine = (requests.get(link, timeout=TIMEOUT) for link in photo_urls(url, auth))
+    with pytest.raises(OSError):
+        Image.open(io.BytesIO(corrupt.content)).load()
+    assert missing.status_code == 404 and b"NoSuchKey" in missing.content
+    assert html.headers["Content-Type"] == "text/html" and fine.headers["Content-Type"] == "image/jpeg"
 
 
 def test_demo_seed_matches_demo_orders(sim: RecoveryConnectSimulator) -> None:

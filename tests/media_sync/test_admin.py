@@ -251,7 +251,7 @@ def test_operator_cannot_export(operator: Client) -> None:
 
 def test_nobody_can_add_change_or_delete_audit_rows(client: Client) -> None:
     User.objects.create_superuser("root", password="x")
-    client.login(username="root", password="x")
+    client.force_login(User.objects.get(username="root"))
     event = AuditEvent.objects.create(
         kind=AuditKind.ITEM, provider="recoveryconnect", operation="x", outcome="failed", message="kept"
     )

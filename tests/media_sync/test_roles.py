@@ -45,6 +45,7 @@ from media_sync.services.media import media_link
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_batch_start, su_photo_add
+from media_sync.services.thumbnails import thumbnails_make
 from tests.media_sync.factories import order_on_both_sides, role
 from tests.media_sync.test_admin import login
 
@@ -165,6 +166,10 @@ def build_world(
     delivery = WebhookDelivery.objects.create(
         provider="corrigopro", message_id="m-1", event_type="AttachmentAdded", body={"Header": {}}
     )
+
+    # Their thumbnails, as the task queued by mirroring makes them.
+    thumbnails_make(provider="recoveryconnect", parent_id=57076503)
+    thumbnails_make(provider="corrigopro", parent_id=1001)
 
     su_sim.seed_demo()
     hotel = SuProperty.objects.create(hotel_id="NT7", channel_hotel_id="12837615")
@@ -409,6 +414,11 @@ OTHER_ROUTES: dict[str, Route] = {
     "admin/media_sync/auditevent/dashboard/": Route(page(OPERATOR, LEAD)),
     "admin/media_sync/auditevent/summary/": Route(page(LEAD)),
     "admin/media_sync/suphoto/<path:object_id>/thumbnail/": Route(page(OPERATOR, LEAD)),
+    # Pictures come from media storage through these views only: whoever may view the photo.
+    "admin/media_sync/recoveryconnectphoto/<path:object_id>/thumbnail/": Route(page(OPERATOR, LEAD)),
+    "admin/media_sync/recoveryconnectphoto/<path:object_id>/preview/": Route(page(OPERATOR, LEAD)),
+    "admin/media_sync/corrigoattachment/<path:object_id>/thumbnail/": Route(page(OPERATOR, LEAD)),
+    "admin/media_sync/corrigoattachment/<path:object_id>/preview/": Route(page(OPERATOR, LEAD)),
     "admin/media_sync/corrigoworkorder/<path:object_id>/upload/": Route(
         page(OPERATOR),
         WITH_ROOT,
@@ -431,10 +441,9 @@ OTHER_ROUTES: dict[str, Route] = {
     ),
     # The provider's side: no login. A refused delivery is audited, whoever sent it.
     "webhooks/corrigopro/": Route(every(405, anonymous=405), EVERYONE),
-    "media-links/<int:pk>/<str:name>": Route(every(200, anonymous=200)),
-    "healthz": Route(
-        every(200, anonymous=200)
-    ),  # for load balancers: states only, no login  # the signature is the permission
+    "media-links/<int:pk>/<str:name>": Route(every(200, anonymous=200)),  # the signature is the permission
+    "healthz": Route(every(200, anonymous=200)),  # for load balancers: states only, no login
+    "metrics": Route(every(401, anonymous=401)),  # the bearer token is the permission, never a session
 }
 
 ROUTES: dict[str, Route] = {

@@ -183,6 +183,27 @@ def test_every_post_form_in_our_templates_carries_the_csrf_token() -> None:
     assert [name for name, form in forms if "{% csrf_token %}" not in form] == []
 
 
+def test_pages_send_a_content_security_policy_that_runs_no_inline_script_or_style(client: Client) -> None:
+    client.force_login(User.objects.create_superuser("root", password="unused-password-1"))
+    policy = client.get("/admin/").headers["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["default-src"] == directives["script-src"] == directives["style-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "unsafe" not in policy
+
+
+def test_no_template_of_ours_has_an_inline_style_or_script() -> None:
+    """The policy would block them: a page's look and behaviour come from static files only."""
+    found = [
+        (str(path.relative_to(TEMPLATES)), match)
+        for path in TEMPLATES.rglob("*.html")
+        for match in re.findall(
+            r"\sstyle=|<style\b|<script\b(?![^>]*\bsrc=)[^>]*>|\son[a-z]+=", path.read_text()
+        )
+    ]
+    assert found == []
+
+
 # --- No secret in logs, audit rows, exports or items -------------------------------------------------
 
 

@@ -221,6 +221,23 @@ def test_a_signed_link_serves_the_file_and_a_wrong_or_expired_one_gets_403(
     assert client.get(url.path).status_code == 403
 
 
+def test_a_link_signed_before_the_key_was_rotated_still_serves_while_the_old_key_is_a_fallback(
+    hotel: SuProperty, client: Client, settings: Any
+) -> None:
+    photo = add(hotel, demo_picture(7))
+    url = urlsplit(media_link(photo.media, ttl=60))
+    path = f"{url.path}?{url.query}"
+    old_key, settings.SECRET_KEY = settings.SECRET_KEY, "a-new-key-" * 6
+    assert client.get(path).status_code == 403  # rotated without a fallback: the link is dead
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    response = client.get(path)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == demo_picture(7)  # type: ignore[attr-defined]
+    fresh = urlsplit(media_link(photo.media, ttl=60))  # new links are signed with the new key
+    settings.SECRET_KEY_FALLBACKS = []
+    assert client.get(f"{fresh.path}?{fresh.query}").status_code == 200
+
+
 # --- A batch, end to end ------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from integrations.corrigopro.simulator import DEMO_WORK_ORDERS, CorrigoProSimulator
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
-from integrations.simkit import Faults, serve_many
+from integrations.simkit import Faults, labelled_jpeg, serve_many
 from integrations.suapi.simulator import SuApiSimulator
 from media_sync.management.jobcommand import add_sync_argument
 
@@ -27,7 +27,8 @@ def customer_keeps_attaching(corrigopro: CorrigoProSimulator, stop: threading.Ev
     delay = CUSTOMER_FIRST_AFTER_S
     while not stop.wait(delay):
         number += 1
-        corrigopro.customer_add_attachment(work_order_id, name=f"customer-photo-{number}.jpg")
+        name = f"customer-photo-{number}.jpg"
+        corrigopro.customer_add_attachment(work_order_id, name=name, content=labelled_jpeg(name[:-4]))
         delay = CUSTOMER_EVERY_S
 
 
@@ -57,6 +58,11 @@ class Command(BaseCommand):
         if options["demo"]:
             recoveryconnect.seed_demo()
             corrigopro.seed_demo()
+            # Pictures worth a thumbnail (the seed's own are 8x8 pixels, enough for the tests).
+            for work_order in corrigopro.work_orders.values():
+                for attachment in work_order.attachments:
+                    if attachment.mime_type == "image/jpeg":
+                        attachment.content = labelled_jpeg(attachment.name.rsplit(".", 1)[0], "CorrigoPro")
             suapi.seed_demo()
             # Slow enough to watch a job progress; a few 5xx so the audit shows retries.
             recoveryconnect.faults = Faults(latency_s=0.4, error_rate=0.05, seed=7)

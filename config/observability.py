@@ -1,0 +1,73 @@
+"""What leaves the app about itself: log records carrying the job and item they are about, and error
+reports to Sentry scrubbed with the audit's own redaction."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from integrations.http import redact
+
+# The job and item the current thread is working on (set by the job runner), added to every log record.
+_about: ContextVar[dict[str, str]] = ContextVar("media_sync_log_about", default={})  # noqa: B039
+
+
+@contextmanager
+def log_about(**ids: object) -> Iterator[None]:
+    """Every record logged inside names these ids (job_id=…, item=…), on top of any set further out."""
+    reset = _about.set({**_about.get(), **{key: str(value) for key, value in ids.items()}})
+    try:
+        yield
+    finally:
+        _about.reset(reset)
+
+
+class AboutFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _about.get().items():
+            setattr(record, key, value)
+        return True
+
+
+_LINK_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*")
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _scrub(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    if isinstance(value, str):
+        return _LINK_QUERY.sub(r"\1?[redacted]", value)
+    return value
+
+
+def sentry_scrub(event: Any, hint: Any) -> Any:
+    """Secrets out of an error report the way the audit keeps them out: values under keys that name a
+    password, token, key, signature or cookie are replaced, and the query of every link (a pre-signed
+    link carries its signature there) is dropped, in local variables and messages alike. The command
+    line is left out: it may name anything."""
+    event = _scrub(redact(event))
+    event.get("extra", {}).pop("sys.argv", None)
+    request = event.get("request")
+    if isinstance(request, dict) and request.get("query_string"):
+        request["query_string"] = "[redacted]"
+    return event
+
+
+def sentry_start(dsn: str, *, environment: str) -> None:
+    import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=dsn,
+        environment=environment,
+        integrations=[DjangoIntegration()],
+        send_default_pii=False,
+        before_send=sentry_scrub,
+        traces_sample_rate=0.0,
+    )
