@@ -395,6 +395,8 @@ MEDIA_SYNC_RETENTION_DAYS = env_int("MEDIA_SYNC_RETENTION_DAYS", 90, minimum=1)
 MEDIA_SYNC_MEDIA_GRACE_DAYS = env_int("MEDIA_SYNC_MEDIA_GRACE_DAYS", 30, minimum=1)
 # An item claimed this many times without an answer is failed by the sweep instead of handed back again.
 MEDIA_SYNC_MAX_CLAIMS = env_int("MEDIA_SYNC_MAX_CLAIMS", 5)
+# One RecoveryConnect transfer names at most this many destination orders (form, command and service).
+MEDIA_SYNC_MAX_DESTINATIONS = env_int("MEDIA_SYNC_MAX_DESTINATIONS", 50, minimum=1)
 
 
 class RedactLinkSecrets(logging.Filter):

@@ -302,6 +302,7 @@ OPERATION_LABELS = {
     "cp_download": "Download a CorrigoPro attachment",
     "su_create_batch": "Send photos to Booking.com",
     "su_delete": "Delete a photo from Booking.com",
+    "su_follow_batch": "Follow a Booking.com batch sent elsewhere",
 }
 
 # Every operation an audit row can name: jobs', provider calls' and webhooks'. Fixed, so the audit list's

@@ -17,6 +17,7 @@ from media_sync.models import (
     CorrigoWorkOrder,
     ItemStatus,
     JobStatus,
+    MediaFile,
     Outcome,
     Provider,
     RecoveryConnectOrder,
@@ -210,3 +211,66 @@ def job_items_changed(job: TransferJob, *, since: datetime | None, limit: int) -
     if since is not None:
         items = items.filter(updated_at__gte=since)
     return list(items[:limit])
+
+
+# --- Pre-flight against our own history --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DoneBefore:
+    """A piece of work this app already did: when, by whom, in which job."""
+
+    at: datetime
+    by: str
+    job_id: int
+
+    def __str__(self) -> str:
+        return f"on {timezone.localtime(self.at):%Y-%m-%d %H:%M} by {self.by} (job {self.job_id})"
+
+
+# The RecoveryConnect operations that move a photo to another order (services/recoveryconnect.py).
+RC_TRANSFER_OPERATIONS = ("rc_transfer_photos", "rc_transfer_all")
+
+
+def rc_transfers_done(*, photo_ids: list[int], destinations: list[int]) -> dict[tuple[int, int], DoneBefore]:
+    """Of these photos and destination client orders, each pair already transferred successfully, with
+    its latest transfer (one query)."""
+    items = (
+        TransferItem.objects.filter(
+            job__provider=Provider.RECOVERYCONNECT,
+            job__operation__in=RC_TRANSFER_OPERATIONS,
+            status=ItemStatus.SUCCEEDED,
+            item__in=[str(photo_id) for photo_id in photo_ids],
+            destination__in=[str(destination) for destination in destinations],
+        )
+        .order_by("updated_at")
+        .values_list("item", "destination", "updated_at", "job__triggered_by", "job_id")
+    )
+    return {
+        (int(photo), int(destination)): DoneBefore(at, by, job_id)
+        for photo, destination, at, by, job_id in items
+    }
+
+
+def cp_uploads_of_file(*, work_order_id: int, sha256: str) -> list[DoneBefore]:
+    """Our successful uploads of a file with these bytes to this CorrigoPro work order, while an
+    attachment of that name is still there (oldest first)."""
+    same_bytes = list(MediaFile.objects.filter(sha256=sha256).values_list("pk", flat=True))
+    if not same_bytes:
+        return []
+    live = CorrigoAttachment.objects.filter(
+        work_order__work_order_id=work_order_id, removed_at__isnull=True
+    ).values_list("name", flat=True)
+    items = (
+        TransferItem.objects.filter(
+            job__provider=Provider.CORRIGOPRO,
+            job__operation="cp_upload",
+            job__params__work_order_id=work_order_id,
+            job__params__media_file_id__in=same_bytes,
+            status=ItemStatus.SUCCEEDED,
+            item__in=live,
+        )
+        .order_by("updated_at")
+        .values_list("updated_at", "job__triggered_by", "job_id")
+    )
+    return [DoneBefore(at, by, job_id) for at, by, job_id in items]

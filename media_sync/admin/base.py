@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR, ChangeList
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
@@ -44,6 +47,75 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class ForgivingListMixin(admin.ModelAdmin):
+    """A list asked for with a query it cannot answer (?p=-1, ?p=x, a page past the end, ?o=99, an
+    unknown filter value, a bad date) shows the list with a message saying what was set aside, instead
+    of Django's redirect to its "database error" page or a silent default. The page number goes first;
+    then every filter but the search."""
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        asked = request.GET
+        for step in ("as asked", "without the page", "search only"):
+            kept = QueryDict(mutable=True)
+            for name, values in asked.lists():
+                if name == SEARCH_VAR or step == "as asked" or (step != "search only" and name != PAGE_VAR):
+                    kept.setlist(name, values)
+            request.GET = kept  # type: ignore[assignment]
+            try:
+                changelist = super().get_changelist_instance(request)
+            except IncorrectLookupParameters:
+                continue
+            dropped = sorted(set(asked) - set(kept))
+            if dropped:
+                shown = ", ".join(f"{name}={asked.get(name, '')[:50]}" for name in dropped)
+                messages.warning(request, f"The list could not be shown with {shown}: shown without it.")
+            _note_ignored(request, changelist)
+            return changelist
+        raise IncorrectLookupParameters
+
+
+def _note_ignored(request: HttpRequest, changelist: ChangeList) -> None:
+    """What Django's list quietly ignores (a page that is no number, a sort by no column), said out loud."""
+    page = request.GET.get(PAGE_VAR)
+    if page is not None and not page.isdigit():
+        messages.warning(request, f"The page p={page[:50]} is not a number: the first page is shown.")
+    for spec in changelist.filter_specs:
+        given = [name for name in spec.expected_parameters() if name and name in request.GET]
+        choices = list(spec.choices(changelist)) if given else []
+        # A filter that marks its chosen value (all but date ranges and free boxes) and marks none
+        # was given a value it does not offer.
+        marked = [choice["selected"] for choice in choices if "selected" in choice]
+        if choices and len(marked) == len(choices) and not any(marked):
+            shown = ", ".join(f"{name}={request.GET[name][:50]}" for name in given)
+            messages.warning(request, f"The {spec.title} filter offers no {shown}: nothing matches it.")
+    order = request.GET.get(ORDER_VAR)
+    if order:
+        columns = changelist.list_display
+        for part in order.split("."):
+            index = part.removeprefix("-")
+            if not (
+                index.isdigit()
+                and int(index) < len(columns)
+                and changelist.get_ordering_field(columns[int(index)]) is not None
+            ):
+                messages.warning(
+                    request, f"The sort order o={order[:50]} names no column: the usual order is shown."
+                )
+                return
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One row of a pre-flight table checked against our own history: what would be sent, and what was
+    done with it before (a flagged row starts unticked). `texts` words the table for its provider."""
+
+    photo: Any
+    warnings: list[str]
+    texts: dict[str, str]
+    thumbnail: str = ""
+    problems: tuple[str, ...] = ()
+
+
 def job_url(job: TransferJob) -> str:
     return reverse("admin:media_sync_transferjob_change", args=[job.pk])
 
@@ -56,9 +128,11 @@ def submit(
     *,
     provider: str,
     operation: str,
+    subject: str = "",
+    item: str = "",
 ) -> HttpResponse | None:
     """Start the job a submitted form asks for and land on its page. A refusal, by the form or by the
-    service, stays on the form with the reason, and is written to the audit."""
+    service, stays on the form with the reason, and is written to the audit with its subject and item."""
     if form.is_valid():
         try:
             job = start(form.cleaned_data)
@@ -72,7 +146,12 @@ def submit(
         for field, errors in form.errors.items()
     )
     audit_record_refusal(
-        provider=provider, operation=operation, triggered_by=request.user.get_username(), message=reasons
+        provider=provider,
+        operation=operation,
+        triggered_by=request.user.get_username(),
+        message=reasons,
+        subject=subject,
+        item=item,
     )
     return None
 
@@ -89,12 +168,17 @@ def intermediate_action(
     start: Callable[[dict[str, Any]], TransferJob],
     provider: str,
     operation: str,
+    subject: str = "",
+    item: str = "",
     extra_context: dict[str, Any] | None = None,
+    history: Callable[[dict[str, Any]], list[HistoryRow]] | None = None,
 ) -> HttpResponse | None:
     """An action that asks for more input first, in the manner of `delete_selected`.
 
     The first POST (from the changelist) shows the form; the second carries `apply` and, when the form
     is valid, calls `start(cleaned_data)`, which returns the job; the operator lands on its page.
+    With `history`, a valid form whose rows our own history flags (done before) is shown once more
+    with those rows unticked; the POST that confirms it carries `confirm` and the ticked `include`s.
     """
     if queryset.count() > MAX_SELECTION:
         modeladmin.message_user(
@@ -102,10 +186,30 @@ def intermediate_action(
         )
         return None
     form = form_class(request.POST if "apply" in request.POST else None)
+    extra = dict(extra_context or {})
     if "apply" in request.POST:
-        started = submit(modeladmin, request, form, start, provider=provider, operation=operation)
-        if started:
-            return started
+        confirming = "confirm" in request.POST
+        rows = history(form.cleaned_data) if history and form.is_valid() else []
+        flagged = any(row.warnings for row in rows)
+        if confirming or not flagged:
+            started = submit(
+                modeladmin,
+                request,
+                form,
+                start,
+                provider=provider,
+                operation=operation,
+                subject=subject,
+                item=item,
+            )
+            if started:
+                return started
+        if flagged:
+            clean = {str(row.photo.pk) for row in rows if not row.warnings}
+            ticked = set(request.POST.getlist("include")) if confirming else clean
+            extra["preflight"] = [(row, row.thumbnail, str(row.photo.pk) in ticked) for row in rows]
+            extra["preflight_confirm"] = True
+            extra.update(rows[0].texts)
     opts = modeladmin.model._meta
     context = {
         **modeladmin.admin_site.each_context(request),
@@ -116,7 +220,7 @@ def intermediate_action(
         "action": action,
         "submit_label": submit_label,
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        **(extra_context or {}),
+        **extra,
     }
     return TemplateResponse(request, "admin/media_sync/action_form.html", context)
 
@@ -163,11 +267,22 @@ def start_or_show(
     *,
     provider: str,
     operation: str,
+    subject: str = "",
+    item: str = "",
     **page: str,
 ) -> HttpResponse:
     """A submitted form starts the job and lands on its page; otherwise the form is shown (again)."""
     if request.method == "POST":
-        started = submit(modeladmin, request, form, start, provider=provider, operation=operation)
+        started = submit(
+            modeladmin,
+            request,
+            form,
+            start,
+            provider=provider,
+            operation=operation,
+            subject=subject,
+            item=item,
+        )
         if started:
             return started
     return object_form(modeladmin, request, obj, form=form, **page)

@@ -17,6 +17,7 @@ from django.utils.http import content_disposition_header
 from integrations.corrigopro.schemas import DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
 from media_sync.admin.base import (
     ConfirmForm,
+    ForgivingListMixin,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
     TimelineLinkMixin,
@@ -55,6 +56,11 @@ class UploadForm(forms.Form):
     visibility = forms.ChoiceField(choices=VISIBILITY_CHOICES, required=False)
     performed_by = forms.CharField(label="Performed by", max_length=MAX_PERFORMED_BY)
     performed_by_phone = forms.CharField(label="Phone", max_length=30, required=False)
+    upload_anyway = forms.BooleanField(
+        required=False,
+        help_text="Leave unticked: a file already attached to this work order (the same bytes) is not "
+        "sent again. Tick to send it anyway.",
+    )
 
 
 class MetadataForm(forms.Form):
@@ -105,7 +111,7 @@ def attachment_links(attachment: CorrigoAttachment) -> str:
 
 
 @admin.register(CorrigoWorkOrder)
-class CorrigoWorkOrderAdmin(TimelineLinkMixin, RunJobsPermissionMixin, admin.ModelAdmin):
+class CorrigoWorkOrderAdmin(ForgivingListMixin, TimelineLinkMixin, RunJobsPermissionMixin, admin.ModelAdmin):
     timeline_kind, timeline_key = "workorder", "work_order_id"
     list_display = ["work_order_id", "status", "attachment_count", "attachments_synced_at", "upload_link"]
     list_filter = ["status"]
@@ -170,6 +176,7 @@ class CorrigoWorkOrderAdmin(TimelineLinkMixin, RunJobsPermissionMixin, admin.Mod
                 performed_by=data["performed_by"],
                 performed_by_phone=data["performed_by_phone"],
                 triggered_by=request.user.get_username(),
+                again=data["upload_anyway"],
             )
 
         return start_or_show(
@@ -180,6 +187,8 @@ class CorrigoWorkOrderAdmin(TimelineLinkMixin, RunJobsPermissionMixin, admin.Mod
             start,
             provider=Provider.CORRIGOPRO,
             operation=UPLOAD,
+            subject=f"work order {work_order.work_order_id}",
+            item=request.POST.get("name") or str(getattr(request.FILES.get("file"), "name", "")),
             title=f"Upload an attachment to work order {work_order.work_order_id}",
             submit_label="Upload",
         )
@@ -203,7 +212,12 @@ class AddedByFilter(ChoicesFilter):
 
 @admin.register(CorrigoAttachment)
 class CorrigoAttachmentAdmin(
-    PictureViewsMixin, TimelineLinkMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    ForgivingListMixin,
+    PictureViewsMixin,
+    TimelineLinkMixin,
+    RunJobsPermissionMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
 ):
     timeline_kind, timeline_key = "attachment", "attachment_id"
     list_display = [
@@ -269,7 +283,12 @@ class CorrigoAttachmentAdmin(
         except (DownloadFailed, InputRefused) as failure:
             if isinstance(failure, InputRefused):
                 audit_record_refusal(
-                    provider=Provider.CORRIGOPRO, operation=DOWNLOAD, triggered_by=user, message=str(failure)
+                    provider=Provider.CORRIGOPRO,
+                    operation=DOWNLOAD,
+                    triggered_by=user,
+                    message=str(failure),
+                    subject=f"work order {attachment.work_order.work_order_id}",
+                    item=attachment.name or attachment.attachment_id,
                 )
             self.message_user(request, f"Download failed: {failure}", messages.ERROR)
             return HttpResponseRedirect(reverse("admin:media_sync_corrigoattachment_changelist"))
@@ -300,6 +319,8 @@ class CorrigoAttachmentAdmin(
             start,
             provider=Provider.CORRIGOPRO,
             operation=UPDATE,
+            subject=f"work order {attachment.work_order.work_order_id}",
+            item=attachment.name or attachment.attachment_id,
             title=f"Change {attachment.name}",
             submit_label="Save at CorrigoPro",
         )
@@ -318,6 +339,8 @@ class CorrigoAttachmentAdmin(
             start,
             provider=Provider.CORRIGOPRO,
             operation=DELETE,
+            subject=f"work order {attachment.work_order.work_order_id}",
+            item=attachment.name or attachment.attachment_id,
             title=f"Delete {attachment.name} from CorrigoPro",
             submit_label="Yes, delete it",
             warning=f"This removes {attachment.name} from {attachment.work_order} at CorrigoPro. "
@@ -326,7 +349,7 @@ class CorrigoAttachmentAdmin(
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(ForgivingListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "received_at",
         "provider",

@@ -5,6 +5,7 @@ import re
 from django import forms
 
 from media_sync.services.jobs import InputRefused, parse_ids
+from media_sync.services.recoveryconnect import rc_check_destination_count
 
 
 class DestinationsForm(forms.Form):
@@ -17,6 +18,8 @@ class DestinationsForm(forms.Form):
     def clean_destinations(self) -> list[int]:
         values = [part for part in re.split(r"[\s,;]+", self.cleaned_data["destinations"]) if part]
         try:
-            return parse_ids(values)
+            destinations = parse_ids(values)
+            rc_check_destination_count(destinations)
         except InputRefused as refusal:
             raise forms.ValidationError(str(refusal)) from None
+        return destinations

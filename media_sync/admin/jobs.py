@@ -15,7 +15,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
-from media_sync.admin.base import ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url
+from media_sync.admin.base import ForgivingListMixin, ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url
 from media_sync.admin.pictures import picture
 from media_sync.admin.progress import (
     ROW_LIMIT,
@@ -64,7 +64,7 @@ def format_duration(elapsed: timedelta) -> str:
 
 
 @admin.register(TransferJob)
-class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "operation_label",
@@ -205,7 +205,19 @@ class TransferJobAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAd
         items = job.items.all()
         if status_filter in ItemStatus.values:
             items = items.filter(status=status_filter)
-        page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+        elif status_filter:
+            self.message_user(
+                request,
+                f"There is no item status {status_filter[:50]}: every item is shown.",
+                messages.WARNING,
+            )
+            status_filter = ""
+        asked_page = request.GET.get("page", "")
+        page = Paginator(items, ITEMS_PER_PAGE).get_page(asked_page)
+        if asked_page and asked_page != str(page.number):
+            self.message_user(
+                request, f"There is no page {asked_page[:50]}: page {page.number} is shown.", messages.WARNING
+            )
         pictures = job_item_pictures(job, list(page))
         for item in page:
             item.picture = picture(pictures.get(item.pk))

@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from media_sync.admin.base import (
+    ForgivingListMixin,
+    HistoryRow,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
     TimelineLinkMixin,
@@ -16,6 +18,8 @@ from media_sync.admin.base import (
 from media_sync.admin.forms import DestinationsForm
 from media_sync.admin.pictures import PictureViewsMixin, picture
 from media_sync.models import Provider, RecoveryConnectOrder, RecoveryConnectPhoto
+from media_sync.selectors import rc_transfers_done
+from media_sync.services.audit import audit_name_items
 from media_sync.services.recoveryconnect import (
     TRANSFER_ALL,
     TRANSFER_PHOTOS,
@@ -23,6 +27,43 @@ from media_sync.services.recoveryconnect import (
     rc_transfer_all_start,
     rc_transfer_photos_start,
 )
+
+HISTORY_TEXTS = {
+    "preflight_label": "already transferred",
+    "preflight_ok": "not transferred to these orders yet",
+    "preflight_help": "Photos already transferred to one of these orders start unticked. A ticked photo "
+    "goes to every order given above, again to those it reached before; an unticked one is not sent.",
+}
+
+
+def transfer_history(photos: list[RecoveryConnectPhoto], destinations: list[int]) -> list[HistoryRow]:
+    """Each photo, flagged with every one of these destinations our history says it already reached."""
+    done = rc_transfers_done(photo_ids=[photo.photo_id for photo in photos], destinations=destinations)
+    return [
+        HistoryRow(
+            photo=photo,
+            warnings=[
+                f"to {dest} {done[photo.photo_id, dest]}"
+                for dest in destinations
+                if (photo.photo_id, dest) in done
+            ],
+            texts=HISTORY_TEXTS,
+            thumbnail=picture(photo),
+        )
+        for photo in photos
+    ]
+
+
+def left_out(
+    request: HttpRequest, photos: list[RecoveryConnectPhoto], destinations: list[int]
+) -> set[tuple[int, int]]:
+    """The pairs of the photos left unticked on the pre-flight table (none when it was not shown)."""
+    if "confirm" not in request.POST:
+        return set()
+    ticked = set(request.POST.getlist("include"))
+    return {
+        (photo.photo_id, dest) for photo in photos if str(photo.pk) not in ticked for dest in destinations
+    }
 
 
 class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -37,7 +78,9 @@ class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(RecoveryConnectOrder)
-class RecoveryConnectOrderAdmin(TimelineLinkMixin, RunJobsPermissionMixin, admin.ModelAdmin):
+class RecoveryConnectOrderAdmin(
+    ForgivingListMixin, TimelineLinkMixin, RunJobsPermissionMixin, admin.ModelAdmin
+):
     timeline_kind, timeline_key = "order", "order_id"
     list_display = [
         "order_id",
@@ -80,6 +123,7 @@ class RecoveryConnectOrderAdmin(TimelineLinkMixin, RunJobsPermissionMixin, admin
             )
             return None
         order = queryset.get()
+        photos = list(order.photos.select_related("order"))
         return intermediate_action(
             self,
             request,
@@ -90,11 +134,15 @@ class RecoveryConnectOrderAdmin(TimelineLinkMixin, RunJobsPermissionMixin, admin
             submit_label="Transfer all photos",
             provider=Provider.RECOVERYCONNECT,
             operation=TRANSFER_ALL,
+            subject=f"order {order.order_id}",
+            item="all photos",
+            history=lambda data: transfer_history(photos, data["destinations"]),
             extra_context={"pictures": order.photos.all()[:50]},
             start=lambda data: rc_transfer_all_start(
                 order=order,
                 destinations=data["destinations"],
                 triggered_by=request.user.get_username(),
+                leave_out=left_out(request, photos, data["destinations"]),
             ),
         )
 
@@ -110,7 +158,12 @@ class RecoveryConnectOrderAdmin(TimelineLinkMixin, RunJobsPermissionMixin, admin
 
 @admin.register(RecoveryConnectPhoto)
 class RecoveryConnectPhotoAdmin(
-    PictureViewsMixin, TimelineLinkMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    ForgivingListMixin,
+    PictureViewsMixin,
+    TimelineLinkMixin,
+    RunJobsPermissionMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
 ):
     timeline_kind, timeline_key = "photo", "photo_id"
     list_display = ["picture", "photo_id", "name", "type_name", "order", "synced_at"]
@@ -144,9 +197,13 @@ class RecoveryConnectPhotoAdmin(
             submit_label="Transfer photos",
             provider=Provider.RECOVERYCONNECT,
             operation=TRANSFER_PHOTOS,
+            subject=audit_name_items(sorted({f"order {p.order.order_id}" for p in photos}), "orders"),
+            item=audit_name_items([str(photo.photo_id) for photo in photos], "photos"),
+            history=lambda data: transfer_history(photos, data["destinations"]),
             start=lambda data: rc_transfer_photos_start(
                 photos=photos,
                 destinations=data["destinations"],
                 triggered_by=request.user.get_username(),
+                leave_out=left_out(request, photos, data["destinations"]),
             ),
         )

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from media_sync.admin.base import (
     ConfirmForm,
+    ForgivingListMixin,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
     TimelineLinkMixin,
@@ -38,7 +39,7 @@ from media_sync.admin.progress import (
 )
 from media_sync.models import BatchStatus, ItemStatus, Provider, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
 from media_sync.selectors import annotated_item_counts, batches_with_item_counts
-from media_sync.services.audit import audit_record_refusal
+from media_sync.services.audit import audit_name_items, audit_record_refusal
 from media_sync.services.jobs import InputRefused
 from media_sync.services.suapi import (
     CREATE,
@@ -114,7 +115,7 @@ class BatchInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(SuProperty)
-class SuPropertyAdmin(TimelineLinkMixin, admin.ModelAdmin):
+class SuPropertyAdmin(ForgivingListMixin, TimelineLinkMixin, admin.ModelAdmin):
     timeline_kind, timeline_key = "property", "hotel_id"
     list_display = ["hotel_id", "channel_hotel_id", "name", "created_at"]
     search_fields = ["=hotel_id", "=channel_hotel_id", "name"]
@@ -122,7 +123,7 @@ class SuPropertyAdmin(TimelineLinkMixin, admin.ModelAdmin):
 
 
 @admin.register(SuPhoto)
-class SuPhotoAdmin(PictureViewsMixin, RunJobsPermissionMixin, admin.ModelAdmin):
+class SuPhotoAdmin(ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin, admin.ModelAdmin):
     # Booking.com photos are ours: the thumbnail is made when the photo comes in, with no preview.
     picture_fields = ("thumbnail",)
     list_display = ["preview", "__str__", "property", "image_format", "size", "created_at"]
@@ -158,11 +159,15 @@ class SuPhotoAdmin(PictureViewsMixin, RunJobsPermissionMixin, admin.ModelAdmin):
         try:
             return super().add_view(request, form_url, extra_context)
         except InputRefused as refusal:
+            chosen = request.POST.get("property", "")
+            property = SuProperty.objects.filter(pk=int(chosen)).first() if chosen.isdigit() else None
             audit_record_refusal(
                 provider=Provider.SUAPI,
                 operation="su_photo_add",
                 triggered_by=request.user.get_username(),
                 message=str(refusal),
+                subject=f"property {property.hotel_id}" if property else "",
+                item=getattr(request.FILES.get("file"), "name", ""),
             )
             self.message_user(request, f"Photo refused: {refusal}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
@@ -203,6 +208,8 @@ class SuPhotoAdmin(PictureViewsMixin, RunJobsPermissionMixin, admin.ModelAdmin):
             submit_label="Send to Booking.com",
             provider=Provider.SUAPI,
             operation=CREATE,
+            subject=f"property {property.hotel_id}",
+            item=audit_name_items([photo.media.original_name for photo in photos], "photos"),
             extra_context={
                 "preflight": [(row, picture(row.photo), str(row.photo.pk) in ticked) for row in preflight]
             },
@@ -232,7 +239,7 @@ def photo_row(sent: SuBatchPhoto, context: dict[str, Any]) -> str:
 
 
 @admin.register(SuBatch)
-class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "property", "status", "outcome_counts", "created_at", "next_poll_at"]
     list_filter = ["status", "property"]
     search_fields = ["=batch_id", "=property__hotel_id"]
@@ -295,6 +302,8 @@ class SuBatchAdmin(RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
             submit_label="Yes, delete it",
             warning=f"This deletes photo {sent.booking_photo_id} from {batch.property} at Booking.com.",
             provider=Provider.SUAPI,
+            subject=f"property {batch.property.hotel_id}",
+            item=sent.booking_photo_id,
         )
 
     def progress_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

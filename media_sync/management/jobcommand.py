@@ -25,9 +25,7 @@ class JobCommand(BaseCommand):
     the provider) or 2 (refused before any call: nothing sent, nothing written)."""
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument(
-            "--sync", action="store_true", help="run now, in this process, and report each item"
-        )
+        add_sync_argument(parser)
         parser.add_argument(
             "--user",
             default=f"cli:{getpass.getuser()}",
@@ -38,11 +36,18 @@ class JobCommand(BaseCommand):
     provider = ""
     operation = ""
 
+    def refusal_about(self, options: dict[str, Any]) -> tuple[str, str]:
+        """The subject and item a refusal of this command names in the audit, from the options as typed."""
+        return "", ""
+
     def start_job(self, options: dict[str, Any], start: Callable[[bool], TransferJob]) -> None:
         try:
             job = start(not options["sync"])
         except InputRefused as refusal:
-            raise refused(self.provider, self.operation, options["user"], refusal) from None
+            subject, item = self.refusal_about(options)
+            raise refused(
+                self.provider, self.operation, options["user"], refusal, subject=subject, item=item
+            ) from None
         if not options["sync"]:
             self.stdout.write(f"job {job.pk} enqueued")
             return
@@ -50,9 +55,27 @@ class JobCommand(BaseCommand):
         report_items(self, job)
 
 
-def refused(provider: str, operation: str, user: str, refusal: InputRefused) -> CommandError:
+def add_sync_argument(parser: ArgumentParser, *, always: bool = False) -> None:
+    """--sync on every command, so a script can pass it everywhere (DESIGN.md). `always`: the command
+    runs in-process anyway, and takes it without changing anything."""
+    help = "accepted for scripts; this command always runs in this process" if always else None
+    parser.add_argument(
+        "--sync", action="store_true", help=help or "run now, in this process, and report each item"
+    )
+
+
+def refused(
+    provider: str, operation: str, user: str, refusal: InputRefused, *, subject: str = "", item: str = ""
+) -> CommandError:
     """The refusal goes to the audit, and out as one line on stderr with exit code 2."""
-    audit_record_refusal(provider=provider, operation=operation, triggered_by=user, message=str(refusal))
+    audit_record_refusal(
+        provider=provider,
+        operation=operation,
+        triggered_by=user,
+        message=str(refusal),
+        subject=subject,
+        item=item,
+    )
     return CommandError(str(refusal), returncode=EXIT_REFUSED)
 
 

@@ -41,17 +41,28 @@ def audit_record_exchange(
     )
 
 
-def audit_record_refusal(*, provider: str, operation: str, triggered_by: str, message: str) -> AuditEvent:
-    """Input refused before any provider call: nothing was sent, and the reason is kept all the same."""
+def audit_record_refusal(
+    *, provider: str, operation: str, triggered_by: str, message: str, subject: str = "", item: str = ""
+) -> AuditEvent:
+    """Input refused before any provider call: nothing was sent, and the reason is kept all the same,
+    with what it was about (the order / work order / property, the file or photos), so it can be told."""
     return AuditEvent.objects.create(
         kind=AuditKind.REFUSAL,
         provider=provider,
         operation=operation,
+        subject=subject[:200],
+        item=item[:100],
         outcome=Outcome.FAILED,
         failure_class=INVALID_INPUT,
         message=message,
         triggered_by=triggered_by,
     )
+
+
+def audit_name_items(values: list[str], noun: str) -> str:
+    """Items as an audit cell: the values themselves when they fit, else how many ("12 photos")."""
+    text = ", ".join(values)
+    return text if len(values) < 2 or len(text) <= 100 else f"{len(values)} {noun}"
 
 
 class ExchangeRecorder:

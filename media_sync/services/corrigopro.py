@@ -33,6 +33,7 @@ from media_sync.models import (
     TransferItem,
     TransferJob,
 )
+from media_sync.selectors import cp_uploads_of_file
 from media_sync.services import thumbnails
 from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.jobs import (
@@ -43,7 +44,7 @@ from media_sync.services.jobs import (
     job_refresh_status,
     provider_call,
 )
-from media_sync.services.media import media_check, media_file_store
+from media_sync.services.media import media_check, media_file_store, media_sha256
 from media_sync.services.providers import retry_policy
 from media_sync.services.throttle import provider_slot
 
@@ -124,8 +125,10 @@ def cp_upload_start(
     visibility: str = "",
     performed_by_phone: str = "",
     enqueue: bool = True,
+    again: bool = False,
 ) -> TransferJob:
-    """Check the file and the fields as CorrigoPro would, store the file, and queue its upload."""
+    """Check the file and the fields as CorrigoPro would, store the file, and queue its upload. A file
+    whose bytes we already attached to this work order is refused unless asked `again`."""
     if work_order.status in CLOSED_STATUSES:
         raise InputRefused(
             f"work order {work_order.work_order_id} is {work_order.status}: CorrigoPro takes no uploads"
@@ -142,6 +145,16 @@ def cp_upload_start(
         mime = media_check(
             name=name, size=source.size, fileobj=fileobj, declared_mime=mime_type, max_size=MAX_FILE_SIZE
         )
+        done = (
+            []
+            if again
+            else cp_uploads_of_file(work_order_id=work_order.work_order_id, sha256=media_sha256(source))
+        )
+        if done:
+            raise InputRefused(
+                f"this file is already attached to work order {work_order.work_order_id}: uploaded "
+                f"{done[-1]}; ask to upload it anyway to send it again"
+            )
         media = media_file_store(source=source, name=name, mime_type=mime, uploaded_by=triggered_by)
     return _job(
         UPLOAD,

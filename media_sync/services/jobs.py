@@ -30,7 +30,7 @@ RUN_JOB_TASK = "media_sync.tasks.run_job"
 T = TypeVar("T")
 MAX_ID = 2**63 - 1
 # Run in the request that asked, never by a worker: a retry is asking again, not this.
-ONE_SHOT_OPERATIONS = {"cp_download"}
+ONE_SHOT_OPERATIONS = {"cp_download", "su_follow_batch"}
 OPEN_ITEM_STATUSES = (
     ItemStatus.PENDING,
     ItemStatus.IN_PROGRESS,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from functools import partial
 
 from django.conf import settings
@@ -54,7 +54,17 @@ def rc_client(*, recorder: ExchangeRecorder) -> RecoveryConnectClient:
     )
 
 
+def rc_check_destination_count(destinations: list[int]) -> None:
+    """The one bound on a transfer's destinations: each one multiplies the job's items."""
+    limit = settings.MEDIA_SYNC_MAX_DESTINATIONS
+    if len(destinations) > limit:
+        raise InputRefused(
+            f"{len(destinations)} destination orders given; one transfer takes at most {limit}: split it"
+        )
+
+
 def _check_destinations(orders: Iterable[RecoveryConnectOrder], destinations: list[int]) -> None:
+    rc_check_destination_count(destinations)
     for order in orders:
         if order.client_order_id in destinations or order.order_id in destinations:
             raise InputRefused(
@@ -78,36 +88,66 @@ def rc_refresh_start(*, order_ids: list[int], triggered_by: str, enqueue: bool =
 
 
 def rc_transfer_photos_start(
-    *, photos: list[RecoveryConnectPhoto], destinations: list[int], triggered_by: str, enqueue: bool = True
+    *,
+    photos: list[RecoveryConnectPhoto],
+    destinations: list[int],
+    triggered_by: str,
+    enqueue: bool = True,
+    leave_out: Collection[tuple[int, int]] = (),
 ) -> TransferJob:
-    """One transfer-specific-photo call per photo; one item per photo and destination."""
+    """One transfer-specific-photo call per photo; one item per photo and destination, but for the
+    (photo id, destination) pairs in `leave_out` (already done, and not to be sent again)."""
     if not photos:
         raise InputRefused("select at least one photo")
     if not destinations:
         raise InputRefused("give at least one destination client order id")
     orders = {photo.order.pk: photo.order for photo in photos}.values()
     _check_destinations(orders, destinations)
+    items = [
+        (str(photo.photo_id), str(dest))
+        for photo in photos
+        for dest in destinations
+        if (photo.photo_id, dest) not in leave_out
+    ]
+    if not items:
+        raise InputRefused(
+            "every photo was already transferred to those orders: nothing left to send (ask to send again)"
+        )
     return job_create(
         provider=Provider.RECOVERYCONNECT,
         operation=TRANSFER_PHOTOS,
         subject=", ".join(f"order {order.order_id}" for order in orders),
         triggered_by=triggered_by,
         params={"photos": {str(p.photo_id): p.order.order_id for p in photos}, "destinations": destinations},
-        items=[(str(photo.photo_id), str(dest)) for photo in photos for dest in destinations],
+        items=items,
         enqueue=enqueue,
     )
 
 
 def rc_transfer_all_start(
-    *, order: RecoveryConnectOrder, destinations: list[int], triggered_by: str, enqueue: bool = True
+    *,
+    order: RecoveryConnectOrder,
+    destinations: list[int],
+    triggered_by: str,
+    enqueue: bool = True,
+    leave_out: Collection[tuple[int, int]] = (),
 ) -> TransferJob:
-    """The transfer-all-photos call; one item per photo we know of and destination."""
+    """The transfer-all-photos call; one item per photo we know of and destination. With pairs to
+    leave out, the call would send them all the same: the photos go one call each instead."""
     if not destinations:
         raise InputRefused("give at least one destination client order id")
     _check_destinations([order], destinations)
     photos = list(order.photos.all())
     if not photos:
         raise InputRefused(f"no photos are known for order {order.order_id}: refresh its photos first")
+    if leave_out:
+        return rc_transfer_photos_start(
+            photos=photos,
+            destinations=destinations,
+            triggered_by=triggered_by,
+            enqueue=enqueue,
+            leave_out=leave_out,
+        )
     return job_create(
         provider=Provider.RECOVERYCONNECT,
         operation=TRANSFER_ALL,

@@ -26,6 +26,7 @@ from media_sync.models import (
     SuBatchPhoto,
     SuPhoto,
     SuProperty,
+    TransferItem,
     TransferJob,
 )
 from media_sync.services.audit import ExchangeRecorder
@@ -51,6 +52,11 @@ from media_sync.services.throttle import provider_slot
 
 CREATE = "su_create_batch"
 DELETE = "su_delete"
+# Following a batch sent from elsewhere (su_pending with a batch id we never sent): its photos are
+# learnt from the first read, and nothing of it can be sent again from here.
+FOLLOW = "su_follow_batch"
+# What the SU API's photo batch ids look like ("4EU2z7o-qUQ"), within our column's 50 characters.
+BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,50}")
 # Booking.com's limits (PUBLIC-API-NOTES.md).
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 MIN_SIDE, MAX_SIDE = 300, 14000
@@ -363,6 +369,8 @@ def su_batch_poll(*, batch_pk: int) -> None:
             return
         # Down or throttled after the retries: the next poll tries again, and expiry bounds it.
         pending = None
+    if pending is not None and batch.job.operation == FOLLOW:
+        _learn_photos(batch, pending.photos)
     if pending is not None:
         by_path = {urlsplit(entry.url).path: entry for entry in pending.photos}
         by_pending_id = {entry.photo_pending_id: entry for entry in pending.photos if entry.photo_pending_id}
@@ -378,6 +386,57 @@ def su_batch_poll(*, batch_pk: int) -> None:
         poll_lease_until=None,
     )
     job_refresh_status(job=batch.job)
+
+
+def su_batch_follow(*, property: SuProperty, batch_id: str, triggered_by: str) -> SuBatch:
+    """Record a batch sent from elsewhere and follow it like ours: polled now and on the schedule until
+    each photo is final or its pending ids expire. One job, whose items are its photos once read."""
+    batch_id = batch_id.strip()
+    if not BATCH_ID.fullmatch(batch_id):
+        raise InputRefused(
+            f"{batch_id!r} is not a photo batch id (letters, digits, - and _, like 4EU2z7o-qUQ)"
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        job = job_create(
+            provider=Provider.SUAPI,
+            operation=FOLLOW,
+            subject=f"property {property.hotel_id}",
+            triggered_by=triggered_by,
+            items=[],
+            params={"batch_id": batch_id},
+            enqueue=False,
+        )
+        # Sent at an unknown time: its pending ids live seven days from when we first hear of it at most.
+        return SuBatch.objects.create(
+            property=property,
+            job=job,
+            batch_id=batch_id,
+            status=BatchStatus.POLLING,
+            expires_at=now + PENDING_ID_LIFETIME,
+            next_poll_at=now,
+        )
+
+
+def _learn_photos(batch: SuBatch, entries: list[PendingPhoto]) -> None:
+    """A followed batch's photos, as the SU API lists them: each new one becomes a waiting item."""
+    known = set(batch.photos.values_list("url_path", flat=True))
+    for entry in entries:
+        path = urlsplit(entry.url).path
+        if path in known:
+            continue
+        known.add(path)
+        label = path.rsplit("/", 1)[-1] or entry.photo_pending_id
+        with transaction.atomic():
+            item = TransferItem.objects.create(
+                job=batch.job,
+                item=f"{len(known)}. {label}"[:100],
+                destination=batch.property.hotel_id,
+                status=ItemStatus.WAITING,
+            )
+            SuBatchPhoto.objects.create(
+                batch=batch, item=item, url_path=path, photo_pending_id=entry.photo_pending_id
+            )
 
 
 def su_poll_due() -> int:
@@ -438,4 +497,9 @@ def _run_delete(job: TransferJob) -> None:
                 )
 
 
-RUNNERS: dict[str, Callable[[TransferJob], None]] = {CREATE: _run_create, DELETE: _run_delete}
+RUNNERS: dict[str, Callable[[TransferJob], None]] = {
+    CREATE: _run_create,
+    DELETE: _run_delete,
+    # Its work is the polling; a run of its job (the sweep, a retry) only reads the batch again.
+    FOLLOW: lambda job: su_batch_poll(batch_pk=SuBatch.objects.get(job=job).pk),
+}

@@ -79,7 +79,6 @@ def test_rc_transfer_all_exits_0_when_every_item_succeeded(
         (["--order", "57076503", "--to", "-1"], "'-1' is not a client order id"),
         (["--order", "x1", "--to", "9100002"], "'x1' is not a order id"),
         (["--order", "57076503", "--to", "9100001"], "is the source order itself"),
-        (["--order", "123", "--to", "9100002"], "order 123 is not known here"),
         (
             ["--order", "57076503", "--to", "9100002", "--photo", "999"],
             "photo 999 is not a photo of order 57076503",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files import File
@@ -61,7 +62,7 @@ def run(job: TransferJob) -> TransferJob:
 
 
 def start_upload(
-    work_order: CorrigoWorkOrder, content: bytes = JPEG, name: str = "after.jpg", **kw: str
+    work_order: CorrigoWorkOrder, content: bytes = JPEG, name: str = "after.jpg", **kw: Any
 ) -> TransferJob:
     return cp_upload_start(
         work_order=work_order,

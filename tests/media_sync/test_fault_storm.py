@@ -585,7 +585,7 @@ def test_retrying_an_upload_whose_last_call_went_unanswered_does_not_upload_it_t
         job_run(job_id=job.pk)
         return job
 
-    upload("first.jpg")  # a token in hand: the hang below meets the upload itself
+    upload("warm-up.jpg")  # a token in hand: the hang below meets the upload itself
     cp_sim.faults = Faults(hang_burst=1, hang_s=HANG_S)
     job = upload("after.jpg")
     wait_quiet([cp_sim], timeout=5 * HANG_S)

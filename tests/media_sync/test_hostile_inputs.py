@@ -533,7 +533,7 @@ IDS = [
     refusal(
         "ids-batch-unknown-sql",
         lambda w: cli("su_pending", "--hotel", "NT7", "--channel-hotel", "12837615", "--batch", SQLISH),
-        f"no batch {SQLISH!r} of hotel NT7 / 12837615 was sent from here",
+        f"{SQLISH!r} is not a photo batch id",
     ),
     refusal(
         "ids-hotel-blank",

@@ -101,9 +101,17 @@ def test_create_refuses_a_picture_booking_would_refuse(su_sim: SuApiSimulator, t
     assert refused.value.returncode == 2 and not SuPhoto.objects.exists()
 
 
-def test_pending_of_an_unknown_batch_exits_2(su_sim: SuApiSimulator) -> None:
-    with pytest.raises(CommandError, match="was sent from here") as refused:
-        call_command("su_pending", "--hotel", "NT7", "--channel-hotel", "12837615", "--batch", "nope")
+def test_pending_of_a_batch_the_su_api_does_not_know_exits_1(su_sim: SuApiSimulator) -> None:
+    # A batch id from elsewhere is followed (test_bounds.py); one the SU API does not know ends at once.
+    su_sim.seed_demo()
+    code, out = run_command("su_pending", "--hotel", "NT7", "--channel-hotel", "12837615", "--batch", "nope")
+    assert code == 1 and "batch nope: expired (the SU API no longer knows the batch: " in out
+    assert SuBatch.objects.get().status == BatchStatus.EXPIRED  # no longer polled
+
+
+def test_pending_with_empty_names_exits_2(su_sim: SuApiSimulator) -> None:
+    with pytest.raises(CommandError, match="must not be empty") as refused:
+        call_command("su_pending", "--hotel", " ", "--channel-hotel", "12837615", "--batch", "nope")
     assert refused.value.returncode == 2
 
 

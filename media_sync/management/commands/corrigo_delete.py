@@ -19,6 +19,9 @@ class Command(JobCommand):
         parser.add_argument("--attachment", required=True, metavar="GUID")
         super().add_arguments(parser)
 
+    def refusal_about(self, options: dict[str, Any]) -> tuple[str, str]:
+        return f"work order {options['work_order']}", options["attachment"]
+
     def handle(self, *args: Any, **options: Any) -> None:
         def start(enqueue: bool) -> TransferJob:
             return cp_delete_start(

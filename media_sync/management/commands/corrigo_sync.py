@@ -18,6 +18,9 @@ class Command(JobCommand):
         add_work_order_argument(parser)
         super().add_arguments(parser)
 
+    def refusal_about(self, options: dict[str, Any]) -> tuple[str, str]:
+        return f"work order {options['work_order']}", ""
+
     def handle(self, *args: Any, **options: Any) -> None:
         def start(enqueue: bool) -> TransferJob:
             work_order = work_order_from(options)

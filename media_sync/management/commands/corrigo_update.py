@@ -21,6 +21,9 @@ class Command(JobCommand):
         add_metadata_arguments(parser)
         super().add_arguments(parser)
 
+    def refusal_about(self, options: dict[str, Any]) -> tuple[str, str]:
+        return f"work order {options['work_order']}", options["attachment"]
+
     def handle(self, *args: Any, **options: Any) -> None:
         def start(enqueue: bool) -> TransferJob:
             attachment = attachment_from(options)

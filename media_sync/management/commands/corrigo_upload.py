@@ -24,7 +24,15 @@ class Command(JobCommand):
         add_metadata_arguments(parser)
         parser.add_argument("--performed-by", metavar="NAME", help="who did the work (default: --user)")
         parser.add_argument("--mime-type", default="", help="default: read from the file's bytes")
+        parser.add_argument(
+            "--upload-anyway",
+            action="store_true",
+            help="send it even when the same bytes are already attached to the work order (else: refused)",
+        )
         super().add_arguments(parser)
+
+    def refusal_about(self, options: dict[str, Any]) -> tuple[str, str]:
+        return f"work order {options['work_order']}", options["name"] or Path(options["file"]).name
 
     def handle(self, *args: Any, **options: Any) -> None:
         def start(enqueue: bool) -> TransferJob:
@@ -43,6 +51,7 @@ class Command(JobCommand):
                     performed_by=options["performed_by"] or options["user"],
                     triggered_by=options["user"],
                     enqueue=enqueue,
+                    again=options["upload_anyway"],
                 )
 
         self.start_job(options, start)

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from argparse import ArgumentParser
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from media_sync.management.jobcommand import add_sync_argument
 from media_sync.services.demo import (
     demo_booking_batch_send,
     demo_orders_load,
@@ -100,6 +102,9 @@ class Children:
 
 class Command(BaseCommand):
     help = "Run the whole app on the embedded defaults: simulators, demo data, one worker, the web server."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        add_sync_argument(parser, always=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:

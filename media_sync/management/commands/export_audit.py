@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from media_sync.management.jobcommand import add_sync_argument
 from media_sync.models import Outcome, Provider
 from media_sync.reports import audit_csv_lines, summary_csv_lines
 from media_sync.selectors import audit_filter
@@ -34,6 +35,7 @@ class Command(BaseCommand):
             action="store_true",
             help="counts per day, provider, operation and outcome instead of rows",
         )
+        add_sync_argument(parser, always=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["since"] and options["until"] and options["since"] > options["until"]:

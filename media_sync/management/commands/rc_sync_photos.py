@@ -4,6 +4,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from media_sync.management.jobcommand import JobCommand
+from media_sync.services.audit import audit_name_items
 from media_sync.services.jobs import parse_ids
 from media_sync.services.recoveryconnect import rc_refresh_start
 
@@ -16,6 +17,9 @@ class Command(JobCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--order", required=True, action="append", help="internal order id (repeatable)")
         super().add_arguments(parser)
+
+    def refusal_about(self, options: dict[str, Any]) -> tuple[str, str]:
+        return audit_name_items([f"order {order}" for order in options["order"]], "orders"), ""
 
     def handle(self, *args: Any, **options: Any) -> None:
         def start(enqueue: bool) -> Any:

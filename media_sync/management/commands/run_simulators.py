@@ -14,6 +14,7 @@ from integrations.corrigopro.simulator import DEMO_WORK_ORDERS, CorrigoProSimula
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import Faults, labelled_jpeg, serve_many
 from integrations.suapi.simulator import SuApiSimulator
+from media_sync.management.jobcommand import add_sync_argument
 
 # In the demo, CorrigoPro's customer attaches a photo this often, so the webhook path is visible.
 CUSTOMER_EVERY_S = 90.0
@@ -38,6 +39,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--demo", action="store_true", help="demo data, a little latency, an active customer"
         )
+        add_sync_argument(parser, always=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from media_sync.management.jobcommand import JobCommand
 from media_sync.models import SuPhoto, SuProperty, TransferJob
+from media_sync.services.audit import audit_name_items
 from media_sync.services.jobs import InputRefused
 from media_sync.services.suapi import su_batch_start, su_photo_add
 
@@ -33,6 +34,10 @@ class Command(JobCommand):
             "--tag", action="append", type=int, default=[], metavar="N", help="tag id (repeatable)"
         )
         super().add_arguments(parser)
+
+    def refusal_about(self, options: dict[str, Any]) -> tuple[str, str]:
+        names = [Path(name).name for name in options["file"] or []] or options["url"] or []
+        return f"property {options['hotel']}", audit_name_items(names, "photos")
 
     def handle(self, *args: Any, **options: Any) -> None:
         def start(enqueue: bool) -> TransferJob:
