@@ -77,7 +77,7 @@ SELECT now() - (n %% 43200) * interval '1 minute',
        '', 1, 40 + n %% 200, 'olga', '', '', '', ''
 FROM generate_series(%s, %s) AS n
 """
-# The audit CSV contract's columns (DESIGN.md), in its order.
+# The audit CSV's columns (README, "What a team lead sees"), in their order.
 FIELDS = (
     "timestamp",
     "provider",

@@ -137,6 +137,25 @@ class CorrigoWorkOrderAdmin(ForgivingListMixin, TimelineLinkMixin, RunJobsPermis
     def attachment_count(self, work_order: CorrigoWorkOrder) -> int:
         return int(work_order.attachment_count)  # type: ignore[attr-defined]
 
+    def get_list_display(self, request: HttpRequest) -> Any:
+        # The upload link only for whoever may upload: a team lead would meet a 403 behind it.
+        shown = super().get_list_display(request)
+        return shown if self.has_run_jobs_permission(request) else [f for f in shown if f != "upload_link"]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # "Upload an attachment" on the work order's own page too, for whoever may run the upload.
+        extra_context = extra_context or {}
+        if self.has_run_jobs_permission(request) and object_id.isdigit():
+            upload = reverse("admin:media_sync_corrigoworkorder_upload", args=[object_id])
+            extra_context["object_tool_links"] = [(upload, "Upload an attachment")]
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description="")
     def upload_link(self, work_order: CorrigoWorkOrder) -> str:
         url = reverse("admin:media_sync_corrigoworkorder_upload", args=[work_order.pk])

@@ -56,7 +56,7 @@ class JobCommand(BaseCommand):
 
 
 def add_sync_argument(parser: ArgumentParser, *, always: bool = False) -> None:
-    """--sync on every command, so a script can pass it everywhere (DESIGN.md). `always`: the command
+    """--sync on every command, so a script can pass it everywhere (README, Commands). `always`: the command
     runs in-process anyway, and takes it without changing anything."""
     help = "accepted for scripts; this command always runs in this process" if always else None
     parser.add_argument(

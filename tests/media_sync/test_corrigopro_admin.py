@@ -61,6 +61,8 @@ def test_operator_uploads_from_the_work_order_page(
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     login(client, "olga", "Operators")
+    own_page = client.get(url("corrigoworkorder_change", work_order)).text
+    assert f'<a href="{url("corrigoworkorder_upload", work_order)}">Upload an attachment</a>' in own_page
     page = client.get(url("corrigoworkorder_upload", work_order))
     assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
     with django_capture_on_commit_callbacks(execute=True):
@@ -149,6 +151,8 @@ def test_team_lead_reads_but_cannot_change_anything(
     login(client, "leo", "Team leads")
     for page in (WORK_ORDERS, ATTACHMENTS, DELIVERIES, url("corrigoworkorder_change", attachment.work_order)):
         assert client.get(page).status_code == 200
+    for page in (WORK_ORDERS, url("corrigoworkorder_change", attachment.work_order)):
+        assert ">Upload an attachment</a>" not in client.get(page).text
     for view in ("corrigoattachment_edit", "corrigoattachment_delete_at_provider"):
         assert client.post(url(view, attachment), {"name": "x.jpg"}).status_code == 403
     upload = client.post(
