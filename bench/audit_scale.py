@@ -233,16 +233,18 @@ def list_pages(client: Any, rows: int) -> dict[str, tuple[float, set[int]]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    pages: dict[str, dict[str, str]] = {
-        "first page": {},
-        "filtered page": {"provider__exact": "corrigopro", "outcome__exact": "failed"},
-        "search, photo id": {"q": str(180000000 + rows // 2)},
-        "search, order id": {"q": "57012345"},
-    }
     url = "/admin/media_sync/auditevent/"
+    pages: dict[str, tuple[str, dict[str, str]]] = {
+        "first page": (url, {}),
+        "filtered page": (url, {"provider__exact": "corrigopro", "outcome__exact": "failed"}),
+        "search, photo id": (url, {"q": str(180000000 + rows // 2)}),
+        "search, order id": (url, {"q": "57012345"}),
+        # One order's every row (subject, item, destination conditions), newest first, paged.
+        "timeline, order": (f"{url}timeline/order/57012345/", {}),
+    }
     results: dict[str, tuple[float, set[int]]] = {}
-    print(f"audit list, {LIST_RUNS} requests each after a warm-up")
-    for name, params in pages.items():
+    print(f"audit list and a timeline, {LIST_RUNS} requests each after a warm-up")
+    for name, (url, params) in pages.items():
         assert client.get(url, params, secure=True).status_code == 200
         times: list[float] = []
         sql_times: list[float] = []

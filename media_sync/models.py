@@ -329,6 +329,38 @@ AUDIT_OPERATIONS = (
     "webhook_NewWorkOrder",
 )
 
+# What an audit row's operation is, in words; an operation missing here is shown as it is stored.
+AUDIT_OPERATION_LABELS = {
+    "rc_sync_photos": "refresh photos",
+    "rc_transfer_photos": "transfer photos",
+    "rc_transfer_all": "transfer all photos",
+    "cp_sync": "refresh attachments",
+    "cp_upload": "upload attachment",
+    "cp_update": "change attachment",
+    "cp_delete": "delete attachment",
+    "cp_download": "download attachment",
+    "su_create_batch": "send photos",
+    "su_delete": "delete photo",
+    "auth": "sign in",
+    "list_photos": "list photos",
+    "transfer_photo": "transfer photo",
+    "transfer_all_photos": "transfer all photos",
+    "list_attachments": "list attachments",
+    "upload_attachment": "upload attachment",
+    "update_attachment": "change attachment",
+    "delete_attachment": "delete attachment",
+    "download_url": "ask for a download link",
+    "download_file": "download file",
+    "create": "send photo batch",
+    "pendingImages": "check pending photos",
+    "retrieveAll": "list gallery",
+    "delete": "delete photo",
+    "su_photo_add": "add photo",
+    "webhook_AttachmentAdded": "webhook: attachment added",
+    "webhook_AttachmentRemoved": "webhook: attachment removed",
+    "webhook_NewWorkOrder": "webhook: new work order",
+}
+
 FINISHED_JOB_STATUSES = (JobStatus.SUCCEEDED, JobStatus.PARTLY_FAILED, JobStatus.FAILED)
 
 
@@ -491,10 +523,11 @@ class AuditEvent(ProviderAnswer):
             models.Index(fields=["error_code", "-timestamp"], name="audit_error_code_recent"),
             models.Index(fields=["triggered_by", "-timestamp"], name="audit_user_recent"),
             # The list's exact-match search: photo, attachment, order or batch ids and provider references.
-            models.Index(fields=["item"], name="audit_item"),
-            models.Index(fields=["destination"], name="audit_destination"),
+            # Newest first as well: a record's timeline (selectors.audit_timeline) filters on these.
+            models.Index(fields=["item", "-timestamp"], name="audit_item_recent"),
+            models.Index(fields=["destination", "-timestamp"], name="audit_destination_recent"),
             models.Index(fields=["reference"], name="audit_reference"),
-            models.Index(fields=["subject"], name="audit_subject"),
+            models.Index(fields=["subject", "-timestamp"], name="audit_subject_recent"),
         ]
 
     def __str__(self) -> str:

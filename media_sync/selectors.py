@@ -14,11 +14,13 @@ from media_sync.models import (
     AuditEvent,
     AuditKind,
     CorrigoAttachment,
+    CorrigoWorkOrder,
     ItemStatus,
     JobStatus,
     MediaFile,
     Outcome,
     Provider,
+    RecoveryConnectOrder,
     RecoveryConnectPhoto,
     SuBatchPhoto,
     TransferItem,
@@ -134,6 +136,46 @@ def job_item_pictures(job: TransferJob, items: list[TransferItem]) -> dict[int, 
         sent = SuBatchPhoto.objects.filter(item__in=items, photo__isnull=False).select_related("photo__media")
         return {row.item_id: row.photo for row in sent if row.photo is not None}
     return {}
+
+
+# --- Timelines --------------------------------------------------------------------------------------
+
+TIMELINE_KINDS = ("order", "workorder", "property", "photo", "attachment")
+
+
+def audit_timeline(kind: str, key: str) -> QuerySet[AuditEvent]:
+    """Every audit row about one record, newest first: its jobs' HTTP exchanges and item results, the
+    webhooks and refusals naming it, and the rows of its photos or attachments. Each condition is on a
+    (column, -timestamp) index. An unknown kind, or a non-numeric id where one is numeric: ValueError."""
+    rc, cp = Provider.RECOVERYCONNECT, Provider.CORRIGOPRO
+    if kind in ("order", "workorder", "photo"):
+        if not (key.isascii() and key.isdigit() and len(key) <= 18):
+            raise ValueError(f"{key!r} is not a {kind} id")
+        key = str(int(key))
+    if kind == "order":
+        order = RecoveryConnectOrder.objects.filter(order_id=int(key)).first()
+        about = Q(subject=f"order {key}") | Q(provider=rc, item=key)  # a refresh's item is the order
+        if order is not None:
+            photos = [str(photo_id) for photo_id in order.photos.values_list("photo_id", flat=True)]
+            about |= Q(provider=rc, item__in=photos)
+            if order.client_order_id:  # transfers into it
+                about |= Q(provider=rc, destination=str(order.client_order_id))
+    elif kind == "workorder":
+        work_order = CorrigoWorkOrder.objects.filter(work_order_id=int(key)).first()
+        about = Q(subject=f"work order {key}") | Q(provider=cp, item=key) | Q(provider=cp, destination=key)
+        if work_order is not None:
+            about |= Q(
+                provider=cp, item__in=list(work_order.attachments.values_list("attachment_id", flat=True))
+            )
+    elif kind == "property":
+        about = Q(subject=f"property {key}") | Q(provider=Provider.SUAPI, destination=key)
+    elif kind == "photo":
+        about = Q(provider=rc, item=key)
+    elif kind == "attachment":
+        about = Q(provider=cp, item=key)
+    else:
+        raise ValueError(f"no timeline for {kind!r}")
+    return AuditEvent.objects.filter(about).order_by("-timestamp", "-id")
 
 
 # --- Pre-flight against our own history --------------------------------------------------------------

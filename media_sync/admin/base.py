@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from media_sync.admin.display import timeline_url
 from media_sync.models import TransferJob
 from media_sync.services.audit import audit_record_refusal
 from media_sync.services.jobs import InputRefused
@@ -285,3 +286,24 @@ def start_or_show(
         if started:
             return started
     return object_form(modeladmin, request, obj, form=form, **page)
+
+
+class TimelineLinkMixin:
+    """A "Timeline" link among a record's object tools: every audit row about it, for whoever reads the
+    audit. `timeline_kind` names the timeline, `timeline_key` the field holding the provider's id."""
+
+    timeline_kind = ""
+    timeline_key = ""
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None and request.user.has_perm("media_sync.view_auditevent"):
+            context["timeline_url"] = timeline_url(self.timeline_kind, str(getattr(obj, self.timeline_key)))
+        return super().render_change_form(request, context, add, change, form_url, obj)  # type: ignore[misc, no-any-return]

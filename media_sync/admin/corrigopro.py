@@ -20,6 +20,7 @@ from media_sync.admin.base import (
     ForgivingListMixin,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
+    TimelineLinkMixin,
     job_url,
     posted,
     start_or_show,
@@ -110,7 +111,8 @@ def attachment_links(attachment: CorrigoAttachment) -> str:
 
 
 @admin.register(CorrigoWorkOrder)
-class CorrigoWorkOrderAdmin(ForgivingListMixin, RunJobsPermissionMixin, admin.ModelAdmin):
+class CorrigoWorkOrderAdmin(ForgivingListMixin, TimelineLinkMixin, RunJobsPermissionMixin, admin.ModelAdmin):
+    timeline_kind, timeline_key = "workorder", "work_order_id"
     list_display = ["work_order_id", "status", "attachment_count", "attachments_synced_at", "upload_link"]
     list_filter = ["status"]
     search_fields = ["=work_order_id", "description"]
@@ -210,8 +212,14 @@ class AddedByFilter(ChoicesFilter):
 
 @admin.register(CorrigoAttachment)
 class CorrigoAttachmentAdmin(
-    ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    ForgivingListMixin,
+    PictureViewsMixin,
+    TimelineLinkMixin,
+    RunJobsPermissionMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
 ):
+    timeline_kind, timeline_key = "attachment", "attachment_id"
     list_display = [
         "picture",
         "name",

@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from integrations.http import FAILURE_CLASSES
-from media_sync.models import AUDIT_OPERATIONS
+from media_sync.admin.display import operation_words
+from media_sync.models import AUDIT_OPERATIONS, OPERATION_LABELS
 from media_sync.selectors import audit_filter
 
 
@@ -58,6 +59,19 @@ class OperationFilter(ChoicesFilter):
     title = "operation"
     parameter_name = "operation__exact"
     choices_source = AUDIT_OPERATIONS
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        """In words, as the list says them; a job and the provider call of the same words told apart."""
+        words = [operation_words(value) for value in self.choices_source]
+        return [
+            (
+                value,
+                f"{said} ({'job' if value in OPERATION_LABELS else 'call'})"
+                if words.count(said) > 1
+                else said,
+            )
+            for value, said in zip(self.choices_source, words, strict=True)
+        ]
 
 
 class ExactFilter(admin.ListFilter):

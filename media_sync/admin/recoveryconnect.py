@@ -11,6 +11,7 @@ from media_sync.admin.base import (
     HistoryRow,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
+    TimelineLinkMixin,
     intermediate_action,
     job_url,
 )
@@ -77,7 +78,10 @@ class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(RecoveryConnectOrder)
-class RecoveryConnectOrderAdmin(ForgivingListMixin, RunJobsPermissionMixin, admin.ModelAdmin):
+class RecoveryConnectOrderAdmin(
+    ForgivingListMixin, TimelineLinkMixin, RunJobsPermissionMixin, admin.ModelAdmin
+):
+    timeline_kind, timeline_key = "order", "order_id"
     list_display = [
         "order_id",
         "client_order_id",
@@ -154,8 +158,14 @@ class RecoveryConnectOrderAdmin(ForgivingListMixin, RunJobsPermissionMixin, admi
 
 @admin.register(RecoveryConnectPhoto)
 class RecoveryConnectPhotoAdmin(
-    ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    ForgivingListMixin,
+    PictureViewsMixin,
+    TimelineLinkMixin,
+    RunJobsPermissionMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
 ):
+    timeline_kind, timeline_key = "photo", "photo_id"
     list_display = ["picture", "photo_id", "name", "type_name", "order", "synced_at"]
     list_display_links = ["photo_id"]
     list_select_related = ["order"]

@@ -18,6 +18,7 @@ from media_sync.admin.base import (
     ForgivingListMixin,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
+    TimelineLinkMixin,
     intermediate_action,
     job_url,
     posted,
@@ -87,7 +88,8 @@ class BatchInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(SuProperty)
-class SuPropertyAdmin(ForgivingListMixin, admin.ModelAdmin):
+class SuPropertyAdmin(ForgivingListMixin, TimelineLinkMixin, admin.ModelAdmin):
+    timeline_kind, timeline_key = "property", "hotel_id"
     list_display = ["hotel_id", "channel_hotel_id", "name", "created_at"]
     search_fields = ["=hotel_id", "=channel_hotel_id", "name"]
     inlines = [PhotoInline, BatchInline]

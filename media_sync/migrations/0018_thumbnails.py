@@ -46,7 +46,7 @@ def fields(model_name: str) -> list[migrations.AddField]:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("media_sync", "0016_shared_cache")]
+    dependencies = [("media_sync", "0017_audit_timeline")]
     operations = [
         *fields("recoveryconnectphoto"),
         *fields("corrigoattachment"),

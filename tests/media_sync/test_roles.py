@@ -231,11 +231,12 @@ def visitors() -> dict[Visitor, Client]:
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table but the sessions: equal before and after means nothing changed."""
+    """Every row of every table but the login bookkeeping (sessions, and django-axes' count of failed
+    logins): equal before and after means nothing changed."""
     return {
         model._meta.label: list(model._base_manager.order_by("pk").values_list())
         for model in apps.get_models()
-        if not model._meta.proxy and model is not Session
+        if not model._meta.proxy and model is not Session and model._meta.app_label != "axes"
     }
 
 
@@ -413,6 +414,8 @@ OTHER_ROUTES: dict[str, Route] = {
     "admin/media_sync/auditevent/export/": Route(page(LEAD)),
     "admin/media_sync/auditevent/dashboard/": Route(page(OPERATOR, LEAD)),
     "admin/media_sync/auditevent/summary/": Route(page(LEAD)),
+    "admin/media_sync/auditevent/timeline/<str:kind>/<str:key>/": Route(page(OPERATOR, LEAD)),
+    "admin/media_sync/auditevent/timeline/<str:kind>/<str:key>/export/": Route(page(LEAD)),
     "admin/media_sync/suphoto/<path:object_id>/thumbnail/": Route(page(OPERATOR, LEAD)),
     # Pictures come from media storage through these views only: whoever may view the photo.
     "admin/media_sync/recoveryconnectphoto/<path:object_id>/thumbnail/": Route(page(OPERATOR, LEAD)),
@@ -483,6 +486,9 @@ def concrete(route: str, world: World) -> str:
     if match and match[1] in world.objects:
         url = url.replace("<path:object_id>", str(world.objects[match[1]].pk))
     url = url.replace("<int:photo_pk>", str(world.sent.pk))
+    url = url.replace(
+        "<str:kind>/<str:key>", f"order/{world.objects['media_sync/recoveryconnectorder'].order_id}"
+    )
     return url.replace("<id>", str(world.objects["auth/user"].pk))
 
 
