@@ -341,10 +341,12 @@ AUDIT_OPERATION_LABELS = {
     "cp_download": "download attachment",
     "su_create_batch": "send photos",
     "su_delete": "delete photo",
+    "su_follow_batch": "follow a batch sent elsewhere",
     "auth": "sign in",
     "list_photos": "list photos",
     "transfer_photo": "transfer photo",
     "transfer_all_photos": "transfer all photos",
+    "fetch_photo": "fetch a photo (thumbnail)",
     "list_attachments": "list attachments",
     "upload_attachment": "upload attachment",
     "update_attachment": "change attachment",
@@ -359,6 +361,7 @@ AUDIT_OPERATION_LABELS = {
     "webhook_AttachmentAdded": "webhook: attachment added",
     "webhook_AttachmentRemoved": "webhook: attachment removed",
     "webhook_NewWorkOrder": "webhook: new work order",
+    "login_lockout": "login locked out",
 }
 
 FINISHED_JOB_STATUSES = (JobStatus.SUCCEEDED, JobStatus.PARTLY_FAILED, JobStatus.FAILED)

@@ -55,6 +55,11 @@ def _document_label(obj: CorrigoAttachment) -> str:
     return suffix or "File"
 
 
+def link_placeholder(name: str) -> SafeString:
+    """A photo Booking.com fetched from a URL it was given: this app holds no bytes, so no thumbnail."""
+    return _placeholder(name, "Sent by link", "sent by its URL: no copy is held here", "document")
+
+
 def picture(obj: Model | None, *, preview_link: bool = True) -> SafeString:
     """A photo's or attachment's thumbnail (a click opens the larger preview), or a placeholder that says
     why there is none. Reads only the object's own fields: a list of them costs no query per row

@@ -26,7 +26,7 @@ from media_sync.admin.base import (
     posted,
     start_or_show,
 )
-from media_sync.admin.pictures import PictureViewsMixin, picture
+from media_sync.admin.pictures import PictureViewsMixin, link_placeholder, picture
 from media_sync.admin.progress import (
     BadSince,
     bad_since,
@@ -232,9 +232,14 @@ def batch_announcement(batch: SuBatch, counts_text: str) -> str:
     )
 
 
+def sent_picture(sent: SuBatchPhoto) -> str:
+    """The photo's thumbnail, or for one sent by its URL a placeholder saying we hold no copy."""
+    return picture(sent.photo) if sent.photo else link_placeholder(sent.url_path.rsplit("/", 1)[-1])
+
+
 def photo_row(sent: SuBatchPhoto, context: dict[str, Any]) -> str:
     """One photo's row of the batch page, as the page itself draws it."""
-    row = {**context, "sent": sent, "thumb": picture(sent.photo)}
+    row = {**context, "sent": sent, "thumb": sent_picture(sent)}
     return render_to_string("admin/media_sync/subatch/photo_row.html", row)
 
 
@@ -362,7 +367,7 @@ class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixi
             "opts": self.opts,
             "title": str(batch),
             "batch": batch,
-            "rows": [(sent, picture(sent.photo)) for sent in photos],
+            "rows": [(sent, sent_picture(sent)) for sent in photos],
             "counts": counts_text,
             "announce": batch_announcement(batch, counts_text),
             "done": done,

@@ -14,7 +14,16 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.suapi.simulator import SuApiSimulator, demo_picture
-from media_sync.models import AuditEvent, BatchStatus, SuBatch, SuPhoto, SuProperty, TransferJob
+from media_sync.models import (
+    AuditEvent,
+    BatchStatus,
+    SuBatch,
+    SuBatchPhoto,
+    SuPhoto,
+    SuProperty,
+    TransferItem,
+    TransferJob,
+)
 from media_sync.services.suapi import su_photo_add
 from tests.media_sync.factories import run_command
 from tests.media_sync.test_admin import login
@@ -193,3 +202,16 @@ def test_staff_without_a_role_get_nothing(client: Client, hotel: SuProperty) -> 
         reverse("admin:media_sync_suphoto_thumbnail", args=[one.pk]),
     ):
         assert client.get(url).status_code == 403
+
+
+def test_a_photo_sent_by_its_url_shows_a_placeholder_saying_so(client: Client, hotel: SuProperty) -> None:
+    job = TransferJob.objects.create(
+        provider="suapi", operation="su_create_batch", subject="property H", triggered_by="olga"
+    )
+    batch = SuBatch.objects.create(property=hotel, job=job, batch_id="B1", status=BatchStatus.POLLING)
+    item = TransferItem.objects.create(job=job, item="1. facade.jpg", status="waiting")
+    SuBatchPhoto.objects.create(batch=batch, item=item, url_path="/photos/facade.jpg")
+    login(client, "leo", "Team leads")
+    page = client.get(reverse("admin:media_sync_subatch_change", args=[batch.pk])).text
+    assert 'aria-label="facade.jpg: sent by its URL: no copy is held here"' in page
+    assert ">Sent by link</span>" in page
