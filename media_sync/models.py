@@ -209,6 +209,8 @@ class SuPhoto(models.Model):
     property = models.ForeignKey(SuProperty, on_delete=models.CASCADE, related_name="photos")
     media = models.OneToOneField(MediaFile, on_delete=models.PROTECT, related_name="su_photo")
     thumbnail = models.FileField(upload_to="thumbnails/%Y/%m/", max_length=300, blank=True)
+    # The larger picture, made from the stored photo the first time someone opens it.
+    preview = models.FileField(upload_to="previews/%Y/%m/", max_length=300, blank=True)
     image_format = models.CharField(max_length=10)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()

@@ -84,7 +84,8 @@ def picture(obj: Model | None, *, preview_link: bool = True) -> SafeString:
         WIDTH,
         HEIGHT,
     )
-    if not preview_link or not getattr(obj, "preview", None):
+    # A Booking.com photo's preview is made from the stored photo when first opened.
+    if not preview_link or not (getattr(obj, "preview", None) or isinstance(obj, SuPhoto)):
         return image
     return format_html(
         '<a href="{}" class="thumb-link" title="Open the larger picture">{}</a>',
@@ -98,6 +99,10 @@ class PictureViewsMixin:
     view the object (never a public media URL: media storage holds customers' pictures)."""
 
     picture_fields: tuple[str, ...] = ("thumbnail", "preview")
+
+    def picture_ready(self, obj: Any, field: str) -> Any:
+        """The object with `field` stored; an admin whose pictures are made on first view overrides it."""
+        return obj
 
     def get_urls(self) -> list[URLPattern]:
         model_name = self.model._meta.model_name  # type: ignore[attr-defined]
@@ -114,10 +119,13 @@ class PictureViewsMixin:
     def _picture_view(self, field: str) -> Any:
         def view(request: HttpRequest, object_id: str) -> HttpResponseBase:
             obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
-            if obj is None or not getattr(obj, field):
+            if obj is None:
                 raise Http404(f"No {field}.")
             if not self.has_view_permission(request, obj):  # type: ignore[attr-defined]
                 raise PermissionDenied
+            obj = self.picture_ready(obj, field)
+            if not getattr(obj, field):
+                raise Http404(f"No {field}.")
             response = FileResponse(getattr(obj, field).open("rb"), content_type="image/jpeg")
             response["Cache-Control"] = "private, max-age=3600"
             return response

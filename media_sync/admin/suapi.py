@@ -47,6 +47,7 @@ from media_sync.services.suapi import (
     su_batch_start,
     su_delete_start,
     su_photo_add,
+    su_photo_preview,
     su_poll_now,
     su_preflight,
 )
@@ -99,11 +100,11 @@ class SuPhotoAddForm(forms.ModelForm):
 
 class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SuPhoto
-    readonly_fields = fields = ("preview", "media", "width", "height", "created_at")
+    readonly_fields = fields = ("picture", "media", "width", "height", "created_at")
     extra = 0
 
-    @admin.display(description="")
-    def preview(self, photo: SuPhoto) -> str:
+    @admin.display(description="picture")
+    def picture(self, photo: SuPhoto) -> str:
         return picture(photo)
 
 
@@ -124,9 +125,8 @@ class SuPropertyAdmin(ForgivingListMixin, TimelineLinkMixin, admin.ModelAdmin):
 
 @admin.register(SuPhoto)
 class SuPhotoAdmin(ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin, admin.ModelAdmin):
-    # Booking.com photos are ours: the thumbnail is made when the photo comes in, with no preview.
-    picture_fields = ("thumbnail",)
-    list_display = ["preview", "__str__", "property", "image_format", "size", "created_at"]
+    list_display = ["picture", "__str__", "property", "image_format", "size", "created_at"]
+    readonly_fields = ["picture"]
     list_display_links = ["__str__"]
     list_filter = ["property"]
     list_select_related = ["property", "media"]
@@ -137,6 +137,10 @@ class SuPhotoAdmin(ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def picture_ready(self, obj: SuPhoto, field: str) -> SuPhoto:
+        # The thumbnail is made when the photo comes in; the larger picture when first opened.
+        return su_photo_preview(obj) if field == "preview" else obj
+
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         return SuPhotoAddForm if obj is None else super().get_form(request, obj, change, **kwargs)
 
@@ -144,7 +148,7 @@ class SuPhotoAdmin(ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin
         return (
             ["property", "file"]
             if obj is None
-            else ["property", "media", "image_format", "width", "height", "phash", "created_at"]
+            else ["picture", "property", "media", "image_format", "width", "height", "phash", "created_at"]
         )
 
     def save_model(self, request: HttpRequest, obj: SuPhoto, form: Any, change: bool) -> None:
@@ -172,8 +176,8 @@ class SuPhotoAdmin(ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin
             self.message_user(request, f"Photo refused: {refusal}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    @admin.display(description="")
-    def preview(self, photo: SuPhoto) -> str:
+    @admin.display(description="picture")
+    def picture(self, photo: SuPhoto) -> str:
         return picture(photo)
 
     @admin.display(description="size")

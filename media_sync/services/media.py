@@ -199,6 +199,13 @@ class Previews:
     preview: bytes
 
 
+def media_preview(fileobj: IO[bytes]) -> bytes:
+    """The larger picture (JPEG, at most PREVIEW_SIZE) of a stored photo, from one reduced decode."""
+    _, _, _, reduced = _decode_reduced(fileobj, PREVIEW_SIZE)
+    reduced.thumbnail(PREVIEW_SIZE, reducing_gap=2.0)
+    return _jpeg(reduced, quality=85)
+
+
 def media_previews(data: bytes) -> Previews:
     """A thumbnail and a larger preview (JPEG) of a provider's picture, from one reduced decode.
     Raises InputRefused (a ValueError) when the bytes are no readable picture or too large to decode."""

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -45,6 +47,7 @@ from media_sync.services.media import (
     media_file_store,
     media_image_info,
     media_link,
+    media_preview,
     media_thumbnail_file,
 )
 from media_sync.services.providers import retry_policy
@@ -124,6 +127,19 @@ def su_photo_add(*, property: SuProperty, source: File, name: str, uploaded_by: 
             thumbnail = media_thumbnail_file(info, name)
             photo.thumbnail.save(thumbnail.name or "thumb.jpg", thumbnail, save=False)
             photo.save()
+    return photo
+
+
+def su_photo_preview(photo: SuPhoto) -> SuPhoto:
+    """The photo with its larger picture, made from the stored file the first time it is asked for (the
+    intake decodes small, for the thumbnail and the hash; most photos are never opened large)."""
+    if not photo.preview:
+        with photo.media.file.open("rb") as source:
+            preview = ContentFile(
+                media_preview(source), name=f"{PurePosixPath(photo.media.original_name).stem}-preview.jpg"
+            )
+        photo.preview.save(preview.name or "preview.jpg", preview, save=False)
+        SuPhoto.objects.filter(pk=photo.pk).update(preview=photo.preview.name)
     return photo
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
 from integrations.suapi.simulator import SuApiSimulator, demo_picture
 from media_sync.models import (
@@ -215,3 +217,27 @@ def test_a_photo_sent_by_its_url_shows_a_placeholder_saying_so(client: Client, h
     page = client.get(reverse("admin:media_sync_subatch_change", args=[batch.pk])).text
     assert 'aria-label="facade.jpg: sent by its URL: no copy is held here"' in page
     assert ">Sent by link</span>" in page
+
+
+def test_a_booking_photo_opens_larger_from_its_thumbnail_made_on_first_view(
+    client: Client, hotel: SuProperty
+) -> None:
+    big = su_photo_add(
+        property=hotel,
+        source=SimpleUploadedFile("lobby.jpg", demo_picture(30, (2400, 1600))),
+        name="lobby.jpg",
+        uploaded_by="olga",
+    )
+    preview_url = reverse("admin:media_sync_suphoto_preview", args=[big.pk])
+    assert client.get(preview_url).status_code == 302  # to the login page
+    login(client, "leo", "Team leads")
+    page = client.get(reverse("admin:media_sync_suphoto_change", args=[big.pk])).text
+    assert f'<a href="{preview_url}" class="thumb-link"' in page  # the thumbnail opens it
+    assert not SuPhoto.objects.get(pk=big.pk).preview  # nothing made until someone looks
+    answer = client.get(preview_url)
+    assert answer.status_code == 200 and answer["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(b"".join(answer.streaming_content))) as shown:  # type: ignore[attr-defined]
+        assert shown.size == (1024, 683)
+    stored = SuPhoto.objects.get(pk=big.pk).preview.name
+    assert stored and client.get(preview_url).status_code == 200
+    assert SuPhoto.objects.get(pk=big.pk).preview.name == stored  # made once
