@@ -418,6 +418,7 @@ OTHER_ROUTES: dict[str, Route] = {
     "admin/media_sync/auditevent/timeline/<str:kind>/<str:key>/": Route(page(OPERATOR, LEAD)),
     "admin/media_sync/auditevent/timeline/<str:kind>/<str:key>/export/": Route(page(LEAD)),
     "admin/media_sync/suphoto/<path:object_id>/thumbnail/": Route(page(OPERATOR, LEAD)),
+    "admin/media_sync/suphoto/<path:object_id>/preview/": Route(page(OPERATOR, LEAD)),
     # Pictures come from media storage through these views only: whoever may view the photo.
     "admin/media_sync/recoveryconnectphoto/<path:object_id>/thumbnail/": Route(page(OPERATOR, LEAD)),
     "admin/media_sync/recoveryconnectphoto/<path:object_id>/preview/": Route(page(OPERATOR, LEAD)),
