@@ -69,11 +69,11 @@ class ProviderError(Exception):
         code: str = "",
         retry_after: float | None = None,
         reference: str = "",
-        maybe_done: bool = False,
+        unconfirmed: bool = False,
     ) -> None:
         super().__init__(message)
         # The request may have reached the provider and been carried out, only its answer was lost.
-        self.maybe_done = maybe_done
+        self.unconfirmed = unconfirmed
         self.message = message
         self.reference = reference
         self.failure_class = failure_class
@@ -277,7 +277,7 @@ class ProviderSession:
         makes a fresh request body for each attempt (a stream is read once: a retry re-opens it), and
         `summary` is what the audit shows of it. `path` may be a full URL (a provider's pre-signed link).
         A call that is not `idempotent` is not sent again when an attempt may have been carried out without
-        its answer reaching us (`maybe_done`): the caller must look at the provider first.
+        its answer reaching us (`unconfirmed`): the caller must look at the provider first.
         Every attempt is reported to the exchange hook.
         """
         attempt = 0
@@ -294,7 +294,7 @@ class ProviderSession:
             except ProviderError as error:
                 if not error.transient or attempt >= self.retry.max_attempts:
                     raise
-                if error.maybe_done and not idempotent:
+                if error.unconfirmed and not idempotent:
                     raise
                 self.sleep(self.retry.delay(attempt, error.retry_after))
             finally:
@@ -330,7 +330,7 @@ class ProviderSession:
                 f"no answer within {self.timeout[1]:g} s",
                 failure_class=TIMEOUT,
                 transient=True,
-                maybe_done=True,
+                unconfirmed=True,
             )
             raise error from None
         except requests.RequestException as exc:
@@ -339,7 +339,7 @@ class ProviderSession:
                 f"connection failed: {type(exc).__name__}",
                 failure_class=CONNECTION,
                 transient=True,
-                maybe_done=_may_have_arrived(exc),
+                unconfirmed=_may_have_arrived(exc),
             )
             raise error from None
         except ProviderError as exc:

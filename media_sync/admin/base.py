@@ -20,7 +20,7 @@ from django.urls import reverse
 from media_sync.admin.display import timeline_url
 from media_sync.models import TransferJob
 from media_sync.services.audit import audit_record_refusal
-from media_sync.services.jobs import InputRefused
+from media_sync.services.refusals import InputRefused
 
 RUN_JOBS = "media_sync.run_jobs"
 # One action takes at most this many rows: the form lists them and the job's params name them.

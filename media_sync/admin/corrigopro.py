@@ -41,7 +41,7 @@ from media_sync.services.corrigopro import (
     cp_update_start,
     cp_upload_start,
 )
-from media_sync.services.jobs import InputRefused
+from media_sync.services.refusals import InputRefused
 
 DOCUMENT_TYPE_CHOICES = [("", "—")] + [(value, value) for value in DOCUMENT_TYPES]
 VISIBILITY_CHOICES = [("", "— (All)")] + [(value, value) for value in VISIBILITIES]

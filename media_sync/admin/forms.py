@@ -4,8 +4,9 @@ import re
 
 from django import forms
 
-from media_sync.services.jobs import InputRefused, parse_ids
+from media_sync.services.ids import parse_ids
 from media_sync.services.recoveryconnect import rc_check_destination_count
+from media_sync.services.refusals import InputRefused
 
 
 class DestinationsForm(forms.Form):

@@ -40,7 +40,7 @@ from media_sync.admin.progress import (
 from media_sync.models import BatchStatus, ItemStatus, Provider, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
 from media_sync.selectors import annotated_item_counts, batches_with_item_counts
 from media_sync.services.audit import audit_name_items, audit_record_refusal
-from media_sync.services.jobs import InputRefused
+from media_sync.services.refusals import InputRefused
 from media_sync.services.suapi import (
     CREATE,
     DELETE,

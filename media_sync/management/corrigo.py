@@ -7,7 +7,8 @@ from argparse import ArgumentParser
 from typing import Any
 
 from media_sync.models import CorrigoAttachment, CorrigoWorkOrder
-from media_sync.services.jobs import InputRefused, parse_ids
+from media_sync.services.ids import parse_ids
+from media_sync.services.refusals import InputRefused
 
 
 def add_work_order_argument(parser: ArgumentParser) -> None:

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from media_sync.models import ItemStatus, TransferItem, TransferJob
 from media_sync.services.audit import audit_record_refusal
-from media_sync.services.jobs import InputRefused
+from media_sync.services.refusals import InputRefused
 from media_sync.services.run import job_run
 
 EXIT_FAILED = 1

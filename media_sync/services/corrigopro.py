@@ -36,16 +36,12 @@ from media_sync.models import (
 from media_sync.selectors import cp_uploads_of_file
 from media_sync.services import thumbnails
 from media_sync.services.audit import ExchangeRecorder
-from media_sync.services.jobs import (
-    InputRefused,
-    item_finish,
-    job_claim_each,
-    job_create,
-    job_refresh_status,
-    provider_call,
-)
+from media_sync.services.claims import job_claim_each
+from media_sync.services.items import item_finish, provider_call
+from media_sync.services.jobs import job_create, job_refresh_status
 from media_sync.services.media import media_check, media_file_store, media_sha256
 from media_sync.services.providers import retry_policy
+from media_sync.services.refusals import InputRefused
 from media_sync.services.throttle import provider_slot
 
 SYNC = "cp_sync"

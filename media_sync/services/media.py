@@ -21,7 +21,7 @@ from django.urls import reverse
 from PIL import Image, UnidentifiedImageError
 
 from media_sync.models import MediaFile
-from media_sync.services.jobs import InputRefused
+from media_sync.services.refusals import InputRefused
 
 PILLOW_MIME = {
     "JPEG": "image/jpeg",

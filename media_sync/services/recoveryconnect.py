@@ -24,16 +24,11 @@ from media_sync.models import (
 )
 from media_sync.services import thumbnails
 from media_sync.services.audit import ExchangeRecorder
-from media_sync.services.jobs import (
-    InputRefused,
-    item_finish,
-    job_claim,
-    job_claim_each,
-    job_claim_next,
-    job_create,
-    provider_call,
-)
+from media_sync.services.claims import job_claim, job_claim_each, job_claim_next
+from media_sync.services.items import item_finish, provider_call
+from media_sync.services.jobs import job_create
 from media_sync.services.providers import retry_policy
+from media_sync.services.refusals import InputRefused
 from media_sync.services.throttle import provider_slot
 
 SYNC_PHOTOS = "rc_sync_photos"
@@ -231,7 +226,7 @@ def _run_transfer(job: TransferJob) -> None:
             destinations = sorted({int(i.destination) for i in claimed})
             recorder.about(item="all photos", destination=",".join(map(str, destinations)))
             call = partial(client.transfer_all_photos, order_id=order_id, transfer_to=destinations)
-            outcomes = provider_call(job, claimed, call, can_look_up=True)
+            outcomes = provider_call(job, claimed, call, can_confirm=True)
             if outcomes is not None:
                 _record_outcomes(job, claimed, outcomes)
         else:
@@ -262,7 +257,7 @@ def _transfer_per_photo(
         call = partial(
             client.transfer_photo, order_id=order_id, photo_id=int(photo_id), transfer_to=destinations
         )
-        outcomes = provider_call(job, items, call, can_look_up=True)
+        outcomes = provider_call(job, items, call, can_confirm=True)
         if outcomes is not None:
             _record_outcomes(job, items, outcomes)
 

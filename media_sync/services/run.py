@@ -10,7 +10,8 @@ from django.conf import settings
 from config.observability import log_about
 from media_sync.models import ItemStatus, TransferJob
 from media_sync.services import corrigopro, recoveryconnect, suapi
-from media_sync.services.jobs import job_enqueue, job_mark_started, job_refresh_status, job_run_scope
+from media_sync.services.claims import job_run_scope
+from media_sync.services.jobs import job_enqueue, job_mark_started, job_refresh_status
 
 logger = logging.getLogger(__name__)
 

@@ -32,16 +32,9 @@ from media_sync.models import (
     TransferJob,
 )
 from media_sync.services.audit import ExchangeRecorder
-from media_sync.services.jobs import (
-    InputRefused,
-    item_finish,
-    item_wait,
-    job_claim,
-    job_create,
-    job_enqueue,
-    job_refresh_status,
-    provider_call,
-)
+from media_sync.services.claims import job_claim
+from media_sync.services.items import item_finish, item_wait, provider_call
+from media_sync.services.jobs import job_create, job_enqueue, job_refresh_status
 from media_sync.services.media import (
     hamming,
     media_file_store,
@@ -51,6 +44,7 @@ from media_sync.services.media import (
     media_thumbnail_file,
 )
 from media_sync.services.providers import retry_policy
+from media_sync.services.refusals import InputRefused
 from media_sync.services.throttle import provider_slot
 
 CREATE = "su_create_batch"

@@ -27,6 +27,7 @@ from media_sync.models import (
     TransferJob,
 )
 from media_sync.services.audit import ExchangeRecorder
+from media_sync.services.claims import job_claim
 from media_sync.services.corrigopro import (
     DownloadFailed,
     cp_client,
@@ -36,7 +37,8 @@ from media_sync.services.corrigopro import (
     cp_update_start,
     cp_upload_start,
 )
-from media_sync.services.jobs import InputRefused, job_claim, jobs_sweep_stale
+from media_sync.services.jobs import jobs_sweep_stale
+from media_sync.services.refusals import InputRefused
 from media_sync.services.run import job_run
 
 pytestmark = pytest.mark.django_db

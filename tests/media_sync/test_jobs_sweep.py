@@ -17,7 +17,8 @@ from media_sync.models import (
     TransferItem,
     TransferJob,
 )
-from media_sync.services.jobs import job_claim, jobs_sweep_stale
+from media_sync.services.claims import job_claim
+from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from tests.media_sync.factories import order_on_both_sides
 

@@ -10,12 +10,14 @@ import pytest
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import Faults
 from media_sync.models import AuditEvent, AuditKind, ItemStatus, JobStatus, RecoveryConnectOrder, TransferJob
-from media_sync.services.jobs import InputRefused, job_retry_failed, parse_ids
+from media_sync.services.ids import parse_ids
+from media_sync.services.jobs import job_retry_failed
 from media_sync.services.recoveryconnect import (
     rc_refresh_start,
     rc_transfer_all_start,
     rc_transfer_photos_start,
 )
+from media_sync.services.refusals import InputRefused
 from media_sync.services.run import job_run
 from tests.media_sync.factories import order_on_both_sides
 

@@ -18,7 +18,9 @@ from media_sync.models import (
     WebhookDelivery,
     WebhookStatus,
 )
-from media_sync.services.jobs import item_finish, job_claim, jobs_sweep_stale
+from media_sync.services.claims import job_claim
+from media_sync.services.items import item_finish
+from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.recoveryconnect import rc_refresh_start, rc_transfer_photos_start
 from media_sync.services.run import job_run
 from media_sync.services.webhooks import webhooks_sweep_received

@@ -32,8 +32,8 @@ from media_sync.models import (
     TransferJob,
 )
 from media_sync.services import suapi
-from media_sync.services.jobs import InputRefused
 from media_sync.services.media import _dhash, hamming, media_link
+from media_sync.services.refusals import InputRefused
 from media_sync.services.run import job_run
 from media_sync.services.suapi import (
     NEAR_DUPLICATE_BITS,

@@ -11,7 +11,7 @@ from media_sync.management.corrigo import add_work_order_argument, attachment_fr
 from media_sync.management.jobcommand import add_sync_argument, refused, report_items
 from media_sync.models import ItemStatus
 from media_sync.services.corrigopro import DownloadFailed, cp_download
-from media_sync.services.jobs import InputRefused
+from media_sync.services.refusals import InputRefused
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from media_sync.management.corrigo import add_metadata_arguments, add_work_order
 from media_sync.management.jobcommand import JobCommand
 from media_sync.models import TransferJob
 from media_sync.services.corrigopro import cp_upload_start
-from media_sync.services.jobs import InputRefused
+from media_sync.services.refusals import InputRefused
 
 
 class Command(JobCommand):

@@ -5,7 +5,7 @@ from typing import Any
 
 from media_sync.management.jobcommand import JobCommand
 from media_sync.services.audit import audit_name_items
-from media_sync.services.jobs import parse_ids
+from media_sync.services.ids import parse_ids
 from media_sync.services.recoveryconnect import rc_refresh_start
 
 

@@ -9,13 +9,14 @@ from media_sync.management.jobcommand import EXIT_FAILED, JobCommand
 from media_sync.models import ItemStatus, RecoveryConnectOrder, RecoveryConnectPhoto
 from media_sync.selectors import DoneBefore, rc_transfers_done
 from media_sync.services.audit import audit_name_items
-from media_sync.services.jobs import InputRefused, parse_ids
+from media_sync.services.ids import parse_ids
 from media_sync.services.recoveryconnect import (
     rc_check_destination_count,
     rc_refresh_start,
     rc_transfer_all_start,
     rc_transfer_photos_start,
 )
+from media_sync.services.refusals import InputRefused
 from media_sync.services.run import job_run
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from media_sync.management.jobcommand import JobCommand
 from media_sync.models import SuPhoto, SuProperty, TransferJob
 from media_sync.services.audit import audit_name_items
-from media_sync.services.jobs import InputRefused
+from media_sync.services.refusals import InputRefused
 from media_sync.services.suapi import su_batch_start, su_photo_add
 
 

@@ -1,0 +1,131 @@
+"""Claiming items for a worker, within a run's deadline; a crash of ours ends exactly what it claimed."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from integrations.http import INTERNAL
+from media_sync.models import ItemStatus, TransferItem, TransferJob
+from media_sync.services.items import item_finish
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunScope:
+    """What one run of a job may do and has taken: a deadline for claiming (a task must end well before
+    django-q2's timeout) and the claims it holds, so a crash of ours can end exactly those items."""
+
+    deadline: float
+    tokens: list[uuid.UUID] = field(default_factory=list)
+
+
+_run_scope: ContextVar[RunScope | None] = ContextVar("media_sync_run_scope", default=None)
+
+
+# How long a worker waits before looking again when every pending item of its job is out of reach.
+CLAIM_POLL_S = 0.1
+
+
+def job_run_past_deadline() -> bool:
+    scope = _run_scope.get()
+    return scope is not None and bool(scope.tokens) and time.monotonic() > scope.deadline
+
+
+def job_claim(*, items: QuerySet[TransferItem]) -> list[TransferItem]:
+    """Take the pending items of `items` for this worker. A conditional UPDATE, so two workers (or a
+    task delivered twice) never get the same item, and an item that already ended is never taken.
+    Past the run's deadline nothing more is taken: the run ends and the job is enqueued again."""
+    # Past the deadline nothing more is taken, but every run takes something: a run always progresses.
+    if job_run_past_deadline():
+        return []
+    scope = _run_scope.get()
+    token = uuid.uuid4()
+    if scope is not None:
+        scope.tokens.append(token)
+    claimed = items.filter(status=ItemStatus.PENDING).update(
+        status=ItemStatus.IN_PROGRESS,
+        claim_token=token,
+        claimed_at=timezone.now(),
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return []
+    return list(TransferItem.objects.filter(claim_token=token, status=ItemStatus.IN_PROGRESS).order_by("id"))
+
+
+def job_claim_next(*, job: TransferJob, same_item: bool = False) -> list[TransferItem]:
+    """Claim the job's next pending item (with `same_item`, every pending item for that photo or file,
+    all its destinations). Workers sharing a job skip rows another is claiming (SKIP LOCKED where the
+    database has it) instead of queueing on the same one. Empty when nothing is left or time is up.
+
+    An item handed back unanswered waits one read timeout before it is looked up at the provider: a
+    provider that was still working on it when we gave up has had as long again to finish."""
+    while not job_run_past_deadline():
+        settled = timezone.now() - timedelta(seconds=settings.MEDIA_SYNC_HTTP_TIMEOUT[1])
+        with transaction.atomic():
+            pending = (
+                job.items.filter(status=ItemStatus.PENDING)
+                .exclude(unconfirmed=True, updated_at__gt=settled)
+                .order_by("id")
+            )
+            if connection.features.has_select_for_update_skip_locked:
+                pending = pending.select_for_update(skip_locked=True)
+            first = pending.values_list("pk", "item").first()
+            if first is not None:
+                items = job.items.filter(pk=first[0])
+                if same_item:
+                    # Only the rows of that item this worker holds (and that have settled): updating
+                    # rows another worker locked through SKIP LOCKED would deadlock with its claim.
+                    pks = list(pending.filter(item=first[1]).values_list("pk", flat=True))
+                    items = job.items.filter(pk__in=pks)
+                claimed = job_claim(items=items)
+                if claimed:
+                    return claimed
+        if first is None:
+            if not job.items.filter(status=ItemStatus.PENDING).exists():
+                return []
+            time.sleep(CLAIM_POLL_S)  # what is left is settling, or being claimed by another worker
+    return []
+
+
+def job_claim_each(*, job: TransferJob) -> Iterator[TransferItem]:
+    """The job's pending items one at a time, each claimed just before it is handed out, until none is
+    left or the run's time is up (job_run enqueues the rest)."""
+    while claimed := job_claim_next(job=job):
+        yield from claimed
+
+
+@contextmanager
+def job_run_scope(*, job: TransferJob, budget_s: float) -> Iterator[RunScope]:
+    """Run a job's work under a claiming deadline. If the work raises, every item this run claimed and
+    did not finish ends as failed with the reason: recorded, never left in progress to be sent again."""
+    scope = RunScope(deadline=time.monotonic() + budget_s)
+    reset = _run_scope.set(scope)
+    try:
+        yield scope
+    except Exception as exc:
+        logger.exception("job %s: run stopped by an error", job.pk)
+        stranded = TransferItem.objects.filter(claim_token__in=scope.tokens, status=ItemStatus.IN_PROGRESS)
+        for item in stranded:
+            item_finish(
+                item=item,
+                job=job,
+                succeeded=False,
+                failure_class=INTERNAL,
+                message=f"internal error while recording the result: {type(exc).__name__}",
+            )
+    finally:
+        _run_scope.reset(reset)
