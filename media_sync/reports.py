@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from media_sync.models import AuditEvent, AuditKind
 
-# The contract in DESIGN.md; each name is also the model field it comes from.
+# The contract in README.md ("What a team lead sees"); each name is also the model field it comes from.
 COLUMNS = [
     "timestamp",
     "provider",

@@ -108,7 +108,7 @@ class CorrigoProClient(BearerTokenClient):
         # No refresh token in client credentials: ask again.
         return self.fetch_token()
 
-    # Reference: PUBLIC-API-NOTES.md, CorrigoPro "Auth" (OAuth 2.0 client credentials, ~20 minutes)
+    # Reference: docs/providers/corrigopro.md, "Authentication" (OAuth 2.0 client credentials, ~20 minutes)
     def fetch_token(self) -> str:
         try:
             token = self._session.request(
@@ -135,7 +135,7 @@ class CorrigoProClient(BearerTokenClient):
             raise
         return self._remember(token.access_token, token.expires_in)
 
-    # Reference: corrigopro-attachments.txt, "Receiving attachments" (GET /api/attachments)
+    # Reference: docs/providers/corrigopro.md, "Attachments" (List: GET /api/attachments)
     def list_attachments(self, *, work_order_id: int) -> list[Attachment]:
         return self._authorized(
             "GET",
@@ -145,7 +145,7 @@ class CorrigoProClient(BearerTokenClient):
             check=lambda response: parse_attachments(checked_json(response)),
         )
 
-    # Reference: corrigopro-attachments.txt, "Uploading files" (POST /api/attachments, multipart)
+    # Reference: docs/providers/corrigopro.md, "Attachments" (Upload: POST /api/attachments, multipart)
     def upload_attachment(
         self,
         *,
@@ -194,7 +194,7 @@ class CorrigoProClient(BearerTokenClient):
             check=lambda response: parse_uploaded(checked_json(response)),
         )
 
-    # Reference: corrigopro-attachments.txt, "Updating files" (PUT /api/attachments, metadata only)
+    # Reference: docs/providers/corrigopro.md, "Attachments" (Update: PUT /api/attachments, metadata only)
     def update_attachment(
         self,
         *,
@@ -227,7 +227,7 @@ class CorrigoProClient(BearerTokenClient):
             check=lambda response: parse_message_id(checked_json(response)),
         )
 
-    # Reference: corrigopro-attachments.txt, "Deleting files" (DELETE /api/attachments)
+    # Reference: docs/providers/corrigopro.md, "Attachments" (Delete: DELETE /api/attachments)
     def delete_attachment(self, *, work_order_id: int, attachment_id: str, message_id: str) -> str:
         form = {"WorkOrderId": str(work_order_id), "AttachmentId": attachment_id, "MessageId": message_id}
         return self._authorized(
@@ -239,7 +239,7 @@ class CorrigoProClient(BearerTokenClient):
             check=lambda response: parse_message_id(checked_json(response)),
         )
 
-    # Reference: corrigopro-attachments.txt, "Downloading files" (a link valid 15 minutes: never store it)
+    # Reference: docs/providers/corrigopro.md, "Attachments" (Download: a link valid 15 minutes, never stored)
     def download_url(self, *, work_order_id: int, attachment_id: str) -> str:
         return self._authorized(
             "GET",

@@ -99,7 +99,7 @@ class RecoveryConnectClient(BearerTokenClient):
         # The refresh call is not documented: a new token is a new login.
         return self.login().access_token
 
-    # Reference: PUBLIC-API-NOTES.md, RecoveryConnect "Auth" (POST /api/v140/auth)
+    # Reference: docs/providers/recoveryconnect.md, "Authentication" (POST /api/v140/auth)
     def login(self) -> Token:
         try:
             token = self._session.request(
@@ -122,7 +122,7 @@ class RecoveryConnectClient(BearerTokenClient):
         self._remember(token.access_token, token.expires_in)
         return token
 
-    # Reference: PUBLIC-API-NOTES.md, RecoveryConnect "List an order's photos"
+    # Reference: docs/providers/recoveryconnect.md, "List an order's photos"
     def list_photos(self, *, order_id: int) -> list[Photo]:
         return self._authorized(
             "GET",
@@ -131,7 +131,7 @@ class RecoveryConnectClient(BearerTokenClient):
             check=lambda response: parse_photos(checked_json(response)),
         )
 
-    # Reference: recoveryconnect-photo-operations.txt, "Transfer Specific Photo of Order"
+    # Reference: docs/providers/recoveryconnect.md, "Transfer photos" (one photo)
     def transfer_photo(
         self, *, order_id: int, photo_id: int, transfer_to: list[int]
     ) -> list[TransferOutcome]:
@@ -144,7 +144,7 @@ class RecoveryConnectClient(BearerTokenClient):
             check=lambda response: parse_transfer(checked_json(response)),
         )
 
-    # Reference: recoveryconnect-photo-operations.txt, "Transfer Order Photos"
+    # Reference: docs/providers/recoveryconnect.md, "Transfer photos" (every photo of the order)
     def transfer_all_photos(self, *, order_id: int, transfer_to: list[int]) -> list[TransferOutcome]:
         return self._authorized(
             "PUT",
@@ -155,7 +155,7 @@ class RecoveryConnectClient(BearerTokenClient):
             check=lambda response: parse_transfer(checked_json(response)),
         )
 
-    # Reference: PUBLIC-API-NOTES.md, RecoveryConnect "List an order's photos" (photo_url: pre-signed,
+    # Reference: docs/providers/recoveryconnect.md, "List an order's photos" (photo_url: pre-signed,
     # short-lived; the link is the credential, so no bearer token goes with it)
     def fetch_photo(self, url: str, *, max_bytes: int, decode: Callable[[bytes], T]) -> T:
         return fetch_bytes(

@@ -99,7 +99,7 @@ class SuApiClient:
             idempotent=idempotent,
         )
 
-    # Reference: PUBLIC-API-NOTES.md, SU API "create"
+    # Reference: docs/providers/suapi.md, "Verbs" (create)
     def create(self, *, hotel_id: str, channel_hotel_id: str, images: list[tuple[str, list[int]]]) -> Created:
         payload = {
             "hotel_id": hotel_id,
@@ -110,17 +110,17 @@ class SuApiClient:
         # answer was lost is not sent again (it would become a second batch of the same photos).
         return self._post("create", payload, parse_created, idempotent=False)
 
-    # Reference: suapi-pending-photos.txt, "Retrieve Property Pending Photos based on photo-batch-id"
+    # Reference: docs/providers/suapi.md, "Verbs" (pendingImages) and "A photo's status"
     def pending_images(self, *, hotel_id: str, channel_hotel_id: str, batch_id: str) -> Pending:
         payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id, "photo_batch_id": batch_id}
         return self._post("pendingImages", payload, parse_pending)
 
-    # Reference: PUBLIC-API-NOTES.md, SU API "retrieveAll"
+    # Reference: docs/providers/suapi.md, "Verbs" (retrieveAll)
     def retrieve_all(self, *, hotel_id: str, channel_hotel_id: str) -> list[PropertyPhoto]:
         payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id}
         return self._post("retrieveAll", payload, parse_property_photos)
 
-    # Reference: PUBLIC-API-NOTES.md, SU API "delete" (one photo_id per request)
+    # Reference: docs/providers/suapi.md, "Verbs" (delete: one photo_id per request)
     def delete(self, *, hotel_id: str, channel_hotel_id: str, photo_id: str) -> str:
         payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id, "photo_id": photo_id}
         return self._post("delete", payload, lambda body: str(body.get("Ruid") or ""))

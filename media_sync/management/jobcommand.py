@@ -1,4 +1,4 @@
-"""What the job-starting commands share: --sync, the per-item lines and the exit codes of DESIGN.md."""
+"""What the job-starting commands share: --sync, the per-item lines, the exit codes (README, "Commands")."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def refused(
 
 
 def item_line(item: TransferItem) -> str:
-    """`<item> -> <destination>: <outcome> [<provider code>] <message>` (DESIGN.md)."""
+    """`<item> -> <destination>: <outcome> [<provider code>] <message>` (README, "Commands")."""
     code = item.provider_status or item.error_code or (str(item.http_status) if item.http_status else "-")
     return f"{item.item} -> {item.destination or 'mirror'}: {item.status} [{code}] {item.message}".rstrip()
 

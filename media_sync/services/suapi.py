@@ -54,7 +54,7 @@ DELETE = "su_delete"
 FOLLOW = "su_follow_batch"
 # What the SU API's photo batch ids look like ("4EU2z7o-qUQ"), within our column's 50 characters.
 BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,50}")
-# Booking.com's limits (PUBLIC-API-NOTES.md).
+# Booking.com's limits (docs/providers/suapi.md, "Booking.com's limits").
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 MIN_SIDE, MAX_SIDE = 300, 14000
 MAX_BYTES = 50 * 1024 * 1024

@@ -1,4 +1,4 @@
-"""rc_sync_photos and rc_transfer: the flags, output lines and exit codes of DESIGN.md."""
+"""rc_sync_photos and rc_transfer: the flags, output lines and exit codes of README.md's "Commands"."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""corrigo_* commands: flags, output lines and exit codes of DESIGN.md."""
+"""corrigo_* commands: flags, output lines and exit codes of README.md's "Commands"."""
 
 from __future__ import annotations
 

@@ -278,8 +278,8 @@ class Case:
 
 
 def cli(*args: str) -> Answer:
-    """A management command as DESIGN.md describes it: exit 2 and one line (stderr) when refused, else the
-    exit code and the per-item lines."""
+    """A management command as README.md's "Commands" describes it: exit 2 and one line (stderr) when
+    refused, else the exit code and the per-item lines."""
     out = io.StringIO()
     try:
         call_command(*args, stdout=out, stderr=io.StringIO())

@@ -1,4 +1,4 @@
-"""su_create_batch and su_pending as DESIGN.md says, and the Booking.com pages per role."""
+"""su_create_batch and su_pending as README.md's "Commands" says, and the Booking.com pages per role."""
 
 from __future__ import annotations
 
