@@ -428,7 +428,7 @@ def test_su_pending_records_and_follows_a_batch_sent_elsewhere(su_sim: SuApiSimu
 
 def test_every_command_takes_sync() -> None:
     commands = [name for name, app in get_commands().items() if app == "media_sync"]
-    assert len(commands) >= 12
+    assert len(commands) >= 13
     for name in commands:
         parser = load_command_class("media_sync", name).create_parser("manage.py", name)
         assert any("--sync" in action.option_strings for action in parser._actions), name

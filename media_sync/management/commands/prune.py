@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from media_sync.management.jobcommand import add_sync_argument
 from media_sync.services.retention import prune
 
 
@@ -18,9 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="count what would go, remove nothing")
-        parser.add_argument(
-            "--sync", action="store_true", help="accepted for scripts: prune always runs here"
-        )
+        add_sync_argument(parser, always=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = prune(dry_run=options["dry_run"])
