@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.test.signals import setting_changed
 from django_q.conf import Conf
 
 from integrations.corrigopro import client as cp_client_module
@@ -61,6 +62,9 @@ def _plain_http() -> None:
         **django_settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # A module collected earlier may have built the storages from the settings file (the manifest
+    # storage): Django's own signal makes them be built again from these.
+    setting_changed.send(sender=None, setting="STORAGES", value=django_settings.STORAGES, enter=True)
 
 
 @pytest.fixture(autouse=True)
