@@ -405,7 +405,7 @@ def test_su_pending_records_and_follows_a_batch_sent_elsewhere(su_sim: SuApiSimu
         hotel_id="NT7", channel_hotel_id="12837615", images=[("http://127.0.0.1:9/elsewhere.jpg", [])]
     )
     code, out = run_command(
-        "su_pending", "--hotel", "NT7", "--channel-hotel", "12837615", "--batch", created.batch_id
+        "su_pending", "--hotel", "NT7", "--channel-hotel", "12837615", f"--batch={created.batch_id}"
     )
     lines = out.splitlines()
     assert lines[0] == f"batch {created.batch_id} was not sent from here: recorded, and followed"
@@ -418,7 +418,7 @@ def test_su_pending_records_and_follows_a_batch_sent_elsewhere(su_sim: SuApiSimu
     )
     su_sim.clock.advance(10)
     code, out = run_command(
-        "su_pending", "--hotel", "NT7", "--channel-hotel", "12837615", "--batch", created.batch_id
+        "su_pending", "--hotel", "NT7", "--channel-hotel", "12837615", f"--batch={created.batch_id}"
     )
     assert "was not sent from here" not in out and SuBatch.objects.count() == 1
     assert out.splitlines()[0].startswith("1. elsewhere.jpg -> NT7: failed") and code == 1
@@ -428,7 +428,7 @@ def test_su_pending_records_and_follows_a_batch_sent_elsewhere(su_sim: SuApiSimu
 
 def test_every_command_takes_sync() -> None:
     commands = [name for name, app in get_commands().items() if app == "media_sync"]
-    assert len(commands) >= 12
+    assert len(commands) >= 13
     for name in commands:
         parser = load_command_class("media_sync", name).create_parser("manage.py", name)
         assert any("--sync" in action.option_strings for action in parser._actions), name

@@ -75,7 +75,7 @@ def test_create_then_pending_until_every_photo_is_final(
     )
     su_sim.clock.advance(10)
     code, out = run_command(
-        "su_pending", "--hotel", "NT7", "--channel-hotel", "12837615", "--batch", batch.batch_id
+        "su_pending", "--hotel", "NT7", "--channel-hotel", "12837615", f"--batch={batch.batch_id}"
     )
     assert code == 1  # the facade is a duplicate of a photo Booking.com already has
     lines = out.splitlines()
