@@ -1,7 +1,7 @@
 """In-memory stand-in for CorrigoPro Direct (OAuth, work-order attachments, download links, customer
 webhooks), reached over real HTTP.
 
-Wire formats follow corrigopro-attachments.txt and PUBLIC-API-NOTES.md. Where they are silent, these are our
+Wire formats follow docs/providers/corrigopro.md. Where the public pages are silent, these are our
 choices (keep the client tolerant of them, not dependent on them):
 - every coded error is HTTP 400 with `{"Code", "Message", "ValidationErrors", "MessageId"}`, not-found
   included; `bare_404_next` turns the next not-found into the documented bare 404;

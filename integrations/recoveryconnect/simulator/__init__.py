@@ -1,6 +1,6 @@
 """In-memory stand-in for MBSI RecoveryConnect (auth, list photos, transfer photos), reached over real HTTP.
 
-Wire formats follow recoveryconnect-photo-operations.txt and PUBLIC-API-NOTES.md. MBSI does not publish its
+Wire formats follow docs/providers/recoveryconnect.md. MBSI does not publish its
 error bodies, so the 401/404/422 shapes below are our choice (Laravel-style, which the API's style suggests).
 """
 

@@ -3,7 +3,7 @@
 Photos are sent as public URLs; the simulator really downloads and decodes them (with `requests` and Pillow)
 when simulated processing time has passed, so a client meets every final status for real reasons.
 
-Wire formats follow suapi-pending-photos.txt and PUBLIC-API-NOTES.md. Where they are silent, these are our
+Wire formats follow docs/providers/suapi.md. Where the public pages are silent, these are our
 choices (keep the client tolerant of them, not dependent on them):
 - a missing or wrong app-id / key is HTTP 401, an unreadable body HTTP 400, both in the coded Fail envelope;
 - create answers `{"Status": "Success", "Data": {"Photo_Batch_Id"}, "Message", "Ruid"}`; an image without a
