@@ -391,8 +391,8 @@ OTHER_ROUTES: dict[str, Route] = {
     "admin/": Route(every(200)),
     "admin/login/": Route(
         (200, 302, 302, 302, 302),  # a logged-in visitor is sent on to the index
-        EVERYONE,  # a wrong password is counted towards the lockout (django-axes), whoever sends it
-        lambda w: {"username": "olga", "password": "wrong"},
+        # A wrong password is counted towards the lockout (django-axes): login bookkeeping, not a change.
+        payload=lambda w: {"username": "olga", "password": "wrong"},
     ),
     "admin/logout/": Route(every(405, anonymous=302)),  # POST only; its only change is the session
     "admin/password_change/": Route(
