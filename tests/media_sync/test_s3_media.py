@@ -27,8 +27,8 @@ from storages.backends.s3 import S3Storage
 
 from integrations.corrigopro.simulator import CorrigoProSimulator
 from integrations.simkit import Faults
-from integrations.suapi import simulator as su_simulator_module
 from integrations.suapi.simulator import Fetched, SuApiSimulator, demo_picture, picture_fingerprint
+from integrations.suapi.simulator import pictures as su_simulator_module
 from media_sync.models import (
     AuditEvent,
     AuditKind,

@@ -315,7 +315,7 @@ def corrigopro_work(
 ) -> None:
     """An upload, a download through a fresh link, a 401, a webhook, a stale webhook, a refused secret."""
     signed: list[str] = []  # access and webhook tokens, as the simulator signs them
-    monkeypatch.setattr("integrations.corrigopro.simulator.sign_token", recording(signed, sign_token))
+    monkeypatch.setattr("integrations.corrigopro.simulator.auth.sign_token", recording(signed, sign_token))
     link_signatures: list[str] = []
     monkeypatch.setattr(cp_sim, "_sign_link", recording(link_signatures, cp_sim._sign_link))
 

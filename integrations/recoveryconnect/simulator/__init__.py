@@ -1,0 +1,11 @@
+"""In-memory stand-in for MBSI RecoveryConnect (auth, list photos, transfer photos), reached over real HTTP.
+
+Wire formats follow docs/providers/recoveryconnect.md. MBSI does not publish its
+error bodies, so the 401/404/422 shapes below are our choice (Laravel-style, which the API's style suggests).
+"""
+
+from integrations.recoveryconnect.simulator.app import RecoveryConnectSimulator
+from integrations.recoveryconnect.simulator.demo import DEMO_ORDERS, photo_jpeg
+from integrations.recoveryconnect.simulator.state import FIRST_PHOTO_ID
+
+__all__ = ["DEMO_ORDERS", "FIRST_PHOTO_ID", "RecoveryConnectSimulator", "photo_jpeg"]

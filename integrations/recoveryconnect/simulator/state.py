@@ -1,0 +1,113 @@
+"""What the RecoveryConnect simulator keeps (orders, their photos, transfers, tokens) and the state helpers
+tests call directly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from integrations.recoveryconnect.simulator.demo import _DEMO_PHOTOS, DEMO_ORDERS
+from integrations.simkit import SimulatorApp
+
+FIRST_PHOTO_ID = 180461370
+# Where run_simulators mounts this app; photo links carry it, and the file route accepts any prefix.
+DEFAULT_MOUNT_PREFIX = "/recoveryconnect"
+# What a broken photo link serves instead of the picture (the behaviour knob "broken_photos").
+BROKEN_KINDS = ("corrupt", "missing", "html")
+
+
+@dataclass
+class SimPhoto:
+    id: int
+    name: str
+    type_id: int = 2
+    type_name: str = "Vehicle"
+    locked: bool = False
+
+
+@dataclass
+class SimOrder:
+    internal_id: int
+    client_order_id: int
+    closed: bool = False
+    photos: list[SimPhoto] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    source_order_id: int
+    photo_id: int
+    dest_client_order_id: int
+    new_photo_id: int
+    at: float
+
+
+def _order_dict(order: SimOrder) -> dict[str, Any]:
+    return {
+        "internal_id": order.internal_id,
+        "client_order_id": order.client_order_id,
+        "closed": order.closed,
+        "photos": [vars(photo) for photo in order.photos],
+    }
+
+
+class _Store(SimulatorApp):
+    """Orders and their photos; the simulator's other parts build on these."""
+
+    username: str
+    password: str
+    files_base_url: str | None
+    mount_prefix: str
+    _default_ttl: int
+    _signing_key: bytes
+
+    def _clear_state(self) -> None:
+        self.orders: dict[int, SimOrder] = {}
+        self.tokens: dict[str, float] = {}  # access token -> expiry on self.clock
+        self.transfers: list[Transfer] = []
+        self.auth_count = 0
+        self.token_ttl_s = self._default_ttl
+        self.omit_photo_ids: set[int] = set()
+        self.broken_photos: dict[int, str] = {}  # photo id -> one of BROKEN_KINDS
+        self._next_photo_id = FIRST_PHOTO_ID
+
+    def add_order(
+        self,
+        internal_id: int,
+        client_order_id: int,
+        *,
+        closed: bool = False,
+        photos: list[dict[str, Any]] | None = None,
+    ) -> SimOrder:
+        with self.lock:
+            if internal_id in self.orders or self._by_client_id(client_order_id) is not None:
+                raise ValueError(f"Order {internal_id} / client {client_order_id} already exists.")
+            order = SimOrder(int(internal_id), int(client_order_id), bool(closed))
+            for spec in photos or []:
+                spec = dict(spec)
+                photo_id = int(spec.pop("id", None) or self._new_photo_id())
+                if self._find_photo(photo_id) is not None:
+                    raise ValueError(f"Photo id {photo_id} is already used.")
+                order.photos.append(SimPhoto(id=photo_id, **spec))
+            self.orders[order.internal_id] = order
+            return order
+
+    def seed_demo(self) -> None:
+        for internal_id, client_order_id, closed in DEMO_ORDERS:
+            self.add_order(internal_id, client_order_id, closed=closed, photos=_DEMO_PHOTOS.get(internal_id))
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.tokens = dict.fromkeys(self.tokens, 0.0)
+
+    def _new_photo_id(self) -> int:
+        while self._find_photo(self._next_photo_id) is not None:  # skip ids a test chose explicitly
+            self._next_photo_id += 1
+        self._next_photo_id += 1
+        return self._next_photo_id - 1
+
+    def _find_photo(self, photo_id: int) -> SimPhoto | None:
+        return next((p for o in self.orders.values() for p in o.photos if p.id == photo_id), None)
+
+    def _by_client_id(self, client_order_id: int) -> SimOrder | None:
+        return next((o for o in self.orders.values() if o.client_order_id == client_order_id), None)
