@@ -309,27 +309,6 @@ OPERATION_LABELS = {
 
 # Every operation an audit row can name: jobs', provider calls' and webhooks'. Fixed, so the audit list's
 # filter needs no SELECT DISTINCT over the table.
-AUDIT_OPERATIONS = (
-    *OPERATION_LABELS,
-    "auth",
-    "list_photos",
-    "transfer_photo",
-    "transfer_all_photos",
-    "list_attachments",
-    "upload_attachment",
-    "update_attachment",
-    "delete_attachment",
-    "download_url",
-    "download_file",
-    "create",
-    "pendingImages",
-    "retrieveAll",
-    "delete",
-    "su_photo_add",
-    "webhook_AttachmentAdded",
-    "webhook_AttachmentRemoved",
-    "webhook_NewWorkOrder",
-)
 
 # What an audit row's operation is, in words; an operation missing here is shown as it is stored.
 AUDIT_OPERATION_LABELS = {
@@ -365,6 +344,8 @@ AUDIT_OPERATION_LABELS = {
     "webhook_NewWorkOrder": "webhook: new work order",
     "login_lockout": "login locked out",
 }
+# Every operation the audit can record: the Operation filter's fixed choices.
+AUDIT_OPERATIONS = tuple(AUDIT_OPERATION_LABELS)
 
 FINISHED_JOB_STATUSES = (JobStatus.SUCCEEDED, JobStatus.PARTLY_FAILED, JobStatus.FAILED)
 

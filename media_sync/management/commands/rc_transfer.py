@@ -11,6 +11,8 @@ from media_sync.selectors import DoneBefore, rc_transfers_done
 from media_sync.services.audit import audit_name_items
 from media_sync.services.ids import parse_ids
 from media_sync.services.recoveryconnect import (
+    TRANSFER_ALL,
+    TRANSFER_PHOTOS,
     rc_check_destination_count,
     rc_refresh_start,
     rc_transfer_all_start,
@@ -22,7 +24,7 @@ from media_sync.services.run import job_run
 
 class Command(JobCommand):
     provider = "recoveryconnect"
-    operation = "rc_transfer"
+    operation = TRANSFER_PHOTOS  # without --photo: TRANSFER_ALL, set in handle()
     help = (
         "Transfer an order's photos to other orders at RecoveryConnect. With --photo: one "
         "transfer-specific-photo call per photo; without: the transfer-all-photos call."
@@ -49,6 +51,9 @@ class Command(JobCommand):
         return f"order {options['order']}", audit_name_items(options["photo"] or ["all photos"], "photos")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # A refusal is recorded under the operation asked for, one the audit's Operation filter offers.
+        self.operation = TRANSFER_PHOTOS if options["photo"] else TRANSFER_ALL
+
         def start(enqueue: bool) -> Any:
             (order_id,) = parse_ids([options["order"]], what="order id")
             destinations = parse_ids(options["to"])
