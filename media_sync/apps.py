@@ -31,3 +31,12 @@ class MediaSyncConfig(AppConfig):
         from media_sync.lockout import on_locked_out
 
         user_locked_out.connect(on_locked_out, dispatch_uid="media_sync.lockout")
+
+        from django.db.models.signals import post_migrate
+
+        from media_sync.roles import roles_sync
+        from media_sync.schedules import schedules_sync
+
+        # The roles and schedules are declared in code and put right after every migrate (and flush).
+        post_migrate.connect(roles_sync, sender=self, dispatch_uid="media_sync.roles")
+        post_migrate.connect(schedules_sync, sender=self, dispatch_uid="media_sync.schedules")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from media_sync.models import RecoveryConnectOrder, RecoveryConnectPhoto
+from media_sync.roles import roles_sync
 
 
 def order_on_both_sides(
@@ -47,24 +47,7 @@ def run_command(*args: str) -> tuple[int, str]:
 
 
 def role(name: str) -> Group:
-    """A role group as migration 0003 creates it; made again here after a live-server test emptied the
-    database (a flush keeps permissions, which post_migrate recreates, but not data migrations' rows)."""
-    group, created = Group.objects.get_or_create(name=name)
-    if created:
-        codenames = [
-            codename
-            for module, grants in ROLE_MIGRATIONS
-            for codename in getattr(importlib.import_module(f"media_sync.migrations.{module}"), grants)[name]
-        ]
-        group.permissions.set(
-            Permission.objects.filter(content_type__app_label="media_sync", codename__in=codenames)
-        )
-    return group
-
-
-# The migrations that give the roles their permissions, and the name of each one's table of grants.
-ROLE_MIGRATIONS = [
-    ("0003_roles_and_schedule", "ROLES"),
-    ("0005_corrigopro_roles", "GRANTS"),
-    ("0008_suapi_roles_and_polling", "GRANTS"),
-]
+    """A role group as `media_sync/roles.py` declares it (every migrate and flush syncs them)."""
+    if not Group.objects.filter(name=name).exists():
+        roles_sync()
+    return Group.objects.get(name=name)

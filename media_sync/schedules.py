@@ -1,0 +1,36 @@
+"""The periodic work, declared once. Synced on every `migrate` (post_migrate): a schedule named here is
+created or corrected, its next run left alone. Every qcluster runs them; django-q2 locks each due row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_q.models import Schedule
+
+EVERY = Schedule.MINUTES
+SCHEDULES: dict[str, dict[str, Any]] = {
+    "media-sync: sweep stale jobs": {
+        "func": "media_sync.tasks.sweep_stale_jobs",
+        "schedule_type": EVERY,
+        "minutes": 1,
+    },
+    "media-sync: poll Booking.com photo batches": {
+        "func": "media_sync.tasks.poll_su_batches",
+        "schedule_type": EVERY,
+        "minutes": 1,
+    },
+    "media-sync: failure-rate alerts": {
+        "func": "media_sync.tasks.check_alerts",
+        "schedule_type": EVERY,
+        "minutes": 5,
+    },
+    "media-sync: prune old rows and files": {
+        "func": "media_sync.tasks.prune_old_rows",
+        "schedule_type": Schedule.DAILY,
+    },
+}
+
+
+def schedules_sync(**kwargs: Any) -> None:
+    for name, schedule in SCHEDULES.items():
+        Schedule.objects.update_or_create(name=name, defaults={**schedule, "repeats": -1})
