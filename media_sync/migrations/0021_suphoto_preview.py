@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("media_sync", "0021_prune_schedule"),
+        ("media_sync", "0020_login_lockout"),
     ]
 
     operations = [
