@@ -199,18 +199,22 @@ class Previews:
     preview: bytes
 
 
-def media_preview(fileobj: IO[bytes]) -> bytes:
-    """The larger picture (JPEG, at most PREVIEW_SIZE) of a stored photo, from one reduced decode."""
+def _preview_image(fileobj: IO[bytes]) -> Image.Image:
+    """The picture reduced to at most PREVIEW_SIZE, from one reduced decode."""
     _, _, _, reduced = _decode_reduced(fileobj, PREVIEW_SIZE)
     reduced.thumbnail(PREVIEW_SIZE, reducing_gap=2.0)
-    return _jpeg(reduced, quality=85)
+    return reduced
+
+
+def media_preview(fileobj: IO[bytes]) -> bytes:
+    """The larger picture (JPEG) of a stored photo."""
+    return _jpeg(_preview_image(fileobj), quality=85)
 
 
 def media_previews(data: bytes) -> Previews:
     """A thumbnail and a larger preview (JPEG) of a provider's picture, from one reduced decode.
     Raises InputRefused (a ValueError) when the bytes are no readable picture or too large to decode."""
-    _, _, _, reduced = _decode_reduced(io.BytesIO(data), PREVIEW_SIZE)
-    reduced.thumbnail(PREVIEW_SIZE, reducing_gap=2.0)
+    reduced = _preview_image(io.BytesIO(data))
     preview = _jpeg(reduced, quality=85)
     reduced.thumbnail(THUMBNAIL_SIZE, reducing_gap=1.0)
     return Previews(thumbnail=_jpeg(reduced), preview=preview)
