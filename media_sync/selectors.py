@@ -78,10 +78,6 @@ class DayVolume:
     total: int
     failed: int
 
-    @property
-    def failure_rate(self) -> float:
-        return self.failed / self.total if self.total else 0.0
-
 
 def dashboard_volume(*, since: date, until: date) -> list[DayVolume]:
     """Item results per provider per day, and how many failed (one grouped query over the date range)."""

@@ -113,7 +113,7 @@ def rc_transfer_photos_start(
         operation=TRANSFER_PHOTOS,
         subject=", ".join(f"order {order.order_id}" for order in orders),
         triggered_by=triggered_by,
-        params={"photos": {str(p.photo_id): p.order.order_id for p in photos}, "destinations": destinations},
+        params={"photos": {str(p.photo_id): p.order.order_id for p in photos}},
         items=items,
         enqueue=enqueue,
     )
@@ -151,7 +151,6 @@ def rc_transfer_all_start(
         params={
             "order_id": order.order_id,
             "photos": {str(p.photo_id): order.order_id for p in photos},
-            "destinations": destinations,
         },
         items=[(str(photo.photo_id), str(dest)) for photo in photos for dest in destinations],
         enqueue=enqueue,
