@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from functools import partial
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -70,6 +71,10 @@ def _check_destinations(orders: Iterable[RecoveryConnectOrder], destinations: li
 # --- Starting jobs ----------------------------------------------------------------------------------
 
 
+class SyncPhotosParams(TypedDict):
+    """rc_sync_photos needs none: each item is an order id."""
+
+
 def rc_refresh_start(*, order_ids: list[int], triggered_by: str, enqueue: bool = True) -> TransferJob:
     """List each order's photos at RecoveryConnect and mirror them (one item per order)."""
     return job_create(
@@ -78,8 +83,16 @@ def rc_refresh_start(*, order_ids: list[int], triggered_by: str, enqueue: bool =
         subject=", ".join(f"order {order_id}" for order_id in order_ids),
         triggered_by=triggered_by,
         items=[(str(order_id), "") for order_id in order_ids],
+        params=SyncPhotosParams(),
         enqueue=enqueue,
     )
+
+
+class TransferPhotosParams(TypedDict):
+    """rc_transfer_photos: the order each photo comes from (photo id, as the item names it -> order id),
+    which the per-photo call names."""
+
+    photos: dict[str, int]
 
 
 def rc_transfer_photos_start(
@@ -113,10 +126,18 @@ def rc_transfer_photos_start(
         operation=TRANSFER_PHOTOS,
         subject=", ".join(f"order {order.order_id}" for order in orders),
         triggered_by=triggered_by,
-        params={"photos": {str(p.photo_id): p.order.order_id for p in photos}},
+        params=TransferPhotosParams(photos={str(p.photo_id): p.order.order_id for p in photos}),
         items=items,
         enqueue=enqueue,
     )
+
+
+class TransferAllParams(TypedDict):
+    """rc_transfer_all: the order the call names, and its photos as for rc_transfer_photos (the items
+    fall back to per-photo calls when handed back or retried)."""
+
+    order_id: int
+    photos: dict[str, int]
 
 
 def rc_transfer_all_start(
@@ -148,10 +169,9 @@ def rc_transfer_all_start(
         operation=TRANSFER_ALL,
         subject=f"order {order.order_id}",
         triggered_by=triggered_by,
-        params={
-            "order_id": order.order_id,
-            "photos": {str(p.photo_id): order.order_id for p in photos},
-        },
+        params=TransferAllParams(
+            order_id=order.order_id, photos={str(p.photo_id): order.order_id for p in photos}
+        ),
         items=[(str(photo.photo_id), str(dest)) for photo in photos for dest in destinations],
         enqueue=enqueue,
     )
@@ -215,25 +235,28 @@ def _record_each(job: TransferJob, items: list[TransferItem], outcomes: list[Tra
 def _run_transfer(job: TransferJob) -> None:
     recorder = ExchangeRecorder(job=job)
     client = rc_client(recorder=recorder)
-    source_of = {photo: int(order) for photo, order in job.params["photos"].items()}
+    params: TransferPhotosParams | TransferAllParams = job.params
+    source_of = {photo: int(order) for photo, order in params["photos"].items()}
+    whole_order: int | None = None
 
     if job.operation == TRANSFER_ALL:
+        all_params: TransferAllParams = job.params
+        whole_order = all_params["order_id"]
         claimed = job_claim(items=job.items.all())
         # Items handed back unanswered are looked up one by one: the per-photo path does that.
         if claimed and len(claimed) == job.items.count() and not any(i.unconfirmed for i in claimed):
-            order_id = job.params["order_id"]
             destinations = sorted({int(i.destination) for i in claimed})
             recorder.about(item="all photos", destination=",".join(map(str, destinations)))
-            call = partial(client.transfer_all_photos, order_id=order_id, transfer_to=destinations)
+            call = partial(client.transfer_all_photos, order_id=whole_order, transfer_to=destinations)
             outcomes = provider_call(job, claimed, call, can_confirm=True)
             if outcomes is not None:
                 _record_outcomes(job, claimed, outcomes)
         else:
-            _transfer_per_photo(job, client, recorder, claimed, source_of)
+            _transfer_per_photo(job, client, recorder, claimed, source_of, whole_order)
 
     # Per photo: what the job asked for photo by photo, and whatever a retry put back to pending.
     while claimed := job_claim_next(job=job, same_item=True):
-        _transfer_per_photo(job, client, recorder, claimed, source_of)
+        _transfer_per_photo(job, client, recorder, claimed, source_of, whole_order)
 
 
 def _transfer_per_photo(
@@ -242,7 +265,9 @@ def _transfer_per_photo(
     recorder: ExchangeRecorder,
     claimed: list[TransferItem],
     source_of: dict[str, int],
+    whole_order: int | None,
 ) -> None:
+    """`whole_order`: a transfer-all's order, the source of the photos it moved before we mirrored them."""
     by_photo: dict[str, list[TransferItem]] = defaultdict(list)
     for item in claimed:
         by_photo[item.item].append(item)
@@ -250,7 +275,9 @@ def _transfer_per_photo(
         items = _not_there_yet(job, client, recorder, photo_id, claimed_items)
         if not items:
             continue
-        order_id = source_of.get(photo_id) or job.params.get("order_id")
+        order_id = source_of.get(photo_id) or whole_order
+        if order_id is None:  # never seen: a transfer's params name the order of every photo it asks for
+            raise ValueError(f"job {job.pk} does not say which order photo {photo_id} comes from")
         destinations = [int(item.destination) for item in items]
         recorder.about(item=photo_id, destination=",".join(map(str, destinations)))
         call = partial(
