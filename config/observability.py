@@ -1,5 +1,5 @@
-"""What leaves the app about itself: log records carrying the job and item they are about, and error
-reports to Sentry scrubbed with the audit's own redaction."""
+"""What leaves the app about itself: log records carrying the job and item they are about, with link
+secrets redacted, and error reports to Sentry scrubbed with the audit's own redaction."""
 
 from __future__ import annotations
 
@@ -30,6 +30,22 @@ class AboutFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         for key, value in _about.get().items():
             setattr(record, key, value)
+        return True
+
+
+class RedactLinkSecrets(logging.Filter):
+    """At DEBUG urllib3 logs each request line with its query string, and botocore each request's
+    signature: a pre-signed link's query is its credential (`signature=`, `X-Amz-Signature=`). On those
+    loggers themselves, so every handler gets the redacted line whatever the levels are set to."""
+
+    QUERY = re.compile(r"\?[^\s\"'<>]+")
+    SIGNATURE = re.compile(r"(Signature[=:]\s*)[^\s,;\"'&]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.SIGNATURE.sub(r"\1[redacted]", self.QUERY.sub("?[redacted]", message))
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True
 
 

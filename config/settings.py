@@ -1,4 +1,5 @@
-"""media-sync settings: one file, every deploy-time value from the environment.
+"""media-sync settings: one file names every deploy-time value and reads it from the environment, with
+the checked readers of config/env.py.
 
 The defaults are the embedded run: SQLite, django-q2's ORM broker, local media files and, with DEBUG on,
 the built-in provider simulators. README.md lists every variable.
@@ -6,86 +7,15 @@ the built-in provider simulators. README.md lists every variable.
 
 from __future__ import annotations
 
-import logging
-import os
-import re
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 
+from config.env import SettingError, env_bool, env_float, env_int, env_list, env_str, env_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-N = TypeVar("N", int, float)
-
-
-class SettingError(SystemExit):
-    """A variable that cannot be read stops start-up with one line naming it (no traceback)."""
-
-    def __init__(self, name: str, expected: str, got: str) -> None:
-        super().__init__(f"media-sync: {name} must be {expected}; got {got!r}")
-
-
-def env_str(name: str, default: str = "") -> str:
-    """The variable, or the contents of the file `NAME_FILE` names (container secrets), or the default."""
-    path = os.environ.get(f"{name}_FILE")
-    if path:
-        try:
-            return Path(path).read_text(encoding="utf-8").strip()
-        except OSError as error:
-            raise SettingError(f"{name}_FILE", "a readable file", f"{path} ({error.strerror})") from None
-    return os.environ.get(name, "") or default
-
-
-TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = env_str(name).strip().lower()
-    if not value:
-        return default
-    if value not in TRUE | FALSE:
-        raise SettingError(name, "a boolean (1/0, true/false, yes/no, on/off)", value)
-    return value in TRUE
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [part.strip() for part in (env_str(name) or default).split(",") if part.strip()]
-
-
-def _env_number(name: str, default: N, *, parse: Callable[[str], N], kind: str, minimum: N) -> N:
-    value = env_str(name).strip()
-    if not value:
-        return default
-    try:
-        number = parse(value)
-    except ValueError:
-        raise SettingError(name, kind, value) from None
-    if not minimum <= number < float("inf"):
-        raise SettingError(name, f"{kind} of at least {minimum:g}", value)
-    return number
-
-
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
-    return _env_number(name, default, parse=int, kind="a whole number", minimum=minimum)
-
-
-def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
-    return _env_number(name, default, parse=float, kind="a number", minimum=minimum)
-
-
-def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ("http", "https")) -> str:
-    value = env_str(name).strip() or default
-    if value:
-        parts = urlsplit(value)
-        if parts.scheme not in schemes or not (parts.netloc or parts.path):
-            shown = " or ".join(f"{scheme}://" for scheme in schemes[:3])
-            # A URL may carry a password (mail, database): the message never shows it.
-            raise SettingError(name, f"a URL ({shown}...)", re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", value))
-    return value
-
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 # The fallback key is only good for a laptop: `check --deploy` flags it (security.W009).
@@ -399,22 +329,6 @@ MEDIA_SYNC_MAX_CLAIMS = env_int("MEDIA_SYNC_MAX_CLAIMS", 5)
 MEDIA_SYNC_MAX_DESTINATIONS = env_int("MEDIA_SYNC_MAX_DESTINATIONS", 50, minimum=1)
 
 
-class RedactLinkSecrets(logging.Filter):
-    """At DEBUG urllib3 logs each request line with its query string, and botocore each request's
-    signature: a pre-signed link's query is its credential (`signature=`, `X-Amz-Signature=`). On those
-    loggers themselves, so every handler gets the redacted line whatever the levels are set to."""
-
-    QUERY = re.compile(r"\?[^\s\"'<>]+")
-    SIGNATURE = re.compile(r"(Signature[=:]\s*)[^\s,;\"'&]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = self.SIGNATURE.sub(r"\1[redacted]", self.QUERY.sub("?[redacted]", message))
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise SettingError("DJANGO_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR or CRITICAL", LOG_LEVEL)
@@ -436,7 +350,7 @@ LOGGING = {
         },
     },
     "filters": {
-        "redact_link_secrets": {"()": RedactLinkSecrets},
+        "redact_link_secrets": {"()": "config.observability.RedactLinkSecrets"},
         "about": {"()": "config.observability.AboutFilter"},
     },
     "handlers": {
