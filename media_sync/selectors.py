@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Count, Max, Model, Q, QuerySet
 from django.db.models.functions import TruncDate
@@ -50,22 +50,51 @@ def audit_filter(
     return events
 
 
-def jobs_with_progress(queryset: QuerySet[TransferJob] | None = None) -> QuerySet[TransferJob]:
-    """Jobs annotated with item counts per state, in one query."""
-    jobs = TransferJob.objects.all() if queryset is None else queryset
-    return jobs.annotate(
-        total_items=Count("items"),
-        succeeded_items=Count("items", filter=Q(items__status=ItemStatus.SUCCEEDED)),
-        failed_items=Count("items", filter=Q(items__status=ItemStatus.FAILED)),
+# --- Item counts -------------------------------------------------------------------------------------
+
+
+class ItemCounts(dict[str, int]):
+    """How many of a job's items are in each state (every state present, zero included): what the job
+    list, the job and batch pages, their live progress and the job's own status are worked out from."""
+
+    @property
+    def done(self) -> int:
+        """Items that ended, either way."""
+        return self[ItemStatus.SUCCEEDED] + self[ItemStatus.FAILED]
+
+    @property
+    def total(self) -> int:
+        return sum(self.values())
+
+
+Counted = TypeVar("Counted", TransferJob, SuBatch)
+
+
+def with_item_counts(queryset: QuerySet[Counted]) -> QuerySet[Counted]:
+    """Jobs, or Booking.com batches (their job's items), annotated with how many items are in each state
+    (`items_<state>`), in the same query; `item_counts` reads them."""
+    items = "job__items" if queryset.model is SuBatch else "items"
+    return queryset.annotate(
+        **{
+            f"items_{state}": Count(items, filter=Q(**{f"{items}__status": state}))
+            for state in ItemStatus.values
+        }
     )
 
 
-def job_item_counts(job: TransferJob) -> dict[str, int]:
-    """How many of the job's items are in each state (every state present, zero included)."""
-    counts = dict.fromkeys(ItemStatus.values, 0)
-    for row in job.items.order_by().values("status").annotate(n=Count("id")):
-        counts[row["status"]] = row["n"]
-    return counts
+def item_counts(counted: TransferJob | SuBatch) -> ItemCounts:
+    """The counts `with_item_counts` put on a row."""
+    return ItemCounts({state: getattr(counted, f"items_{state}") for state in ItemStatus.values})
+
+
+def job_item_counts(job: TransferJob) -> ItemCounts:
+    """A job's counts as they are now (one query), for a job already in hand."""
+    return item_counts(with_item_counts(TransferJob.objects.filter(pk=job.pk)).get())
+
+
+def batches_with_item_counts(queryset: QuerySet[SuBatch]) -> QuerySet[SuBatch]:
+    """Booking.com batches with their job and property, and their item counts, in one query."""
+    return with_item_counts(queryset.select_related("job", "property"))
 
 
 # --- Dashboard -----------------------------------------------------------------------------------------
@@ -104,15 +133,63 @@ def dashboard_top_failures(*, since: date, until: date, limit: int = 10) -> list
 
 
 def jobs_open(*, stale_after: timedelta) -> tuple[list[TransferJob], list[TransferJob]]:
-    """Jobs running now, and those among them whose items have not moved for `stale_after`."""
+    """Jobs running now, with their item counts, and those among them whose items have not moved for
+    `stale_after`."""
     jobs: list[TransferJob] = list(
-        jobs_with_progress(TransferJob.objects.filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING)))
+        with_item_counts(TransferJob.objects.filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING)))
         .annotate(last_activity=Max("items__updated_at"))
         .order_by("-created_at")[:50]
     )
     cutoff = timezone.now() - stale_after
     stuck = [job for job in jobs if (job.last_activity or job.created_at) < cutoff]  # type: ignore[attr-defined]
     return jobs, stuck
+
+
+@dataclass(frozen=True)
+class DayBar:
+    """One day of a provider's chart; the heights are percent of the busiest provider-day in the range."""
+
+    day: date
+    total: int
+    failed: int
+    height: int
+    failed_height: int
+
+
+@dataclass(frozen=True)
+class ProviderChart:
+    provider: str
+    label: str
+    bars: list[DayBar]
+    total: int
+    failed: int
+    rate: float  # percent of the results that failed, to one decimal
+
+
+# A chart draws at most this many days (a quarter) from the range's first.
+CHART_DAYS = 92
+
+
+def dashboard_charts(*, since: date, until: date) -> list[ProviderChart]:
+    """Every provider's item results per day, and how many failed, one bar a day, all on one scale."""
+    days = [since + timedelta(days=n) for n in range(min((until - since).days + 1, CHART_DAYS))]
+    volume = dashboard_volume(since=since, until=until)
+    peak = max((row.total for row in volume), default=0) or 1
+    by_key = {(row.provider, row.day): row for row in volume}
+    charts = []
+    for provider, label in Provider.choices:
+        rows = [by_key.get((provider, day)) for day in days]
+        bars = [
+            DayBar(day, row.total, row.failed, round(100 * row.total / peak), round(100 * row.failed / peak))
+            if row
+            else DayBar(day, 0, 0, 0, 0)
+            for day, row in zip(days, rows, strict=True)
+        ]
+        total = sum(bar.total for bar in bars)
+        failed = sum(bar.failed for bar in bars)
+        rate = round(100 * failed / total, 1) if total else 0
+        charts.append(ProviderChart(provider, label, bars, total, failed, rate))
+    return charts
 
 
 # --- Pictures ------------------------------------------------------------------------------------------
@@ -176,29 +253,6 @@ def audit_timeline(kind: str, key: str) -> QuerySet[AuditEvent]:
 
 
 # --- Live progress -------------------------------------------------------------------------------------
-
-
-def jobs_with_item_counts(queryset: QuerySet[TransferJob]) -> QuerySet[TransferJob]:
-    """Jobs annotated with how many of their items are in each state (`items_<state>`), in their own query."""
-    return queryset.annotate(
-        **{f"items_{state}": Count("items", filter=Q(items__status=state)) for state in ItemStatus.values}
-    )
-
-
-def batches_with_item_counts(queryset: QuerySet[SuBatch]) -> QuerySet[SuBatch]:
-    """Booking.com batches with their job and property, and how many of the job's items are in each state
-    (`items_<state>`), in one query."""
-    return queryset.select_related("job", "property").annotate(
-        **{
-            f"items_{state}": Count("job__items", filter=Q(job__items__status=state))
-            for state in ItemStatus.values
-        }
-    )
-
-
-def annotated_item_counts(annotated: TransferJob | SuBatch) -> dict[str, int]:
-    """The per-state counts `jobs_with_item_counts` or `batches_with_item_counts` put on a row."""
-    return {state: getattr(annotated, f"items_{state}") for state in ItemStatus.values}
 
 
 def job_items_changed(job: TransferJob, *, since: datetime | None, limit: int) -> list[TransferItem]:

@@ -37,13 +37,14 @@ from media_sync.admin.filters import (
     UserFilter,
     parse_day,
 )
-from media_sync.models import AuditEvent, AuditKind, Provider
+from media_sync.models import AuditEvent, AuditKind
 from media_sync.reports import audit_csv_lines, summary_csv_lines
 from media_sync.selectors import (
     audit_filter,
     audit_timeline,
+    dashboard_charts,
     dashboard_top_failures,
-    dashboard_volume,
+    item_counts,
     jobs_open,
 )
 
@@ -309,35 +310,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         for reason in _bad_dates(request):
             messages.warning(request, f"{reason}; the last two weeks are shown instead.")
         since, until = _range(request)
-        days = [since + timedelta(days=n) for n in range(min((until - since).days + 1, 92))]
-        volume = dashboard_volume(since=since, until=until)
-        peak = max((row.total for row in volume), default=0) or 1
-        by_key = {(row.provider, row.day): row for row in volume}
-        charts = []
-        for provider, label in Provider.choices:
-            rows = [by_key.get((provider, day)) for day in days]
-            total = sum(row.total for row in rows if row)
-            failed = sum(row.failed for row in rows if row)
-            bars = [
-                {
-                    "day": day,
-                    "total": row.total if row else 0,
-                    "failed": row.failed if row else 0,
-                    "height": round(100 * row.total / peak) if row else 0,
-                    "failed_height": round(100 * row.failed / peak) if row else 0,
-                }
-                for day, row in zip(days, rows, strict=True)
-            ]
-            charts.append(
-                {
-                    "provider": provider,
-                    "label": label,
-                    "bars": bars,
-                    "total": total,
-                    "failed": failed,
-                    "rate": round(100 * failed / total, 1) if total else 0,
-                }
-            )
+        charts = dashboard_charts(since=since, until=until)
         audit = reverse("admin:media_sync_auditevent_changelist")
         window = f"since={since.isoformat()}&until={until.isoformat()}"
         failures = [
@@ -357,7 +330,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "until": until,
             "charts": charts,
             "failures": failures,
-            "running": running,
+            "running": [(job, item_counts(job)) for job in running],
             "stuck": {job.pk for job in stuck},
             "audit_url": f"{audit}?{window}",
             "can_export": request.user.has_perm(EXPORT_AUDIT),

@@ -30,12 +30,11 @@ from media_sync.admin.progress import (
 )
 from media_sync.models import ItemStatus, JobStatus, TransferJob
 from media_sync.selectors import (
-    annotated_item_counts,
-    job_item_counts,
+    ItemCounts,
+    item_counts,
     job_item_pictures,
     job_items_changed,
-    jobs_with_item_counts,
-    jobs_with_progress,
+    with_item_counts,
 )
 from media_sync.services.jobs import job_retry_failed
 
@@ -46,13 +45,13 @@ def job_can_retry(job: TransferJob) -> bool:
     return job.status in (JobStatus.PARTLY_FAILED, JobStatus.FAILED)
 
 
-def job_announcement(job: TransferJob, counts: dict[str, int]) -> str:
+def job_announcement(job: TransferJob, counts: ItemCounts) -> str:
     """The sentence the page's live region reads out when it changes."""
-    done, total = counts[ItemStatus.SUCCEEDED] + counts[ItemStatus.FAILED], sum(counts.values())
+    done = f"{counts.done} of {counts.total} items done"
     failed = f", {counts[ItemStatus.FAILED]} failed" if counts[ItemStatus.FAILED] else ""
     if job.is_finished:
-        return f"Job ended: {job.get_status_display()}. {done} of {total} items done{failed}."
-    return f"{job.get_status_display()}: {done} of {total} items done{failed}."
+        return f"Job ended: {job.get_status_display()}. {done}{failed}."
+    return f"{job.get_status_display()}: {done}{failed}."
 
 
 def format_duration(elapsed: timedelta) -> str:
@@ -83,7 +82,8 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TransferJob]:
-        return jobs_with_progress(super().get_queryset(request))
+        # The list, the job page and its progress endpoint all read the counts with the job itself.
+        return with_item_counts(super().get_queryset(request))
 
     @admin.display(description="operation", ordering="operation")
     def operation_label(self, job: TransferJob) -> str:
@@ -97,9 +97,9 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
 
     @admin.display(description="done")
     def progress(self, job: TransferJob) -> str:
-        done = job.succeeded_items + job.failed_items  # type: ignore[attr-defined]
-        failed = f", {job.failed_items} failed" if job.failed_items else ""  # type: ignore[attr-defined]
-        return f"{done} of {job.total_items}{failed}"  # type: ignore[attr-defined]
+        counts = item_counts(job)
+        failed = f", {counts[ItemStatus.FAILED]} failed" if counts[ItemStatus.FAILED] else ""
+        return f"{counts.done} of {counts.total}{failed}"
 
     @admin.action(description="Retry failed items of the selected jobs", permissions=["run_jobs"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[TransferJob]) -> None:
@@ -142,7 +142,7 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
 
     def progress_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The job page's live part as JSON: state, counts, and the item rows changed since `?since=`."""
-        job = find(jobs_with_item_counts(self.get_queryset(request)), unquote(object_id))
+        job = find(self.get_queryset(request), unquote(object_id))
         if job is None:
             raise Http404(f"No job with id {object_id}.")
         if not self.has_view_permission(request, job):
@@ -151,19 +151,18 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
             since = since_param(request)
         except BadSince as error:
             return bad_since(error)
-        counts = annotated_item_counts(job)
+        counts = item_counts(job)
         items = job_items_changed(job, since=since, limit=ROW_LIMIT)
         pictures = job_item_pictures(job, items) if items else {}
         for item in items:
             item.picture = picture(pictures.get(item.pk))  # type: ignore[attr-defined]
-        done, total = counts[ItemStatus.SUCCEEDED] + counts[ItemStatus.FAILED], sum(counts.values())
         finished = local_time(job.finished_at)
         if job.finished_at and job.started_at:
             finished += f" (took {format_duration(job.finished_at - job.started_at)})"
         text = {
             "job-status": job.get_status_display(),
-            "job-progress": f"{done} of {total}",
-            "count-all": f"All {total}",
+            "job-progress": f"{counts.done} of {counts.total}",
+            "count-all": f"All {counts.total}",
             **{f"count-{value}": f"{label} {counts[value]}" for value, label in ItemStatus.choices},
             "job-finished": finished,
             "job-retry-button": f"Retry failed items ({counts[ItemStatus.FAILED]})",
@@ -221,9 +220,7 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
         pictures = job_item_pictures(job, list(page))
         for item in page:
             item.picture = picture(pictures.get(item.pk))
-        counts = job_item_counts(job)
-        total = sum(counts.values())
-        done = counts[ItemStatus.SUCCEEDED] + counts[ItemStatus.FAILED]
+        counts = item_counts(job)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -231,9 +228,9 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
             "job": job,
             "page": page,
             "counts": counts,
-            "total": total,
-            "done": done,
-            "percent": percent(done, total),
+            "total": counts.total,
+            "done": counts.done,
+            "percent": percent(counts.done, counts.total),
             "status_filter": status_filter,
             "statuses": [(value, label, counts[value]) for value, label in ItemStatus.choices],
             "announce": job_announcement(job, counts),

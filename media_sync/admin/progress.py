@@ -12,7 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 
-from media_sync.models import ItemStatus
+from media_sync.selectors import ItemCounts
 
 M = TypeVar("M", bound=Model)
 
@@ -73,7 +73,7 @@ def progress_json(
     state: str,
     state_label: str,
     ended: bool,
-    counts: dict[str, int],
+    counts: ItemCounts,
     rows: list[dict[str, Any]],
     text: dict[str, str],
     announce: str,
@@ -83,17 +83,15 @@ def progress_json(
     """One answer: the state, the per-state item counts, the changed rows (id, status and the row's HTML,
     drawn by the page's own template), the labels to update by element id, and the sentence to announce.
     `more_from`: the rows were cut at ROW_LIMIT; the next poll continues from this change time."""
-    total = sum(counts.values())
-    done = counts[ItemStatus.SUCCEEDED] + counts[ItemStatus.FAILED]
     cursor = more_from.isoformat() if more_from else cursor_now()
     body = {
         "state": state,
         "state_label": state_label,
         "ended": ended,
         "counts": counts,
-        "total": total,
-        "done": done,
-        "percent": percent(done, total),
+        "total": counts.total,
+        "done": counts.done,
+        "percent": percent(counts.done, counts.total),
         "rows": rows,
         "text": text,
         "announce": announce,

@@ -38,7 +38,7 @@ from media_sync.admin.progress import (
     since_param,
 )
 from media_sync.models import BatchStatus, ItemStatus, Provider, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
-from media_sync.selectors import annotated_item_counts, batches_with_item_counts
+from media_sync.selectors import batches_with_item_counts, item_counts
 from media_sync.services.audit import audit_name_items, audit_record_refusal
 from media_sync.services.refusals import InputRefused
 from media_sync.services.suapi import (
@@ -339,7 +339,7 @@ class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixi
             state=batch.status,
             state_label=label,
             ended=ended,
-            counts=annotated_item_counts(batch),
+            counts=item_counts(batch),
             rows=[
                 {"id": sent.pk, "status": sent.item.status, "html": photo_row(sent, row_context)}
                 for sent in changed
