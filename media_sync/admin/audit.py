@@ -1,32 +1,40 @@
+"""The audit list, its CSV export, the summary CSV and the dashboard. A record's timeline is in
+admin/timeline.py; what the audit pages share (dates, paging, the export permission) in
+admin/audit_query.py."""
+
 from __future__ import annotations
 
-import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponseRedirect,
-    QueryDict,
     StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from media_sync.admin import display
+from media_sync.admin.audit_query import (
+    DATES,
+    EXPORT_AUDIT,
+    NUMBER,
+    AuditChangeList,
+    EstimatedCountPaginator,
+    bad_dates,
+    date_range,
+    page_number,
+    without,
+)
 from media_sync.admin.base import ReadOnlyAdminMixin
 from media_sync.admin.filters import (
     ChoicesFilter,
@@ -35,94 +43,25 @@ from media_sync.admin.filters import (
     FailureClassFilter,
     OperationFilter,
     UserFilter,
-    parse_day,
 )
-from media_sync.models import AuditEvent, AuditKind
+from media_sync.admin.timeline import TimelineViewsMixin
+from media_sync.models import AuditEvent
 from media_sync.reports import audit_csv_lines, summary_csv_lines
 from media_sync.selectors import (
     audit_filter,
-    audit_timeline,
     dashboard_charts,
     dashboard_top_failures,
     item_counts,
     jobs_open,
 )
 
-EXPORT_AUDIT = "media_sync.export_auditevent"
 SUBJECT_LISTS = {"order": "recoveryconnectorder", "work order": "corrigoworkorder", "property": "suproperty"}
-DATES = ("since", "until")
 # The changelist's own parameters (page, order, search, its error flag, show all, facets).
 CHANGELIST_PARAMS = ("p", "o", "q", "e", "all", "_facets")
 
 
-def _bad_dates(request: HttpRequest) -> list[str]:
-    return [
-        f"Not a date: {name}={request.GET[name][:40]}"
-        for name in DATES
-        if request.GET.get(name, "").strip() and parse_day(request.GET[name]) is None
-    ]
-
-
-def _range(request: HttpRequest) -> tuple[date, date]:
-    """The ?since=&until= days asked for (both included); the last two weeks by default."""
-    today = timezone.localdate()
-    since = parse_day(request.GET.get("since", "")) or today - timedelta(days=13)
-    until = parse_day(request.GET.get("until", "")) or today
-    return min(since, until), max(since, until)
-
-
-# A whole number the database can hold (ASCII digits only: "²".isdigit() is true, int("²") fails).
-NUMBER = re.compile(r"[0-9]{1,18}")
-
-
-def _page_number(text: str) -> int | None:
-    return int(text) if NUMBER.fullmatch(text) and int(text) >= 1 else None
-
-
-def _without(query: QueryDict, names: set[str]) -> QueryDict:
-    kept = query.copy()
-    for name in names:
-        kept.pop(name, None)
-    return kept
-
-
-class AuditChangeList(ChangeList):
-    """A page past the last one shows the first, and says so, instead of the admin's bare "?e=1"."""
-
-    def get_results(self, request: HttpRequest) -> None:
-        try:
-            super().get_results(request)
-        except IncorrectLookupParameters:
-            if self.page_num == 1:
-                raise
-            messages.warning(request, f"There is no page {self.page_num}: the first page is shown.")
-            self.page_num = 1
-            super().get_results(request)
-
-
-class EstimatedCountPaginator(Paginator):
-    """Counting a million audit rows on every page costs more than the page: the unfiltered list uses
-    PostgreSQL's own row estimate, a filtered one counts up to a cap (pages past it stay reachable
-    through narrower filters)."""
-
-    cap = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        queryset: QuerySet[AuditEvent] = self.object_list  # type: ignore[assignment]
-        if connection.vendor == "postgresql" and not queryset.query.where:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [AuditEvent._meta.db_table]
-                )
-                row = cursor.fetchone()
-            if row and row[0] > self.cap:
-                return int(row[0])
-        return int(queryset.order_by()[: self.cap].count())
-
-
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, TimelineViewsMixin):
     """Read-only for everyone, superusers included; the database refuses changes as well."""
 
     # What a team lead reads first, in 1366 pixels: the provider's own status, codes and reference are
@@ -275,27 +214,17 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         summary = path(
             "summary/", self.admin_site.admin_view(self.summary_view), name="media_sync_auditevent_summary"
         )
-        timeline = path(
-            "timeline/<str:kind>/<str:key>/",
-            self.admin_site.admin_view(self.timeline_view),
-            name="media_sync_auditevent_timeline",
-        )
-        timeline_export = path(
-            "timeline/<str:kind>/<str:key>/export/",
-            self.admin_site.admin_view(self.timeline_export_view),
-            name="media_sync_auditevent_timeline_export",
-        )
-        return [export, dashboard, summary, timeline, timeline_export, *super().get_urls()]
+        return [export, dashboard, summary, *self.timeline_urls(), *super().get_urls()]
 
     def summary_view(self, request: HttpRequest) -> HttpResponseBase:
         """Counts per day x provider x operation x outcome for a date range, as CSV."""
         if not (self.has_view_permission(request) and request.user.has_perm(EXPORT_AUDIT)):
             raise PermissionDenied
-        if bad := _bad_dates(request):
+        if bad := bad_dates(request):
             for reason in bad:
                 messages.warning(request, f"{reason}: nothing was exported.")
             return HttpResponseRedirect(reverse("admin:media_sync_dashboard"))
-        since, until = _range(request)
+        since, until = date_range(request)
         events = audit_filter(since=since, until=until)
         lines = summary_csv_lines(events, bom="bom" in request.GET)
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
@@ -307,9 +236,9 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         failure (each a link to those audit rows), jobs running now and jobs that look stuck."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        for reason in _bad_dates(request):
+        for reason in bad_dates(request):
             messages.warning(request, f"{reason}; the last two weeks are shown instead.")
-        since, until = _range(request)
+        since, until = date_range(request)
         charts = dashboard_charts(since=since, until=until)
         audit = reverse("admin:media_sync_auditevent_changelist")
         window = f"since={since.isoformat()}&until={until.isoformat()}"
@@ -359,7 +288,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 bad[name] = f"No such filter: {shown}"
             elif "\x00" in value:  # PostgreSQL refuses NUL in a string
                 bad[name] = f"Not readable (a NUL character): {name}"
-            elif name == "p" and _page_number(value) is None:
+            elif name == "p" and page_number(value) is None:
                 bad[name] = f"Not a page number: {shown}"
             elif name == "o" and not all(
                 NUMBER.fullmatch(part.rpartition("-")[2]) and int(part.rpartition("-")[2]) < columns
@@ -371,7 +300,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 bad[name] = f"Not a job id: {shown}"
             elif name in choices and value not in choices[name]:
                 bad[name] = f"Not one of the choices: {shown}"
-        bad.update({reason.split(": ")[1].split("=")[0]: reason for reason in _bad_dates(request)})
+        bad.update({reason.split(": ")[1].split("=")[0]: reason for reason in bad_dates(request)})
         return bad
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
@@ -379,7 +308,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if bad := self.bad_params(request):
             for reason in bad.values():
                 messages.warning(request, f"{reason}. The list is shown without it.")
-            request.GET = _without(request.GET, set(bad))  # type: ignore[assignment]
+            request.GET = without(request.GET, set(bad))  # type: ignore[assignment]
         extra_context = {**(extra_context or {}), "can_export": request.user.has_perm(EXPORT_AUDIT)}
         return super().changelist_view(request, extra_context)
 
@@ -394,11 +323,11 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if bad := self.bad_params(request):
             for reason in bad.values():
                 messages.warning(request, f"{reason}. Nothing was exported.")
-            kept = _without(params, set(bad)).urlencode()
+            kept = without(params, set(bad)).urlencode()
             return HttpResponseRedirect(
                 reverse("admin:media_sync_auditevent_changelist") + f"?{kept}" * bool(kept)
             )
-        request.GET = _without(params, {"p"})  # type: ignore[assignment]  # every page, not one
+        request.GET = without(params, {"p"})  # type: ignore[assignment]  # every page, not one
         changelist = self.get_changelist_instance(request)
         events = changelist.get_queryset(request)
         filename = f"audit-{timezone.localtime():%Y%m%d-%H%M%S}.csv"
@@ -406,81 +335,4 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             audit_csv_lines(events, bom=bom), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
-
-    def _timeline(self, request: HttpRequest, kind: str, key: str) -> QuerySet[AuditEvent]:
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        try:
-            if "\x00" in key or len(key) > 200:
-                raise ValueError("not an id")
-            events = audit_timeline(kind, key)
-        except ValueError as error:
-            raise Http404(str(error)) from error
-        since, until = (parse_day(request.GET.get(name, "")) for name in DATES)
-        return audit_filter(since=since, until=until, queryset=events)
-
-    @staticmethod
-    def _window(request: HttpRequest) -> QueryDict:
-        """The timeline's readable ?since=&until=, kept by its page and export links."""
-        days = QueryDict(mutable=True)
-        for name in DATES:
-            if parse_day(request.GET.get(name, "")):
-                days[name] = request.GET[name]
-        return days
-
-    def timeline_view(self, request: HttpRequest, kind: str, key: str) -> TemplateResponse:
-        """Every audit row about one record, newest first, a page at a time; from and to a day if asked."""
-        events = self._timeline(request, kind, key)
-        for reason in _bad_dates(request):
-            messages.warning(request, f"{reason}; the timeline is shown without it.")
-        paginator = EstimatedCountPaginator(events, self.list_per_page)
-        asked = request.GET.get("p", "1")
-        number = _page_number(asked)
-        if number is None or number > paginator.num_pages:
-            messages.warning(request, f"There is no page {asked[:40]}: the first page is shown.")
-            number = 1
-        page = paginator.page(number)
-        rows = [
-            {
-                "event": event,
-                "url": reverse("admin:media_sync_auditevent_change", args=[event.pk]),
-                "kind": AuditKind(event.kind).label if event.kind in AuditKind.values else event.kind,
-                "operation": display.operation_words(event.operation),
-                "item": self.item_link(event),
-                "outcome": display.outcome_badge(event.outcome),
-                "message": self.short_message(event),
-            }
-            for event in page.object_list
-        ]
-        noun = {"workorder": "work order"}.get(kind, kind)
-        window = self._window(request)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Timeline of {noun} {key}",
-            "rows": rows,
-            "page": page,
-            "export_url": reverse("admin:media_sync_auditevent_timeline_export", args=[kind, key]),
-            "can_export": request.user.has_perm(EXPORT_AUDIT),
-            "since": window.get("since", ""),
-            "until": window.get("until", ""),
-            "window": window.urlencode(),
-        }
-        return TemplateResponse(request, "admin/media_sync/auditevent/timeline.html", context)
-
-    def timeline_export_view(self, request: HttpRequest, kind: str, key: str) -> HttpResponseBase:
-        """The timeline's rows as the audit CSV: the same columns, that record only."""
-        if not request.user.has_perm(EXPORT_AUDIT):
-            raise PermissionDenied
-        events = self._timeline(request, kind, key)
-        if bad := _bad_dates(request):
-            for reason in bad:
-                messages.warning(request, f"{reason}. Nothing was exported.")
-            return HttpResponseRedirect(reverse("admin:media_sync_auditevent_timeline", args=[kind, key]))
-        response = StreamingHttpResponse(
-            audit_csv_lines(events, bom="bom" in request.GET), content_type="text/csv; charset=utf-8"
-        )
-        name = re.sub(r"[^\w-]", "_", f"{kind}-{key}")
-        response["Content-Disposition"] = f'attachment; filename="timeline-{name}.csv"'
         return response

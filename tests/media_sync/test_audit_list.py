@@ -10,7 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from media_sync.admin.audit import AuditEventAdmin, EstimatedCountPaginator
+from media_sync.admin.audit import AuditEventAdmin
+from media_sync.admin.audit_query import EstimatedCountPaginator
 from media_sync.models import AuditEvent, AuditKind, Outcome, TransferJob
 from tests.media_sync.test_admin import login
 
