@@ -16,6 +16,7 @@ from integrations.recoveryconnect.client import RecoveryConnectClient
 from integrations.recoveryconnect.schemas import FAIL, Photo, TransferOutcome
 from media_sync.models import (
     ItemStatus,
+    Operation,
     Provider,
     RecoveryConnectOrder,
     RecoveryConnectPhoto,
@@ -32,9 +33,9 @@ from media_sync.services.providers import retry_policy
 from media_sync.services.refusals import InputRefused
 from media_sync.services.throttle import provider_slot
 
-SYNC_PHOTOS = "rc_sync_photos"
-TRANSFER_PHOTOS = "rc_transfer_photos"
-TRANSFER_ALL = "rc_transfer_all"
+SYNC_PHOTOS = Operation.RC_SYNC_PHOTOS
+TRANSFER_PHOTOS = Operation.RC_TRANSFER_PHOTOS
+TRANSFER_ALL = Operation.RC_TRANSFER_ALL
 
 
 def rc_client(*, recorder: ExchangeRecorder) -> RecoveryConnectClient:
