@@ -10,7 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from media_sync.models import AuditEvent, AuditKind, JobStatus, Outcome, TransferItem, TransferJob
-from media_sync.selectors import dashboard_top_failures, dashboard_volume, jobs_open
+from media_sync.selectors import (
+    dashboard_charts,
+    dashboard_top_failures,
+    dashboard_volume,
+    item_counts,
+    jobs_open,
+)
 from tests.media_sync.test_admin import login
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +69,20 @@ def test_volume_counts_item_results_per_provider_and_day(history: None) -> None:
     assert rows == {("recoveryconnect", today): (4, 1), ("corrigopro", today - timedelta(days=2)): (1, 1)}
 
 
+def test_charts_draw_every_provider_day_on_the_busiest_day_s_scale(history: None) -> None:
+    today = timezone.localdate()
+    charts = {
+        chart.provider: chart for chart in dashboard_charts(since=today - timedelta(days=13), until=today)
+    }
+    assert set(charts) == {"recoveryconnect", "corrigopro", "suapi"}
+    rc, cp, su = charts["recoveryconnect"], charts["corrigopro"], charts["suapi"]
+    assert (rc.total, rc.failed, rc.rate, cp.rate, su.total, su.rate) == (4, 1, 25.0, 100.0, 0, 0)
+    assert [bar.day for bar in rc.bars] == [today - timedelta(days=n) for n in range(13, -1, -1)]
+    assert (rc.bars[-1].height, rc.bars[-1].failed_height) == (100, 25)
+    assert (cp.bars[-3].total, cp.bars[-3].height, cp.bars[-3].failed_height) == (1, 25, 25)
+    assert len(dashboard_charts(since=today - timedelta(days=400), until=today)[0].bars) == 92
+
+
 def test_top_failures_are_counted_by_cause(history: None) -> None:
     today = timezone.localdate()
     top = dashboard_top_failures(since=today - timedelta(days=13), until=today)
@@ -94,6 +114,7 @@ def test_a_job_whose_items_stopped_moving_looks_stuck() -> None:
     running, stuck = jobs_open(stale_after=timedelta(minutes=15))
     assert {job.pk for job in running} == {quiet.pk, busy.pk}
     assert [job.pk for job in stuck] == [quiet.pk]
+    assert [(item_counts(job).done, item_counts(job).total) for job in running] == [(0, 1), (0, 1)]
 
 
 def test_team_lead_sees_the_charts_and_links_to_the_failing_rows(client: Client, history: None) -> None:
