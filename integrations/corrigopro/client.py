@@ -21,21 +21,11 @@ from integrations.corrigopro.schemas import (
     parse_token,
     parse_uploaded,
 )
-from integrations.http import (
-    AUTH,
-    BearerTokenClient,
-    ExchangeHook,
-    Gate,
-    ProviderError,
-    RetryPolicy,
-    TokenCache,
-    error_for_status,
-    fetch_bytes,
-    json_body,
-    parse_retry_after,
-)
+from integrations.errors import FailureClass, ProviderError, error_for_status
+from integrations.http import ExchangeHook, Gate, RetryPolicy, fetch_bytes, json_body, parse_retry_after
 from integrations.multipart import MultipartStream, new_boundary
 from integrations.multipart import content_type as multipart_content_type
+from integrations.tokens import BearerTokenClient, TokenCache
 
 PROVIDER = "corrigopro"
 TOKENS = TokenCache()
@@ -128,7 +118,7 @@ class CorrigoProClient(BearerTokenClient):
                 raise ProviderError(
                     "CorrigoPro refused the client credentials: check CORRIGOPRO_CLIENT_ID and "
                     "CORRIGOPRO_CLIENT_SECRET",
-                    failure_class=AUTH,
+                    failure_class=FailureClass.AUTH,
                     transient=False,
                     http_status=error.http_status,
                 ) from None

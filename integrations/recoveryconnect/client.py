@@ -9,19 +9,8 @@ from typing import Any, TypeVar
 
 import requests
 
-from integrations.http import (
-    AUTH,
-    BearerTokenClient,
-    ExchangeHook,
-    Gate,
-    ProviderError,
-    RetryPolicy,
-    TokenCache,
-    error_for_status,
-    fetch_bytes,
-    json_body,
-    parse_retry_after,
-)
+from integrations.errors import FailureClass, ProviderError, error_for_status
+from integrations.http import ExchangeHook, Gate, RetryPolicy, fetch_bytes, json_body, parse_retry_after
 from integrations.recoveryconnect.schemas import (
     Photo,
     Token,
@@ -30,6 +19,7 @@ from integrations.recoveryconnect.schemas import (
     parse_token,
     parse_transfer,
 )
+from integrations.tokens import BearerTokenClient, TokenCache
 
 PROVIDER = "recoveryconnect"
 TOKENS = TokenCache()
@@ -114,7 +104,7 @@ class RecoveryConnectClient(BearerTokenClient):
                 raise ProviderError(
                     "RecoveryConnect refused the login: check RECOVERYCONNECT_USERNAME and "
                     "RECOVERYCONNECT_PASSWORD",
-                    failure_class=AUTH,
+                    failure_class=FailureClass.AUTH,
                     transient=False,
                     http_status=error.http_status,
                 ) from None

@@ -9,17 +9,8 @@ from typing import Any, TypeVar
 
 import requests
 
-from integrations.http import (
-    AUTH,
-    ExchangeHook,
-    Gate,
-    ProviderError,
-    ProviderSession,
-    RetryPolicy,
-    error_for_status,
-    json_body,
-    parse_retry_after,
-)
+from integrations.errors import FailureClass, ProviderError, error_for_status
+from integrations.http import ExchangeHook, Gate, ProviderSession, RetryPolicy, json_body, parse_retry_after
 from integrations.suapi.schemas import (
     Created,
     Pending,
@@ -46,7 +37,7 @@ def checked(response: requests.Response) -> dict[str, Any]:
     if response.status_code in (401, 403):
         raise ProviderError(
             "the SU API refused the credentials: check SUAPI_APP_ID and SUAPI_API_KEY",
-            failure_class=AUTH,
+            failure_class=FailureClass.AUTH,
             transient=False,
             http_status=response.status_code,
         )
