@@ -10,6 +10,7 @@ from typing import IO, Any, TypeVar
 
 import requests
 
+from integrations.corrigopro.calls import Call
 from integrations.corrigopro.schemas import (
     MAX_MESSAGE_ID,
     Attachment,
@@ -104,7 +105,7 @@ class CorrigoProClient(BearerTokenClient):
             token = self._session.request(
                 "POST",
                 self._token_url,
-                operation="auth",
+                operation=Call.AUTH,
                 data={
                     "client_id": self._client_id,
                     "client_secret": self._client_secret,
@@ -130,7 +131,7 @@ class CorrigoProClient(BearerTokenClient):
         return self._authorized(
             "GET",
             "/api/attachments",
-            operation="list_attachments",
+            operation=Call.LIST_ATTACHMENTS,
             params={"WorkOrderId": work_order_id},
             check=lambda response: parse_attachments(checked_json(response)),
         )
@@ -177,7 +178,7 @@ class CorrigoProClient(BearerTokenClient):
         return self._authorized(
             "POST",
             "/api/attachments",
-            operation="upload_attachment",
+            operation=Call.UPLOAD_ATTACHMENT,
             body=body,
             extra_headers={"Content-Type": multipart_content_type(boundary)},
             summary={**dict(fields), "File": f"<{size} bytes>"},
@@ -211,7 +212,7 @@ class CorrigoProClient(BearerTokenClient):
         return self._authorized(
             "PUT",
             "/api/attachments",
-            operation="update_attachment",
+            operation=Call.UPDATE_ATTACHMENT,
             files={key: (None, value) for key, value in form.items()},
             summary=form,
             check=lambda response: parse_message_id(checked_json(response)),
@@ -223,7 +224,7 @@ class CorrigoProClient(BearerTokenClient):
         return self._authorized(
             "DELETE",
             "/api/attachments",
-            operation="delete_attachment",
+            operation=Call.DELETE_ATTACHMENT,
             files={key: (None, value) for key, value in form.items()},  # form data, as documented
             summary=form,
             check=lambda response: parse_message_id(checked_json(response)),
@@ -234,7 +235,7 @@ class CorrigoProClient(BearerTokenClient):
         return self._authorized(
             "GET",
             "/api/attachments/downloadUrl",
-            operation="download_url",
+            operation=Call.DOWNLOAD_URL,
             params={"AttachmentId": attachment_id, "WorkOrderId": work_order_id},
             check=lambda response: parse_download_url(checked_json(response)),
         )
@@ -242,14 +243,14 @@ class CorrigoProClient(BearerTokenClient):
     def open_download(self, url: str) -> requests.Response:
         """The file behind a fresh download link, as a streamed response (the link carries its own
         signature: no bearer token goes with it)."""
-        return self._session.request("GET", url, operation="download_file", stream=True, check=checked)
+        return self._session.request("GET", url, operation=Call.DOWNLOAD_FILE, stream=True, check=checked)
 
     def fetch_file(self, url: str, *, max_bytes: int, decode: Callable[[bytes], T]) -> T:
         """The file behind a fresh download link, read whole up to `max_bytes` and decoded (a thumbnail)."""
         return fetch_bytes(
             self._session,
             url,
-            operation="download_file",
+            operation=Call.DOWNLOAD_FILE,
             max_bytes=max_bytes,
             status_check=checked,
             decode=decode,

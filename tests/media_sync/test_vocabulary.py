@@ -3,6 +3,7 @@ choices, each with its words): a new one spelled only at its call site would nev
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
@@ -16,8 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def spelled_operations() -> set[str]:
-    """`operation="…"` in the provider clients and the app: every literal the code writes."""
+    """Every provider client's `Call`, and `operation="…"` in the clients and the app: every name the
+    code writes."""
     found: set[str] = set()
+    for path in ROOT.glob("integrations/*/calls.py"):
+        found |= {
+            str(call) for call in importlib.import_module(f"integrations.{path.parent.name}.calls").Call
+        }
     for path in [*ROOT.glob("integrations/*/client.py"), *ROOT.glob("media_sync/**/*.py")]:
         found |= set(re.findall(r'\boperation="([A-Za-z_]+)"', path.read_text()))
     return found
