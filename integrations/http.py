@@ -199,7 +199,7 @@ class ProviderSession:
                 f"connection failed: {type(exc).__name__}",
                 failure_class=FailureClass.CONNECTION,
                 transient=True,
-                unconfirmed=_may_have_arrived(exc),
+                unconfirmed=_unconfirmed_after(exc),
             )
             raise error from None
         except ProviderError as exc:
@@ -287,8 +287,9 @@ def fetch_bytes(
     return session.request("GET", url, operation=operation, stream=True, check=check)
 
 
-def _may_have_arrived(exc: requests.RequestException) -> bool:
-    """False only when the connection was never made (refused, unresolvable): then nothing was sent."""
+def _unconfirmed_after(exc: requests.RequestException) -> bool:
+    """Whether a request that failed so may have been carried out: False only when the connection was
+    never made (refused, unresolvable), since then nothing was sent."""
     seen: list[BaseException] = [exc]
     while seen and len(seen) < 10:
         cause = seen[-1]
