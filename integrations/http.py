@@ -223,6 +223,7 @@ class ProviderSession:
                         request_summary=summarize(summary),
                         status_code=response.status_code if response is not None else None,
                         # A token endpoint's answer is the token itself: never kept, whatever its format.
+                        # Every provider's Call names its token request "auth" for this.
                         response_summary="[not kept]"
                         if operation == "auth"
                         else summarize_response(response, streamed=bool(request_kwargs.get("stream"))),
