@@ -30,7 +30,9 @@ def spelled_operations() -> set[str]:
 
 
 def test_every_operation_the_code_spells_is_in_the_audit_vocabulary() -> None:
-    assert sorted(spelled_operations() - set(Operation.values)) == []
+    spelled = spelled_operations()
+    assert {"auth", "list_photos", "download_file", "pendingImages"} <= spelled  # it finds every Call
+    assert sorted(spelled - set(Operation.values)) == []
 
 
 def test_every_job_operation_and_webhook_event_is_in_the_audit_vocabulary() -> None:
