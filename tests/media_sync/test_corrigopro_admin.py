@@ -21,7 +21,7 @@ from media_sync.models import (
 )
 from media_sync.services.corrigopro import cp_upload_start
 from media_sync.services.run import job_run
-from tests.media_sync.test_admin import login
+from tests.media_sync.factories import login
 
 pytestmark = pytest.mark.django_db
 JPEG = tiny_jpeg()

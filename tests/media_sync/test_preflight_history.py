@@ -24,8 +24,7 @@ from media_sync.services.corrigopro import cp_upload_start
 from media_sync.services.media import media_sha256
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
-from tests.media_sync.factories import order_on_both_sides, run_command
-from tests.media_sync.test_admin import login
+from tests.media_sync.factories import login, order_on_both_sides, run_command
 
 pytestmark = pytest.mark.django_db
 
