@@ -47,12 +47,6 @@ def source(rc_sim: RecoveryConnectSimulator) -> RecoveryConnectOrder:
     return order
 
 
-@pytest.fixture
-def work_order(cp_sim: CorrigoProSimulator) -> CorrigoWorkOrder:
-    cp_sim.add_work_order(1001)
-    return CorrigoWorkOrder.objects.create(work_order_id=1001, status="Accepted")
-
-
 def refusal() -> AuditEvent:
     return AuditEvent.objects.get(kind=AuditKind.REFUSAL)
 

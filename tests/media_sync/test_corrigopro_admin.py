@@ -31,12 +31,6 @@ DELIVERIES = reverse("admin:media_sync_webhookdelivery_changelist")
 
 
 @pytest.fixture
-def work_order(cp_sim: CorrigoProSimulator) -> CorrigoWorkOrder:
-    cp_sim.add_work_order(1001)
-    return CorrigoWorkOrder.objects.create(work_order_id=1001, status="Accepted")
-
-
-@pytest.fixture
 def attachment(work_order: CorrigoWorkOrder) -> CorrigoAttachment:
     job = cp_upload_start(
         work_order=work_order,

@@ -252,12 +252,6 @@ def test_rc_transfer_with_everything_done_already_exits_2(source: RecoveryConnec
 # --- CorrigoPro: the same bytes on the same work order --------------------------------------------------
 
 
-@pytest.fixture
-def work_order(cp_sim: CorrigoProSimulator) -> CorrigoWorkOrder:
-    cp_sim.add_work_order(1001)
-    return CorrigoWorkOrder.objects.create(work_order_id=1001, status="Accepted")
-
-
 def upload(client: Client, work_order: CorrigoWorkOrder, name: str, **more: str) -> Any:
     return client.post(
         reverse("admin:media_sync_corrigoworkorder_upload", args=[work_order.pk]),
