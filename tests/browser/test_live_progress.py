@@ -14,7 +14,9 @@ from integrations.suapi.simulator import SuApiSimulator, demo_picture
 from media_sync.models import ItemStatus, SuBatch, SuProperty, TransferItem
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
-from media_sync.services.suapi import su_batch_start, su_photo_add, su_poll_now
+from media_sync.services.suapi import su_batch_start
+from media_sync.services.suapi_photos import su_photo_add
+from media_sync.services.suapi_polls import su_poll_now
 from tests.browser.test_browser import log_in, shot, user
 from tests.browser.test_every_page import CSP_LISTENER, judge
 from tests.media_sync.factories import order_on_both_sides

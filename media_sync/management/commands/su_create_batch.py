@@ -11,7 +11,8 @@ from media_sync.management.jobcommand import JobCommand
 from media_sync.models import SuPhoto, SuProperty, TransferJob
 from media_sync.services.audit import audit_name_items
 from media_sync.services.refusals import InputRefused
-from media_sync.services.suapi import su_batch_start, su_photo_add
+from media_sync.services.suapi import su_batch_start
+from media_sync.services.suapi_photos import su_photo_add
 
 
 class Command(JobCommand):

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 from media_sync.management.jobcommand import add_sync_argument, refused, report_items
 from media_sync.models import SuBatch, SuProperty
 from media_sync.services.refusals import InputRefused
-from media_sync.services.suapi import su_batch_follow, su_poll_now
+from media_sync.services.suapi_polls import su_batch_follow, su_poll_now
 
 
 class Command(BaseCommand):
