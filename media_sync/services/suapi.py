@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
+from typing import TypedDict, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -68,6 +69,11 @@ def _tags(values: list[int]) -> list[int]:
     return sorted(set(values))
 
 
+class CreateParams(TypedDict):
+    # The public URLs, sent as given; our own photos get a fresh signed link each time they are sent.
+    urls: list[str]
+
+
 def su_batch_start(
     *,
     property: SuProperty,
@@ -104,7 +110,7 @@ def su_batch_start(
             subject=f"property {property.hotel_id}",
             triggered_by=triggered_by,
             items=[(f"{index + 1}. {label}"[:100], property.hotel_id) for index, label in enumerate(labels)],
-            params={"urls": urls},
+            params=CreateParams(urls=urls),
             enqueue=False,
         )
         batch = SuBatch.objects.create(property=property, job=job, tags=tags)
@@ -131,7 +137,8 @@ def _run_create(job: TransferJob) -> None:
         return
     recorder = ExchangeRecorder(job=job)
     client = su_client(recorder=recorder)
-    urls = iter(job.params.get("urls", []))
+    params = cast(CreateParams, job.params)
+    urls = iter(params.get("urls", []))
     images = []
     for sent in batch.photos.select_related("photo__media").filter(item__in=claimed).order_by("id"):
         # A fresh, expiring link per send; only its path is kept (the signature is in the query).
@@ -175,6 +182,10 @@ def _run_create(job: TransferJob) -> None:
 # --- Deleting a processed photo ----------------------------------------------------------------------
 
 
+class DeleteParams(TypedDict):
+    batch_photo: int  # the SuBatchPhoto's pk
+
+
 def su_delete_start(*, sent: SuBatchPhoto, triggered_by: str, enqueue: bool = True) -> TransferJob:
     if sent.status != PhotoStatus.OK or not sent.booking_photo_id:
         raise InputRefused("only a photo Booking.com processed (status ok) can be deleted there")
@@ -185,13 +196,14 @@ def su_delete_start(*, sent: SuBatchPhoto, triggered_by: str, enqueue: bool = Tr
         subject=f"property {property.hotel_id}",
         triggered_by=triggered_by,
         items=[(sent.booking_photo_id, property.hotel_id)],
-        params={"batch_photo": sent.pk},
+        params=DeleteParams(batch_photo=sent.pk),
         enqueue=enqueue,
     )
 
 
 def _run_delete(job: TransferJob) -> None:
-    sent = SuBatchPhoto.objects.select_related("batch__property").get(pk=job.params["batch_photo"])
+    params = cast(DeleteParams, job.params)
+    sent = SuBatchPhoto.objects.select_related("batch__property").get(pk=params["batch_photo"])
     property = sent.batch.property
     recorder = ExchangeRecorder(job=job)
     client = su_client(recorder=recorder)

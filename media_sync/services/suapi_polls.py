@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from django.db import transaction
@@ -127,6 +128,10 @@ def su_batch_poll(*, batch_pk: int) -> None:
     job_refresh_status(job=batch.job)
 
 
+class FollowParams(TypedDict):
+    batch_id: str
+
+
 def su_batch_follow(*, property: SuProperty, batch_id: str, triggered_by: str) -> SuBatch:
     """Record a batch sent from elsewhere and follow it like ours: polled now and on the schedule until
     each photo is final or its pending ids expire. One job, whose items are its photos once read."""
@@ -143,7 +148,7 @@ def su_batch_follow(*, property: SuProperty, batch_id: str, triggered_by: str) -
             subject=f"property {property.hotel_id}",
             triggered_by=triggered_by,
             items=[],
-            params={"batch_id": batch_id},
+            params=FollowParams(batch_id=batch_id),
             enqueue=False,
         )
         # Sent at an unknown time: its pending ids live seven days from when we first hear of it at most.
