@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from functools import partial
 from typing import TypedDict, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,7 +33,7 @@ from media_sync.services.jobs import job_create, job_enqueue
 from media_sync.services.media import media_link
 from media_sync.services.providers import retry_policy
 from media_sync.services.refusals import InputRefused
-from media_sync.services.suapi_photos import DELETED, su_preflight
+from media_sync.services.suapi_photos import DELETED, su_photo_add, su_preflight
 from media_sync.services.throttle import provider_slot
 
 CREATE = "su_create_batch"
@@ -67,6 +68,19 @@ def _tags(values: list[int]) -> list[int]:
     if any(not isinstance(tag, int) or tag <= 0 for tag in values):
         raise InputRefused("tags are positive numbers (Booking.com tag ids)")
     return sorted(set(values))
+
+
+def su_property_get_or_create(*, hotel_id: str, channel_hotel_id: str) -> SuProperty:
+    """The property the SU API knows by `hotel_id`, recorded on first use. A hotel is mapped to one
+    Booking.com channel hotel: naming another one refuses."""
+    property, _ = SuProperty.objects.get_or_create(
+        hotel_id=hotel_id, defaults={"channel_hotel_id": channel_hotel_id}
+    )
+    if property.channel_hotel_id != channel_hotel_id:
+        raise InputRefused(
+            f"hotel {hotel_id} is mapped to channel hotel {property.channel_hotel_id}, not {channel_hotel_id}"
+        )
+    return property
 
 
 class CreateParams(TypedDict):
@@ -128,6 +142,44 @@ def su_batch_start(
         if enqueue:
             transaction.on_commit(partial(job_enqueue, job_id=job.pk))
     return job
+
+
+def su_batch_start_from_files(
+    *,
+    hotel_id: str,
+    channel_hotel_id: str,
+    files: Iterable[File],
+    urls: list[str] | None = None,
+    tags: list[int],
+    triggered_by: str,
+    enqueue: bool = True,
+) -> TransferJob:
+    """`su_batch_start` for pictures not taken in yet (each through `su_photo_add`, read in turn as
+    `files` yields it), or public URLs, to the property `su_property_get_or_create` finds. All or
+    nothing: a refused picture or batch leaves no property, photo, stored file or job behind."""
+    photos: list[SuPhoto] = []
+    try:
+        with transaction.atomic():
+            property = su_property_get_or_create(hotel_id=hotel_id, channel_hotel_id=channel_hotel_id)
+            for file in files:
+                name = file.name or ""
+                photos.append(
+                    su_photo_add(property=property, source=file, name=name, uploaded_by=triggered_by)
+                )
+            return su_batch_start(
+                property=property,
+                photos=photos,
+                urls=urls,
+                tags=tags,
+                triggered_by=triggered_by,
+                enqueue=enqueue,
+            )
+    except Exception:
+        # The rollback took the rows, not what they had put in storage.
+        for photo in photos:
+            photo.thumbnail.delete(save=False)
+            photo.media.file.delete(save=False)
+        raise
 
 
 def _run_create(job: TransferJob) -> None:
