@@ -145,15 +145,22 @@ def submit(
         " ".join(map(str, errors)) if field == NON_FIELD_ERRORS else f"{field}: {' '.join(map(str, errors))}"
         for field, errors in form.errors.items()
     )
+    record_refusal(request, reasons, provider=provider, operation=operation, subject=subject, item=item)
+    return None
+
+
+def record_refusal(
+    request: HttpRequest, reason: str, *, provider: str, operation: str, subject: str = "", item: str = ""
+) -> None:
+    """Every admin refusal's audit row: a form's (through `submit`) and one refused outside a form."""
     audit_record_refusal(
         provider=provider,
         operation=operation,
         triggered_by=request.user.get_username(),
-        message=reasons,
+        message=reason,
         subject=subject,
         item=item,
     )
-    return None
 
 
 def intermediate_action(

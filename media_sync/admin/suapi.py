@@ -26,6 +26,7 @@ from media_sync.admin.base import (
     intermediate_action,
     job_url,
     posted,
+    record_refusal,
     start_or_show,
 )
 from media_sync.admin.pictures import PictureViewsMixin, link_placeholder, picture
@@ -41,7 +42,7 @@ from media_sync.admin.progress import (
 )
 from media_sync.models import BatchStatus, ItemStatus, Provider, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
 from media_sync.selectors import annotated_item_counts, batches_with_item_counts
-from media_sync.services.audit import audit_name_items, audit_record_refusal
+from media_sync.services.audit import audit_name_items
 from media_sync.services.refusals import InputRefused
 from media_sync.services.suapi import CREATE, DELETE, su_batch_start, su_delete_start
 from media_sync.services.suapi_photos import DELETED, su_photo_add, su_photo_preview, su_preflight
@@ -163,11 +164,11 @@ class SuPhotoAdmin(ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin
         except InputRefused as refusal:
             chosen = request.POST.get("property", "")
             property = SuProperty.objects.filter(pk=int(chosen)).first() if chosen.isdigit() else None
-            audit_record_refusal(
+            record_refusal(
+                request,
+                str(refusal),
                 provider=Provider.SUAPI,
                 operation="su_photo_add",
-                triggered_by=request.user.get_username(),
-                message=str(refusal),
                 subject=f"property {property.hotel_id}" if property else "",
                 item=getattr(request.FILES.get("file"), "name", ""),
             )
