@@ -9,15 +9,15 @@ from typing import Any
 from django.core.files import File
 
 from media_sync.management.jobcommand import JobCommand
-from media_sync.models import TransferJob
+from media_sync.models import Operation, Provider, TransferJob
 from media_sync.services.audit import audit_name_items
 from media_sync.services.refusals import InputRefused
 from media_sync.services.suapi import su_batch_start_from_files
 
 
 class Command(JobCommand):
-    provider = "suapi"
-    operation = "su_create_batch"
+    provider = Provider.SUAPI
+    operation = Operation.SU_CREATE_BATCH
     help = (
         "Send photos to Booking.com as a new batch: local files (checked and stored first, then offered "
         "through signed links) or public URLs. Each photo's final status comes later: su_pending."
