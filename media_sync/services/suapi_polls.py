@@ -129,6 +129,7 @@ def su_batch_poll(*, batch_pk: int) -> None:
 
 
 class FollowParams(TypedDict):
+    # What was asked, kept on the job; the runner reads the SuBatch row, which holds the same id.
     batch_id: str
 
 
