@@ -1,11 +1,14 @@
 """Booking.com's rules for a property's photos, as the SU API passes them on (docs/providers/suapi.md,
-"Booking.com's limits" and "A photo's status"): what the app checks before sending, so a batch is not
-refused minutes later for a reason it could see at once."""
+"Booking.com's limits" and "A photo's status"): the limits we check before sending, so a batch is not
+refused minutes later for a reason we could see at once, and what each photo status means."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+from enum import StrEnum
+
+from integrations.http import DUPLICATE, INVALID_INPUT
 
 # The picture formats Booking.com takes (as Pillow names them), with the MIME type each is served as.
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
@@ -17,3 +20,27 @@ MAX_PHOTOS = 299
 PENDING_ID_LIFETIME = timedelta(days=7)
 # What a photo batch id looks like ("4EU2z7o-qUQ").
 BATCH_ID = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class PhotoStatus(StrEnum):
+    """A photo's `status` in pendingImages, in the order a photo goes through them."""
+
+    NEW = "new"
+    ENQUEUED = "enqueued"
+    OK = "ok"
+    DUPLICATE = "duplicate"
+    BAD_URL = "bad_url"
+    ERROR = "error"
+    ERROR_DECODE = "error_decode"
+
+
+# new and enqueued: Booking.com is still working on the photo. Only ok is a success.
+FINAL_STATUSES = frozenset(PhotoStatus) - {PhotoStatus.NEW, PhotoStatus.ENQUEUED}
+# What a final status says went wrong; any other is Booking.com's own error.
+FAILURE_OF_STATUS: dict[str, str] = {
+    PhotoStatus.DUPLICATE: DUPLICATE,
+    PhotoStatus.BAD_URL: INVALID_INPUT,
+    PhotoStatus.ERROR_DECODE: INVALID_INPUT,
+}
+# A duplicate's status_message names the photo it copies: "... The original photo id is : <id>".
+ORIGINAL_ID = re.compile(r"original photo id is\s*:\s*(\S+)", re.IGNORECASE)

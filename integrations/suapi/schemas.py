@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-from integrations.http import (
-    DUPLICATE,
-    INVALID_INPUT,
-    NOT_FOUND,
-    PARSE,
-    PROVIDER_ERROR,
-    PROVIDER_RULE,
-    ProviderError,
-)
+from integrations.http import INVALID_INPUT, NOT_FOUND, PARSE, PROVIDER_ERROR, PROVIDER_RULE, ProviderError
+from integrations.suapi.rules import FAILURE_OF_STATUS, FINAL_STATUSES, ORIGINAL_ID, PhotoStatus
 
-
-class PhotoStatus(StrEnum):
-    """A photo's `status` in pendingImages, in the order a photo goes through them (docs/providers/suapi.md,
-    "A photo's status"). Kept as a plain string on the answer: a word not listed here is stored as said."""
-
-    NEW = "new"
-    ENQUEUED = "enqueued"
-    OK = "ok"
-    DUPLICATE = "duplicate"
-    BAD_URL = "bad_url"
-    ERROR = "error"
-    ERROR_DECODE = "error_decode"
-
-
-# new and enqueued: Booking.com is still working on the photo. Only ok is a success.
-FINAL_STATUSES = frozenset(PhotoStatus) - {PhotoStatus.NEW, PhotoStatus.ENQUEUED}
-# What a final status says went wrong; any other is Booking.com's own error.
-_FAILURE_OF_STATUS: dict[str, str] = {
-    PhotoStatus.DUPLICATE: DUPLICATE,
-    PhotoStatus.BAD_URL: INVALID_INPUT,
-    PhotoStatus.ERROR_DECODE: INVALID_INPUT,
-}
-# A duplicate's status_message names the photo it copies: "... The original photo id is : <id>".
-_ORIGINAL_ID = re.compile(r"original photo id is\s*:\s*(\S+)", re.IGNORECASE)
 # The documented codes, in words an operator can act on.
 ERROR_CODES: dict[str, tuple[str, str]] = {
     "400": (INVALID_INPUT, "the hotel code is not known to the SU API"),
@@ -59,7 +26,7 @@ class Created:
 @dataclass(frozen=True)
 class PendingPhoto:
     photo_pending_id: str
-    status: str
+    status: str  # a PhotoStatus value, or a word not listed there, kept as the SU API said it
     status_message: str
     photo_id: str
     url: str
@@ -71,14 +38,14 @@ class PendingPhoto:
 
     @property
     def failure_class(self) -> str:
-        return _FAILURE_OF_STATUS.get(self.status, PROVIDER_ERROR)
+        return FAILURE_OF_STATUS.get(self.status, PROVIDER_ERROR)
 
     @property
     def duplicate_of(self) -> str:
         """The Booking.com photo a duplicate copies: named in its message, else its own photo_id."""
         if self.status != PhotoStatus.DUPLICATE:
             return ""
-        original = _ORIGINAL_ID.search(self.status_message)
+        original = ORIGINAL_ID.search(self.status_message)
         return original.group(1) if original else self.photo_id
 
 

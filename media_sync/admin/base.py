@@ -150,14 +150,15 @@ def submit(
 
 
 def record_refusal(
-    request: HttpRequest, reason: str, *, provider: str, operation: str, subject: str = "", item: str = ""
+    request: HttpRequest, message: str, *, provider: str, operation: str, subject: str = "", item: str = ""
 ) -> None:
-    """Every admin refusal's audit row: a form's (through `submit`) and one refused outside a form."""
+    """The audit row of a refusal an admin page shows, as whoever is signed in: `submit` writes a form's
+    refusals here, and so does a page that refuses without a form (a download link)."""
     audit_record_refusal(
         provider=provider,
         operation=operation,
         triggered_by=request.user.get_username(),
-        message=reason,
+        message=message,
         subject=subject,
         item=item,
     )

@@ -15,8 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET
 
-from integrations.suapi.rules import MAX_BYTES, MAX_SIDE, MIN_SIDE
-from integrations.suapi.schemas import PhotoStatus
+from integrations.suapi.rules import MAX_BYTES, MAX_SIDE, MIN_SIDE, PhotoStatus
 from media_sync.admin.base import (
     ConfirmForm,
     ForgivingListMixin,

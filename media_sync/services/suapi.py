@@ -15,8 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.suapi.client import SuApiClient
-from integrations.suapi.rules import PENDING_ID_LIFETIME
-from integrations.suapi.schemas import PhotoStatus
+from integrations.suapi.rules import PENDING_ID_LIFETIME, PhotoStatus
 from media_sync.models import (
     BatchStatus,
     Provider,

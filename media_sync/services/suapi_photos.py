@@ -9,8 +9,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from integrations.suapi.rules import FORMATS, MAX_BYTES, MAX_PHOTOS, MAX_SIDE, MIN_SIDE
-from integrations.suapi.schemas import PhotoStatus
+from integrations.suapi.rules import FORMATS, MAX_BYTES, MAX_PHOTOS, MAX_SIDE, MIN_SIDE, PhotoStatus
 from media_sync.models import BatchStatus, SuBatchPhoto, SuPhoto, SuProperty
 from media_sync.services.media import (
     hamming,

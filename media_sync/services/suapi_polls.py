@@ -13,8 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.http import NOT_FOUND, PROVIDER_ERROR, ProviderError
-from integrations.suapi.rules import BATCH_ID, PENDING_ID_LIFETIME
-from integrations.suapi.schemas import PendingPhoto, PhotoStatus
+from integrations.suapi.rules import BATCH_ID, PENDING_ID_LIFETIME, PhotoStatus
+from integrations.suapi.schemas import PendingPhoto
 from media_sync.models import (
     BatchStatus,
     ItemStatus,
