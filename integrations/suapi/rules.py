@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 from enum import StrEnum
 
-from integrations.http import DUPLICATE, INVALID_INPUT
+from integrations.errors import FailureClass
 
 # The picture formats Booking.com takes (as Pillow names them), with the MIME type each is served as.
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
@@ -37,10 +37,10 @@ class PhotoStatus(StrEnum):
 # new and enqueued: Booking.com is still working on the photo. Only ok is a success.
 FINAL_STATUSES = frozenset(PhotoStatus) - {PhotoStatus.NEW, PhotoStatus.ENQUEUED}
 # What a final status says went wrong; any other is Booking.com's own error.
-FAILURE_OF_STATUS: dict[str, str] = {
-    PhotoStatus.DUPLICATE: DUPLICATE,
-    PhotoStatus.BAD_URL: INVALID_INPUT,
-    PhotoStatus.ERROR_DECODE: INVALID_INPUT,
+FAILURE_OF_STATUS: dict[str, FailureClass] = {
+    PhotoStatus.DUPLICATE: FailureClass.DUPLICATE,
+    PhotoStatus.BAD_URL: FailureClass.INVALID_INPUT,
+    PhotoStatus.ERROR_DECODE: FailureClass.INVALID_INPUT,
 }
 # A duplicate's status_message names the photo it copies: "... The original photo id is : <id>".
 ORIGINAL_ID = re.compile(r"original photo id is\s*:\s*(\S+)", re.IGNORECASE)

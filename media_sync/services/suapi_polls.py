@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.http import NOT_FOUND, PROVIDER_ERROR, ProviderError
+from integrations.errors import FailureClass, ProviderError
 from integrations.suapi.rules import BATCH_ID, PENDING_ID_LIFETIME, PhotoStatus
 from integrations.suapi.schemas import PendingPhoto
 from media_sync.models import (
@@ -48,7 +48,9 @@ def _take_lease(batch_pk: int, now: datetime) -> bool:
 def _end_waiting(batch: SuBatch, *, status: str, reason: str) -> None:
     job = batch.job
     for item in job.items.filter(status=ItemStatus.WAITING):
-        item_finish(item=item, job=job, succeeded=False, failure_class=PROVIDER_ERROR, message=reason)
+        item_finish(
+            item=item, job=job, succeeded=False, failure_class=FailureClass.PROVIDER_ERROR, message=reason
+        )
     SuBatch.objects.filter(pk=batch.pk).update(status=status, status_reason=reason, poll_lease_until=None)
     job_refresh_status(job=job)
 
@@ -102,7 +104,7 @@ def su_batch_poll(*, batch_pk: int) -> None:
             batch_id=batch.batch_id,
         )
     except ProviderError as error:
-        if error.failure_class == NOT_FOUND:
+        if error.failure_class == FailureClass.NOT_FOUND:
             _end_waiting(
                 batch, status=BatchStatus.EXPIRED, reason=f"the SU API no longer knows the batch: {error}"
             )
