@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from contextlib import nullcontext
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import requests
 
-from integrations.http import (
-    AUTH,
-    BearerTokenClient,
-    ExchangeHook,
-    Gate,
-    ProviderError,
-    RetryPolicy,
-    TokenCache,
-    error_for_status,
-    fetch_bytes,
-    json_body,
-    parse_retry_after,
-)
+from integrations.errors import FailureClass, ProviderError, error_for_status
+from integrations.http import Transport, fetch_bytes, json_body, parse_retry_after
+from integrations.recoveryconnect.calls import Call
 from integrations.recoveryconnect.schemas import (
     Photo,
     Token,
@@ -30,6 +18,7 @@ from integrations.recoveryconnect.schemas import (
     parse_token,
     parse_transfer,
 )
+from integrations.tokens import BearerTokenClient, TokenCache
 
 PROVIDER = "recoveryconnect"
 TOKENS = TokenCache()
@@ -75,23 +64,10 @@ class RecoveryConnectClient(BearerTokenClient):
         base_url: str,
         username: str,
         password: str,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
-        on_exchange: ExchangeHook | None = None,
         token_cache: TokenCache = TOKENS,
-        sleep: Callable[[float], None] = time.sleep,
-        gate: Gate = nullcontext,
+        **transport: Unpack[Transport],
     ) -> None:
-        super().__init__(
-            base_url=base_url,
-            timeout=timeout,
-            retry=retry,
-            on_exchange=on_exchange,
-            token_cache=token_cache,
-            identity=username,
-            sleep=sleep,
-            gate=gate,
-        )
+        super().__init__(base_url=base_url, identity=username, token_cache=token_cache, **transport)
         self._username = username
         self._password = password
 
@@ -105,7 +81,7 @@ class RecoveryConnectClient(BearerTokenClient):
             token = self._session.request(
                 "POST",
                 "/api/v140/auth",
-                operation="auth",
+                operation=Call.AUTH,
                 json_payload={"username": self._username, "password": self._password},
                 check=lambda response: parse_token(checked_json(response)),
             )
@@ -114,7 +90,7 @@ class RecoveryConnectClient(BearerTokenClient):
                 raise ProviderError(
                     "RecoveryConnect refused the login: check RECOVERYCONNECT_USERNAME and "
                     "RECOVERYCONNECT_PASSWORD",
-                    failure_class=AUTH,
+                    failure_class=FailureClass.AUTH,
                     transient=False,
                     http_status=error.http_status,
                 ) from None
@@ -127,7 +103,7 @@ class RecoveryConnectClient(BearerTokenClient):
         return self._authorized(
             "GET",
             f"/api/v140/orders/{order_id}/photos",
-            operation="list_photos",
+            operation=Call.LIST_PHOTOS,
             check=lambda response: parse_photos(checked_json(response)),
         )
 
@@ -138,7 +114,7 @@ class RecoveryConnectClient(BearerTokenClient):
         return self._authorized(
             "PUT",
             f"/api/v130/orders/{order_id}/photos/{photo_id}",
-            operation="transfer_photo",
+            operation=Call.TRANSFER_PHOTO,
             json_payload={"transfer_to": transfer_to},
             idempotent=False,  # a second transfer makes a second copy
             check=lambda response: parse_transfer(checked_json(response)),
@@ -149,7 +125,7 @@ class RecoveryConnectClient(BearerTokenClient):
         return self._authorized(
             "PUT",
             f"/api/v130/orders/{order_id}/photos/transfer",
-            operation="transfer_all_photos",
+            operation=Call.TRANSFER_ALL_PHOTOS,
             json_payload={"transfer_to": transfer_to},
             idempotent=False,
             check=lambda response: parse_transfer(checked_json(response)),
@@ -161,7 +137,7 @@ class RecoveryConnectClient(BearerTokenClient):
         return fetch_bytes(
             self._session,
             url,
-            operation="fetch_photo",
+            operation=Call.FETCH_PHOTO,
             max_bytes=max_bytes,
             status_check=checked_file,
             decode=decode,

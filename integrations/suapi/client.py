@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from contextlib import nullcontext
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import requests
 
-from integrations.http import (
-    AUTH,
-    ExchangeHook,
-    Gate,
-    ProviderError,
-    ProviderSession,
-    RetryPolicy,
-    error_for_status,
-    json_body,
-    parse_retry_after,
-)
+from integrations.errors import FailureClass, ProviderError, error_for_status
+from integrations.http import ProviderSession, Transport, json_body, parse_retry_after
+from integrations.suapi.calls import Call
 from integrations.suapi.schemas import (
     Created,
     Pending,
@@ -46,7 +36,7 @@ def checked(response: requests.Response) -> dict[str, Any]:
     if response.status_code in (401, 403):
         raise ProviderError(
             "the SU API refused the credentials: check SUAPI_APP_ID and SUAPI_API_KEY",
-            failure_class=AUTH,
+            failure_class=FailureClass.AUTH,
             transient=False,
             http_status=response.status_code,
         )
@@ -57,33 +47,14 @@ def checked(response: requests.Response) -> dict[str, Any]:
 
 
 class SuApiClient:
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        app_id: str,
-        api_key: str,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
-        on_exchange: ExchangeHook | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        gate: Gate = nullcontext,
-    ) -> None:
-        self._session = ProviderSession(
-            provider=PROVIDER,
-            base_url=base_url,
-            timeout=timeout,
-            retry=retry or RetryPolicy(),
-            on_exchange=on_exchange,
-            sleep=sleep,
-            gate=gate,
-        )
+    def __init__(self, *, base_url: str, app_id: str, api_key: str, **transport: Unpack[Transport]) -> None:
+        self._session = ProviderSession(provider=PROVIDER, base_url=base_url, **transport)
         # The documented scheme: the key itself in Authorization, no "Bearer".
         self._headers = {"app-id": app_id, "Authorization": api_key}
 
     def _post(
         self,
-        verb: str,
+        verb: Call,
         payload: dict[str, Any],
         parse: Callable[[dict[str, Any]], T],
         *,
@@ -108,19 +79,19 @@ class SuApiClient:
         }
         # No idempotency key and no way to find a batch before Booking.com processes it: a create whose
         # answer was lost is not sent again (it would become a second batch of the same photos).
-        return self._post("create", payload, parse_created, idempotent=False)
+        return self._post(Call.CREATE, payload, parse_created, idempotent=False)
 
     # Reference: docs/providers/suapi.md, "Verbs" (pendingImages) and "A photo's status"
     def pending_images(self, *, hotel_id: str, channel_hotel_id: str, batch_id: str) -> Pending:
         payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id, "photo_batch_id": batch_id}
-        return self._post("pendingImages", payload, parse_pending)
+        return self._post(Call.PENDING_IMAGES, payload, parse_pending)
 
     # Reference: docs/providers/suapi.md, "Verbs" (retrieveAll)
     def retrieve_all(self, *, hotel_id: str, channel_hotel_id: str) -> list[PropertyPhoto]:
         payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id}
-        return self._post("retrieveAll", payload, parse_property_photos)
+        return self._post(Call.RETRIEVE_ALL, payload, parse_property_photos)
 
     # Reference: docs/providers/suapi.md, "Verbs" (delete: one photo_id per request)
     def delete(self, *, hotel_id: str, channel_hotel_id: str, photo_id: str) -> str:
         payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id, "photo_id": photo_id}
-        return self._post("delete", payload, lambda body: str(body.get("Ruid") or ""))
+        return self._post(Call.DELETE, payload, lambda body: str(body.get("Ruid") or ""))

@@ -17,7 +17,7 @@ from media_sync.selectors import (
     item_counts,
     jobs_open,
 )
-from tests.media_sync.test_admin import login
+from tests.media_sync.factories import login
 
 pytestmark = pytest.mark.django_db
 DASHBOARD = reverse("admin:media_sync_dashboard")
