@@ -10,8 +10,8 @@ from typing import IO, Any, TypeVar
 
 import requests
 
+from integrations.corrigopro.rules import MAX_MESSAGE_ID
 from integrations.corrigopro.schemas import (
-    MAX_MESSAGE_ID,
     Attachment,
     Uploaded,
     error_from_body,

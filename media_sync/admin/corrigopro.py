@@ -14,7 +14,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 
-from integrations.corrigopro.schemas import DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
+from integrations.corrigopro.rules import DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
 from media_sync.admin.base import (
     ConfirmForm,
     ForgivingListMixin,
@@ -34,13 +34,12 @@ from media_sync.services.corrigopro import (
     DOWNLOAD,
     UPDATE,
     UPLOAD,
-    DownloadFailed,
     cp_delete_start,
-    cp_download,
     cp_sync_start,
     cp_update_start,
     cp_upload_start,
 )
+from media_sync.services.corrigopro_download import DownloadFailed, cp_download
 from media_sync.services.refusals import InputRefused
 
 DOCUMENT_TYPE_CHOICES = [("", "—")] + [(value, value) for value in DOCUMENT_TYPES]
