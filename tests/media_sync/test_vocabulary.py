@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import get_commands, load_command_class
 
+from integrations.corrigopro.webhooks import EventType
 from media_sync.models import AUDIT_OPERATION_LABELS, AUDIT_OPERATIONS, OPERATION_LABELS
-from media_sync.services.webhooks import HANDLERS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def test_every_operation_the_code_spells_is_in_the_audit_vocabulary() -> None:
 
 def test_every_job_operation_and_webhook_event_is_in_the_audit_vocabulary() -> None:
     assert set(OPERATION_LABELS) <= set(AUDIT_OPERATIONS)
-    assert {f"webhook_{event}" for event in HANDLERS} <= set(AUDIT_OPERATIONS)
+    assert {f"webhook_{event}" for event in EventType} <= set(AUDIT_OPERATIONS)
     assert all(AUDIT_OPERATION_LABELS[operation] for operation in AUDIT_OPERATIONS)
 
 
