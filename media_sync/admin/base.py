@@ -145,15 +145,23 @@ def submit(
         " ".join(map(str, errors)) if field == NON_FIELD_ERRORS else f"{field}: {' '.join(map(str, errors))}"
         for field, errors in form.errors.items()
     )
+    record_refusal(request, reasons, provider=provider, operation=operation, subject=subject, item=item)
+    return None
+
+
+def record_refusal(
+    request: HttpRequest, message: str, *, provider: str, operation: str, subject: str = "", item: str = ""
+) -> None:
+    """The audit row of a refusal an admin page shows, as whoever is signed in: `submit` writes a form's
+    refusals here, and so does a page that refuses without a form (a download link)."""
     audit_record_refusal(
         provider=provider,
         operation=operation,
         triggered_by=request.user.get_username(),
-        message=reasons,
+        message=message,
         subject=subject,
         item=item,
     )
-    return None
 
 
 def intermediate_action(

@@ -23,12 +23,12 @@ from media_sync.admin.base import (
     TimelineLinkMixin,
     job_url,
     posted,
+    record_refusal,
     start_or_show,
 )
 from media_sync.admin.filters import ChoicesFilter
 from media_sync.admin.pictures import PictureViewsMixin, picture
 from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, Provider, TransferJob, WebhookDelivery
-from media_sync.services.audit import audit_record_refusal
 from media_sync.services.corrigopro import (
     DELETE,
     DOWNLOAD,
@@ -300,11 +300,11 @@ class CorrigoAttachmentAdmin(
             download = cp_download(attachment=attachment, triggered_by=user)
         except (DownloadFailed, InputRefused) as failure:
             if isinstance(failure, InputRefused):
-                audit_record_refusal(
+                record_refusal(
+                    request,
+                    str(failure),
                     provider=Provider.CORRIGOPRO,
                     operation=DOWNLOAD,
-                    triggered_by=user,
-                    message=str(failure),
                     subject=f"work order {attachment.work_order.work_order_id}",
                     item=attachment.name or attachment.attachment_id,
                 )
