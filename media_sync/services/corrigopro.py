@@ -57,7 +57,9 @@ class WorkOrderParams(TypedDict):
 
 
 class UploadParams(WorkOrderParams):
-    """cp_upload: the stored file and the fields sent with it; the item is the attachment's name."""
+    """cp_upload: the stored file and the fields sent with it; the item is the attachment's name. The
+    pre-flight (`selectors.cp_uploads_of_file`) and retention query `work_order_id` and `media_file_id`
+    by name."""
 
     media_file_id: int
     document_type: str
@@ -85,7 +87,7 @@ def _check_metadata(*, name: str, document_type: str, visibility: str) -> None:
 
 
 def cp_attachment_check_present(*, attachment: CorrigoAttachment) -> None:
-    """Refuse an attachment our mirror knows as removed: CorrigoPro would only answer 3003."""
+    """Refuse an attachment our mirror knows as removed: nothing is left at CorrigoPro to act on."""
     if attachment.removed_at:
         raise InputRefused(f"attachment {attachment.attachment_id} was already removed")
 
