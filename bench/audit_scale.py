@@ -77,29 +77,14 @@ SELECT now() - (n %% 43200) * interval '1 minute',
        '', 1, 40 + n %% 200, 'olga', '', '', '', ''
 FROM generate_series(%s, %s) AS n
 """
-# The audit CSV's columns (README, "What a team lead sees"), in their order.
-FIELDS = (
-    "timestamp",
-    "provider",
-    "operation",
-    "job_id",
-    "subject",
-    "item",
-    "destination",
-    "outcome",
-    "provider_status",
-    "http_status",
-    "error_code",
-    "message",
-    "reference",
-    "attempt",
-    "duration_ms",
-    "triggered_by",
-)
-COPY = (
-    f"COPY (SELECT {', '.join(FIELDS)} FROM media_sync_auditevent ORDER BY timestamp, id) "
-    "TO STDOUT WITH CSV HEADER"
-)
+
+
+def copy_sql() -> str:
+    """psql's COPY of exactly the export's columns (read after django.setup())."""
+    from media_sync.reports import COLUMNS
+
+    select = f"SELECT {', '.join(COLUMNS)} FROM media_sync_auditevent ORDER BY timestamp, id"
+    return f"COPY ({select}) TO STDOUT WITH CSV HEADER"
 
 
 def row_count(text: str) -> int:
@@ -287,7 +272,7 @@ def emit_list_pages(lists: dict[int, dict[str, tuple[float, set[int]]]]) -> None
 
 
 def copy_export() -> float:
-    return run_child(["psql", URL, "-q", "-c", COPY], stdout=subprocess.DEVNULL, timeout=600)[0]
+    return run_child(["psql", URL, "-q", "-c", copy_sql()], stdout=subprocess.DEVNULL, timeout=600)[0]
 
 
 def admin_export(client: Any, rows: int) -> tuple[float, int]:
@@ -403,14 +388,15 @@ def import_export_child() -> None:
     from import_export import fields, resources  # type: ignore[import-untyped]
 
     from media_sync.models import AuditEvent
+    from media_sync.reports import COLUMNS
 
     class AuditEventResource(resources.ModelResource):  # type: ignore[misc]
         job_id = fields.Field(attribute="job_id", column_name="job_id")
 
         class Meta:
             model = AuditEvent
-            fields = FIELDS
-            export_order = FIELDS
+            fields = COLUMNS
+            export_order = COLUMNS
 
     text = [""]
 

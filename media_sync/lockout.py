@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from media_sync.models import AuditEvent, AuditKind, Outcome
+from media_sync.models import AuditEvent, AuditKind, Operation, Outcome
 
 # Only the TLS proxy in front, on this machine, may say who the client is (deploy/nginx.conf sets X-Real-IP).
 TRUSTED_PROXIES = {"127.0.0.1", "::1"}
@@ -24,7 +24,7 @@ def audit_record_lockout(*, username: str, address: str, path: str) -> AuditEven
     return AuditEvent.objects.create(
         kind=AuditKind.LOCKOUT,
         provider="",
-        operation="login_lockout",
+        operation=Operation.LOGIN_LOCKOUT,
         subject=f"user {username}"[:200],
         item=address[:100],
         outcome=Outcome.FAILED,

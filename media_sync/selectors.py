@@ -18,6 +18,7 @@ from media_sync.models import (
     ItemStatus,
     JobStatus,
     MediaFile,
+    Operation,
     Outcome,
     Provider,
     RecoveryConnectOrder,
@@ -125,15 +126,15 @@ def jobs_open(*, stale_after: timedelta) -> tuple[list[TransferJob], list[Transf
 def job_item_pictures(job: TransferJob, items: list[TransferItem]) -> dict[int, Model]:
     """The photo or attachment each of a page's items is about (item pk -> object), in one query. Jobs
     about orders, work orders or batches as a whole have none."""
-    if job.operation in ("rc_transfer_photos", "rc_transfer_all"):
+    if job.operation in (Operation.RC_TRANSFER_PHOTOS, Operation.RC_TRANSFER_ALL):
         ids = [int(item.item) for item in items if item.item.isdigit()]
         photos = {str(p.photo_id): p for p in RecoveryConnectPhoto.objects.filter(photo_id__in=ids)}
         return {item.pk: photos[item.item] for item in items if item.item in photos}
-    if job.operation in ("cp_update", "cp_delete", "cp_download"):
+    if job.operation in (Operation.CP_UPDATE, Operation.CP_DELETE, Operation.CP_DOWNLOAD):
         found = CorrigoAttachment.objects.filter(attachment_id__in=[item.item for item in items])
         attachments = {a.attachment_id: a for a in found}
         return {item.pk: attachments[item.item] for item in items if item.item in attachments}
-    if job.operation == "su_create_batch":
+    if job.operation == Operation.SU_CREATE_BATCH:
         sent = SuBatchPhoto.objects.filter(item__in=items, photo__isnull=False).select_related("photo__media")
         return {row.item_id: row.photo for row in sent if row.photo is not None}
     return {}
@@ -229,7 +230,7 @@ class DoneBefore:
 
 
 # The RecoveryConnect operations that move a photo to another order (services/recoveryconnect.py).
-RC_TRANSFER_OPERATIONS = ("rc_transfer_photos", "rc_transfer_all")
+RC_TRANSFER_OPERATIONS = (Operation.RC_TRANSFER_PHOTOS, Operation.RC_TRANSFER_ALL)
 
 
 def rc_transfers_done(*, photo_ids: list[int], destinations: list[int]) -> dict[tuple[int, int], DoneBefore]:
@@ -264,7 +265,7 @@ def cp_uploads_of_file(*, work_order_id: int, sha256: str) -> list[DoneBefore]:
     items = (
         TransferItem.objects.filter(
             job__provider=Provider.CORRIGOPRO,
-            job__operation="cp_upload",
+            job__operation=Operation.CP_UPLOAD,
             job__params__work_order_id=work_order_id,
             job__params__media_file_id__in=same_bytes,
             status=ItemStatus.SUCCEEDED,

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from media_sync.models import AUDIT_OPERATION_LABELS, OPERATION_LABELS, AuditEvent, Provider
+from media_sync.models import AuditEvent, Operation, Provider
 
 SUBJECT = re.compile(r"(?P<noun>work order|order|property) (?P<key>[\w-]+)")
 # A subject's noun, its timeline kind, and its plural.
@@ -22,12 +22,13 @@ NOUNS = {
 NUMBER = re.compile(r"[0-9]{1,18}")
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Operations whose item is the order or work order itself (one item per record refreshed).
-REFRESHES = {"rc_sync_photos", "list_photos", "cp_sync", "list_attachments"}
+REFRESHES = {Operation.RC_SYNC_PHOTOS, Operation.LIST_PHOTOS, Operation.CP_SYNC, Operation.LIST_ATTACHMENTS}
 SUBJECT_LENGTH = 200  # TransferJob.subject's max_length: a longer list was cut
 
 
 def operation_words(operation: str) -> str:
-    return AUDIT_OPERATION_LABELS.get(operation) or OPERATION_LABELS.get(operation) or operation
+    """An operation in words; one the vocabulary does not know (an old row) is shown as it is stored."""
+    return Operation(operation).label if operation in Operation.values else operation
 
 
 def timeline_url(kind: str, key: str) -> str:

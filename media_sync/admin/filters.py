@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_date
 
 from integrations.http import FAILURE_CLASSES
 from media_sync.admin.display import operation_words
-from media_sync.models import AUDIT_OPERATIONS, OPERATION_LABELS
+from media_sync.models import JOB_TITLES, Operation
 from media_sync.selectors import audit_filter
 
 
@@ -58,7 +58,7 @@ class FailureClassFilter(ChoicesFilter):
 class OperationFilter(ChoicesFilter):
     title = "operation"
     parameter_name = "operation__exact"
-    choices_source = AUDIT_OPERATIONS
+    choices_source = tuple(Operation.values)
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         """In words, as the list says them; a job and the provider call of the same words told apart."""
@@ -66,9 +66,7 @@ class OperationFilter(ChoicesFilter):
         return [
             (
                 value,
-                f"{said} ({'job' if value in OPERATION_LABELS else 'call'})"
-                if words.count(said) > 1
-                else said,
+                f"{said} ({'job' if value in JOB_TITLES else 'call'})" if words.count(said) > 1 else said,
             )
             for value, said in zip(self.choices_source, words, strict=True)
         ]

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from integrations.http import INTERNAL
-from media_sync.models import ItemStatus, JobStatus, Outcome, TransferItem, TransferJob
+from media_sync.models import ItemStatus, JobStatus, Operation, Outcome, TransferItem, TransferJob
 from media_sync.selectors import job_item_counts
 from media_sync.services.audit import audit_record_item
 from media_sync.services.items import item_finish
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 RUN_JOB_TASK = "media_sync.tasks.run_job"
 # Run in the request that asked, never by a worker: a retry is asking again, not this.
-ONE_SHOT_OPERATIONS = {"cp_download", "su_follow_batch"}
+ONE_SHOT_OPERATIONS = {Operation.CP_DOWNLOAD, Operation.SU_FOLLOW_BATCH}
 OPEN_ITEM_STATUSES = (
     ItemStatus.PENDING,
     ItemStatus.IN_PROGRESS,

@@ -1,5 +1,5 @@
-"""Every operation the audit can record is one of the audit's operations (the Operation filter's fixed
-choices, each with its words): a new one spelled only at its call site would never be filterable."""
+"""Every operation the audit can record is one of `Operation` (the Operation filter's fixed choices, each
+with its words): a new one spelled only at its call site would never be filterable."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from django.core.management import get_commands, load_command_class
 
 from integrations.corrigopro.webhooks import EventType
-from media_sync.models import AUDIT_OPERATION_LABELS, AUDIT_OPERATIONS, OPERATION_LABELS
+from media_sync.models import JOB_TITLES, AuditEvent, Operation, TransferJob
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,19 +24,24 @@ def spelled_operations() -> set[str]:
 
 
 def test_every_operation_the_code_spells_is_in_the_audit_vocabulary() -> None:
-    spelled = spelled_operations()
-    assert {"auth", "list_photos", "fetch_photo", "login_lockout", "su_photo_add"} <= spelled  # it finds them
-    assert sorted(spelled - set(AUDIT_OPERATIONS)) == []
+    assert sorted(spelled_operations() - set(Operation.values)) == []
 
 
 def test_every_job_operation_and_webhook_event_is_in_the_audit_vocabulary() -> None:
-    assert set(OPERATION_LABELS) <= set(AUDIT_OPERATIONS)
-    assert {f"webhook_{event}" for event in EventType} <= set(AUDIT_OPERATIONS)
-    assert all(AUDIT_OPERATION_LABELS[operation] for operation in AUDIT_OPERATIONS)
+    assert set(JOB_TITLES) <= set(Operation)
+    assert {f"webhook_{event}" for event in EventType} <= set(Operation.values)
+    assert all(operation.label and operation.label != operation.value for operation in Operation)
+
+
+def test_the_audit_and_jobs_take_their_operations_from_the_vocabulary() -> None:
+    assert AuditEvent._meta.get_field("operation").choices == Operation.choices
+    assert TransferJob._meta.get_field("operation").choices == list(JOB_TITLES.items())
+    job = TransferJob(operation=Operation.CP_SYNC)
+    assert job.get_operation_display() == "Refresh CorrigoPro attachments"
 
 
 @pytest.mark.parametrize("name", [n for n, app in get_commands().items() if app == "media_sync"])
 def test_every_command_refuses_under_an_audit_operation(name: str) -> None:
     command = load_command_class("media_sync", name)
     operation = getattr(command, "operation", None)
-    assert operation is None or operation in AUDIT_OPERATIONS
+    assert operation is None or operation in Operation.values

@@ -5,13 +5,13 @@ from typing import Any
 
 from media_sync.management.corrigo import add_work_order_argument, attachment_from
 from media_sync.management.jobcommand import JobCommand
-from media_sync.models import TransferJob
+from media_sync.models import Operation, Provider, TransferJob
 from media_sync.services.corrigopro import cp_delete_start
 
 
 class Command(JobCommand):
-    provider = "corrigopro"
-    operation = "cp_delete"
+    provider = Provider.CORRIGOPRO
+    operation = Operation.CP_DELETE
     help = "Delete an attachment from a CorrigoPro work order."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

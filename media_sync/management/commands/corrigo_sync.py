@@ -5,13 +5,13 @@ from typing import Any
 
 from media_sync.management.corrigo import add_work_order_argument, work_order_from
 from media_sync.management.jobcommand import JobCommand
-from media_sync.models import TransferJob
+from media_sync.models import Operation, Provider, TransferJob
 from media_sync.services.corrigopro import cp_sync_start
 
 
 class Command(JobCommand):
-    provider = "corrigopro"
-    operation = "cp_sync"
+    provider = Provider.CORRIGOPRO
+    operation = Operation.CP_SYNC
     help = "List a work order's attachments at CorrigoPro and mirror them."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -5,14 +5,14 @@ from typing import Any
 
 from media_sync.management.corrigo import add_metadata_arguments, add_work_order_argument, attachment_from
 from media_sync.management.jobcommand import JobCommand
-from media_sync.models import TransferJob
+from media_sync.models import Operation, Provider, TransferJob
 from media_sync.services.corrigopro import cp_update_start
 from media_sync.services.refusals import InputRefused
 
 
 class Command(JobCommand):
-    provider = "corrigopro"
-    operation = "cp_update"
+    provider = Provider.CORRIGOPRO
+    operation = Operation.CP_UPDATE
     help = "Change a CorrigoPro attachment's name, document type or visibility (not the file itself)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -8,14 +8,14 @@ from django.core.files import File
 
 from media_sync.management.corrigo import add_metadata_arguments, add_work_order_argument, work_order_from
 from media_sync.management.jobcommand import JobCommand
-from media_sync.models import TransferJob
+from media_sync.models import Operation, Provider, TransferJob
 from media_sync.services.corrigopro import cp_upload_start
 from media_sync.services.refusals import InputRefused
 
 
 class Command(JobCommand):
-    provider = "corrigopro"
-    operation = "cp_upload"
+    provider = Provider.CORRIGOPRO
+    operation = Operation.CP_UPLOAD
     help = "Upload one file to a CorrigoPro work order (checked first: size, extension, type from its bytes)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

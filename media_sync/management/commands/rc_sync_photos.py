@@ -4,14 +4,15 @@ from argparse import ArgumentParser
 from typing import Any
 
 from media_sync.management.jobcommand import JobCommand
+from media_sync.models import Operation, Provider
 from media_sync.services.audit import audit_name_items
 from media_sync.services.ids import parse_ids
 from media_sync.services.recoveryconnect import rc_refresh_start
 
 
 class Command(JobCommand):
-    provider = "recoveryconnect"
-    operation = "rc_sync_photos"
+    provider = Provider.RECOVERYCONNECT
+    operation = Operation.RC_SYNC_PHOTOS
     help = "List an order's photos at RecoveryConnect and mirror them."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

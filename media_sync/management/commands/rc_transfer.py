@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from media_sync.management.jobcommand import EXIT_FAILED, JobCommand
-from media_sync.models import ItemStatus, RecoveryConnectOrder, RecoveryConnectPhoto
+from media_sync.models import ItemStatus, Provider, RecoveryConnectOrder, RecoveryConnectPhoto
 from media_sync.selectors import DoneBefore, rc_transfers_done
 from media_sync.services.audit import audit_name_items
 from media_sync.services.ids import parse_ids
@@ -23,7 +23,7 @@ from media_sync.services.run import job_run
 
 
 class Command(JobCommand):
-    provider = "recoveryconnect"
+    provider = Provider.RECOVERYCONNECT
     operation = TRANSFER_PHOTOS  # without --photo: TRANSFER_ALL, set in handle()
     help = (
         "Transfer an order's photos to other orders at RecoveryConnect. With --photo: one "

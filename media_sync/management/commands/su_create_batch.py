@@ -8,15 +8,15 @@ from django.core.files import File
 from django.db import transaction
 
 from media_sync.management.jobcommand import JobCommand
-from media_sync.models import SuPhoto, SuProperty, TransferJob
+from media_sync.models import Operation, Provider, SuPhoto, SuProperty, TransferJob
 from media_sync.services.audit import audit_name_items
 from media_sync.services.refusals import InputRefused
 from media_sync.services.suapi import su_batch_start, su_photo_add
 
 
 class Command(JobCommand):
-    provider = "suapi"
-    operation = "su_create_batch"
+    provider = Provider.SUAPI
+    operation = Operation.SU_CREATE_BATCH
     help = (
         "Send photos to Booking.com as a new batch: local files (checked and stored first, then offered "
         "through signed links) or public URLs. Each photo's final status comes later: su_pending."

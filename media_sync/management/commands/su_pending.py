@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from media_sync.management.jobcommand import add_sync_argument, refused, report_items
-from media_sync.models import SuBatch, SuProperty
+from media_sync.models import Operation, Provider, SuBatch, SuProperty
 from media_sync.services.refusals import InputRefused
 from media_sync.services.suapi import su_batch_follow, su_poll_now
 
@@ -42,8 +42,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"batch {batch.batch_id} was not sent from here: recorded, and followed")
         except InputRefused as refusal:
             raise refused(
-                "suapi",
-                "pendingImages",
+                Provider.SUAPI,
+                Operation.PENDING_IMAGES,
                 options["user"],
                 refusal,
                 subject=f"property {hotel}",

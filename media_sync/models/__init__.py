@@ -1,0 +1,51 @@
+"""The app's models, one module a noun; import them from here."""
+
+from media_sync.models.audit import AuditEvent, AuditKind
+from media_sync.models.corrigopro import CorrigoAttachment, CorrigoWorkOrder, WebhookDelivery, WebhookStatus
+from media_sync.models.jobs import (
+    ANSWER_FIELDS,
+    FINISHED_JOB_STATUSES,
+    ItemStatus,
+    JobStatus,
+    ProviderAnswer,
+    TransferItem,
+    TransferJob,
+)
+from media_sync.models.media import MediaFile, Pictured, ThumbnailStatus
+from media_sync.models.providers import FailureAlert, ProviderLease, ProviderPace
+from media_sync.models.recoveryconnect import RecoveryConnectOrder, RecoveryConnectPhoto
+from media_sync.models.suapi import BatchStatus, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
+from media_sync.models.vocabulary import JOB_TITLES, Operation, Outcome, Provider
+
+__all__ = [
+    "ANSWER_FIELDS",
+    "FINISHED_JOB_STATUSES",
+    "JOB_TITLES",
+    "AuditEvent",
+    "AuditKind",
+    "BatchStatus",
+    "CorrigoAttachment",
+    "CorrigoWorkOrder",
+    "FailureAlert",
+    "ItemStatus",
+    "JobStatus",
+    "MediaFile",
+    "Operation",
+    "Outcome",
+    "Pictured",
+    "Provider",
+    "ProviderAnswer",
+    "ProviderLease",
+    "ProviderPace",
+    "RecoveryConnectOrder",
+    "RecoveryConnectPhoto",
+    "SuBatch",
+    "SuBatchPhoto",
+    "SuPhoto",
+    "SuProperty",
+    "ThumbnailStatus",
+    "TransferItem",
+    "TransferJob",
+    "WebhookDelivery",
+    "WebhookStatus",
+]

@@ -1,0 +1,64 @@
+"""The append-only audit: every provider exchange, item result, webhook, refusal and lockout."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from media_sync.models.jobs import ProviderAnswer, TransferJob
+from media_sync.models.vocabulary import Operation, Outcome, Provider
+
+
+class AuditKind(models.TextChoices):
+    HTTP = "http", "HTTP exchange"
+    ITEM = "item", "Item result"
+    WEBHOOK = "webhook", "Webhook received"
+    REFUSAL = "refusal", "Refused before sending"
+    LOCKOUT = "lockout", "Login locked out"
+
+
+class AuditEvent(ProviderAnswer):
+    """Append-only: rows are inserted, never changed. A database trigger refuses UPDATE and DELETE."""
+
+    timestamp = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=10, choices=AuditKind.choices)
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    operation = models.CharField(max_length=40, choices=Operation.choices)
+    # PROTECT and no ON DELETE action: a job with audit rows can never be deleted from under them.
+    job = models.ForeignKey(TransferJob, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    subject = models.CharField(max_length=200, blank=True)
+    item = models.CharField(max_length=100, blank=True)
+    destination = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    attempt = models.PositiveIntegerField(default=1)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    triggered_by = models.CharField(max_length=150, blank=True)
+    method = models.CharField(max_length=10, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    request_summary = models.TextField(blank=True)
+    response_summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        verbose_name = "audit event"
+        permissions = [("export_auditevent", "Can export the audit as CSV")]
+        indexes = [
+            models.Index(fields=["-timestamp", "-id"], name="audit_recent"),
+            models.Index(fields=["provider", "-timestamp"], name="audit_provider_recent"),
+            models.Index(fields=["outcome", "-timestamp"], name="audit_outcome_recent"),
+            # Each list filter, newest first; a team lead's usual view is one provider's failures.
+            models.Index(fields=["outcome", "provider", "-timestamp"], name="audit_outcome_provider_recent"),
+            models.Index(fields=["failure_class", "-timestamp"], name="audit_failure_recent"),
+            models.Index(fields=["operation", "-timestamp"], name="audit_operation_recent"),
+            models.Index(fields=["error_code", "-timestamp"], name="audit_error_code_recent"),
+            models.Index(fields=["triggered_by", "-timestamp"], name="audit_user_recent"),
+            # The list's exact-match search: photo, attachment, order or batch ids and provider references.
+            # Newest first as well: a record's timeline (selectors.audit_timeline) filters on these.
+            models.Index(fields=["item", "-timestamp"], name="audit_item_recent"),
+            models.Index(fields=["destination", "-timestamp"], name="audit_destination_recent"),
+            models.Index(fields=["reference"], name="audit_reference"),
+            models.Index(fields=["subject", "-timestamp"], name="audit_subject_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.provider} {self.operation} {self.outcome}"

@@ -1,0 +1,75 @@
+"""The words every part of the app shares: the providers, what an operation is called, how it ended.
+Stored values never change (they are in the audit); the labels are how the pages say them."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Provider(models.TextChoices):
+    RECOVERYCONNECT = "recoveryconnect", "RecoveryConnect"
+    CORRIGOPRO = "corrigopro", "CorrigoPro"
+    SUAPI = "suapi", "SU API"
+
+
+class Outcome(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    PENDING = "pending", "Pending"
+
+
+class Operation(models.TextChoices):
+    """Every operation an audit row can name: jobs', provider calls' (each client's `Call`) and webhooks'.
+    Fixed, so the audit list's Operation filter needs no SELECT DISTINCT over the table."""
+
+    # Jobs: what an operator asks for (JOB_TITLES says each in full).
+    RC_SYNC_PHOTOS = "rc_sync_photos", "refresh photos"
+    RC_TRANSFER_PHOTOS = "rc_transfer_photos", "transfer photos"
+    RC_TRANSFER_ALL = "rc_transfer_all", "transfer all photos"
+    CP_SYNC = "cp_sync", "refresh attachments"
+    CP_UPLOAD = "cp_upload", "upload attachment"
+    CP_UPDATE = "cp_update", "change attachment"
+    CP_DELETE = "cp_delete", "delete attachment"
+    CP_DOWNLOAD = "cp_download", "download attachment"
+    SU_CREATE_BATCH = "su_create_batch", "send photos"
+    SU_DELETE = "su_delete", "delete photo"
+    SU_FOLLOW_BATCH = "su_follow_batch", "follow a batch sent elsewhere"
+    # Provider calls: the values of integrations' `Call` enums.
+    AUTH = "auth", "sign in"
+    LIST_PHOTOS = "list_photos", "list photos"
+    TRANSFER_PHOTO = "transfer_photo", "transfer photo"
+    TRANSFER_ALL_PHOTOS = "transfer_all_photos", "transfer all photos"
+    FETCH_PHOTO = "fetch_photo", "fetch a photo (thumbnail)"
+    LIST_ATTACHMENTS = "list_attachments", "list attachments"
+    UPLOAD_ATTACHMENT = "upload_attachment", "upload attachment"
+    UPDATE_ATTACHMENT = "update_attachment", "change attachment"
+    DELETE_ATTACHMENT = "delete_attachment", "delete attachment"
+    DOWNLOAD_URL = "download_url", "ask for a download link"
+    DOWNLOAD_FILE = "download_file", "download file"
+    CREATE = "create", "send photo batch"
+    PENDING_IMAGES = "pendingImages", "check pending photos"
+    RETRIEVE_ALL = "retrieveAll", "list gallery"
+    DELETE = "delete", "delete photo"
+    # Done here, not at a provider.
+    SU_PHOTO_ADD = "su_photo_add", "add photo"
+    LOGIN_LOCKOUT = "login_lockout", "login locked out"
+    # Webhooks: "webhook_" and the event's type.
+    WEBHOOK_ATTACHMENT_ADDED = "webhook_AttachmentAdded", "webhook: attachment added"
+    WEBHOOK_ATTACHMENT_REMOVED = "webhook_AttachmentRemoved", "webhook: attachment removed"
+    WEBHOOK_NEW_WORK_ORDER = "webhook_NewWorkOrder", "webhook: new work order"
+
+
+# A job's operation said in full, as its page and the job list say it.
+JOB_TITLES = {
+    Operation.RC_SYNC_PHOTOS: "Refresh RecoveryConnect photos",
+    Operation.RC_TRANSFER_PHOTOS: "Transfer RecoveryConnect photos",
+    Operation.RC_TRANSFER_ALL: "Transfer all RecoveryConnect photos of an order",
+    Operation.CP_SYNC: "Refresh CorrigoPro attachments",
+    Operation.CP_UPLOAD: "Upload to CorrigoPro",
+    Operation.CP_UPDATE: "Change a CorrigoPro attachment",
+    Operation.CP_DELETE: "Delete a CorrigoPro attachment",
+    Operation.CP_DOWNLOAD: "Download a CorrigoPro attachment",
+    Operation.SU_CREATE_BATCH: "Send photos to Booking.com",
+    Operation.SU_DELETE: "Delete a photo from Booking.com",
+    Operation.SU_FOLLOW_BATCH: "Follow a Booking.com batch sent elsewhere",
+}
