@@ -14,7 +14,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 
-from integrations.corrigopro.rules import DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
+from integrations.corrigopro.rules import DEFAULT_VISIBILITY, DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
 from media_sync.admin.base import (
     ConfirmForm,
     ForgivingListMixin,
@@ -43,7 +43,7 @@ from media_sync.services.corrigopro_download import DownloadFailed, cp_download
 from media_sync.services.refusals import InputRefused
 
 DOCUMENT_TYPE_CHOICES = [("", "—")] + [(value, value) for value in DOCUMENT_TYPES]
-VISIBILITY_CHOICES = [("", "— (All)")] + [(value, value) for value in VISIBILITIES]
+VISIBILITY_CHOICES = [("", f"— ({DEFAULT_VISIBILITY})")] + [(value, value) for value in VISIBILITIES]
 
 
 class UploadForm(forms.Form):
