@@ -266,8 +266,8 @@ def webhook_process(*, delivery_id: int) -> None:
                         Outcome.SUCCEEDED,
                         _apply(delivery, event),
                     )
-        # MalformedWebhook is a ValueError. The others would be our own mistake: the delivery is marked
-        # failed, where a raised error would leave it received, queued again by every sweep.
+        # MalformedWebhook is a ValueError. The rest (a mistake of ours, a refusal by the database) mark the
+        # delivery failed too, where a raised error would leave it received, queued again by every sweep.
         except (KeyError, ValueError, TypeError, AttributeError, DatabaseError) as exc:
             status, outcome, message = WebhookStatus.FAILED, Outcome.FAILED, f"could not apply: {exc!r}"
         WebhookDelivery.objects.filter(pk=delivery.pk).update(

@@ -144,6 +144,19 @@ def test_new_work_order_brings_its_status_and_attachments(
     assert CorrigoAttachment.objects.get().name == "leak.pdf"
 
 
+def test_an_event_without_what_it_needs_is_stored_and_marked_failed(
+    client: Client, cp_sim: CorrigoProSimulator
+) -> None:
+    response = post(client, cp_sim, body("AttachmentAdded", Name="leak.jpg"))
+    assert response.status_code == 200 and response.json() == {"status": "accepted"}
+    delivery = WebhookDelivery.objects.get()
+    reason = "could not apply: MalformedWebhook('AttachmentAdded: the body has no AttachmentId')"
+    assert (delivery.status, delivery.error) == (WebhookStatus.FAILED, reason)
+    row = AuditEvent.objects.filter(kind=AuditKind.WEBHOOK).order_by("id").last()
+    assert row is not None and (row.outcome, row.failure_class, row.message) == ("failed", "parse", reason)
+    assert not CorrigoAttachment.objects.exists()
+
+
 def test_an_unknown_event_is_stored_and_acknowledged(client: Client, cp_sim: CorrigoProSimulator) -> None:
     assert post(client, cp_sim, body("WorkOrderPaused"), event="WorkOrderPaused").status_code == 200
     assert WebhookDelivery.objects.get().status == WebhookStatus.IGNORED
