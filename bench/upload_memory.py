@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import MB, emit, timed_with_peak  # noqa: E402
 from integrations.corrigopro.client import CorrigoProClient, new_message_id  # noqa: E402
-from integrations.http import TokenCache  # noqa: E402
+from integrations.tokens import TokenCache  # noqa: E402
 
 SERVER = """
 import sys, time

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from integrations.http import redact
+from integrations.redaction import redact
 
 # The job and item the current thread is working on (set by the job runner), added to every log record.
 _about: ContextVar[dict[str, str]] = ContextVar("media_sync_log_about", default={})  # noqa: B039

@@ -1,18 +1,16 @@
-"""What every provider client shares: one session factory with timeouts, a retry policy for transient
-failures, redaction of secrets, a token cache, and the one error type the rest of the app handles.
+"""What every provider client shares: one session per provider with timeouts and a retry policy for
+transient failures, and the helpers that read answers (JSON bodies, Retry-After, capped downloads).
 
 Nothing here imports Django: the app passes settings in and receives each HTTP exchange through a
-callback, which is how every attempt reaches the audit.
+callback, which is how every attempt reaches the audit. The error type is in `errors.py`, what the audit
+keeps of each exchange in `redaction.py`, bearer tokens in `tokens.py`.
 """
 
 from __future__ import annotations
 
-import json
 import random
-import re
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -22,65 +20,11 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-# Failure classes: what a team lead filters on, derived from what happened.
-CONNECTION = "connection"
-TIMEOUT = "timeout"
-RATE_LIMITED = "rate_limited"
-AUTH = "auth"
-NOT_FOUND = "not_found"
-INVALID_INPUT = "invalid_input"
-TOO_LARGE = "too_large"
-DUPLICATE = "duplicate"
-PROVIDER_RULE = "provider_rule"
-PROVIDER_ERROR = "provider_error"
-PARSE = "parse"
-INTERNAL = "internal"
-FAILURE_CLASSES = (
-    CONNECTION,
-    TIMEOUT,
-    RATE_LIMITED,
-    AUTH,
-    NOT_FOUND,
-    INVALID_INPUT,
-    TOO_LARGE,
-    DUPLICATE,
-    PROVIDER_RULE,
-    PROVIDER_ERROR,
-    PARSE,
-    INTERNAL,
-)
+from integrations.errors import FailureClass, ProviderError
+from integrations.redaction import summarize, summarize_response
 
-SECRET_KEY_PATTERN = re.compile(r"pass|secret|token|authori[sz]ation|api[-_]?key|signature|cookie", re.I)
-RESPONSE_SUMMARY_LIMIT = 2000
 USER_AGENT = "media-sync/0.1"
 T = TypeVar("T")
-
-
-class ProviderError(Exception):
-    """A provider call that did not give what was asked: transient ones may be retried, the rest not."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        failure_class: str,
-        transient: bool,
-        http_status: int | None = None,
-        code: str = "",
-        retry_after: float | None = None,
-        reference: str = "",
-        unconfirmed: bool = False,
-    ) -> None:
-        super().__init__(message)
-        # The request may have reached the provider and been carried out, only its answer was lost.
-        self.unconfirmed = unconfirmed
-        self.message = message
-        self.reference = reference
-        self.failure_class = failure_class
-        self.transient = transient
-        self.http_status = http_status
-        self.code = code
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -118,35 +62,6 @@ class RetryPolicy:
         return backoff
 
 
-def redact(value: Any) -> Any:
-    """Secrets out, pre-signed URL signatures out, everything else kept for the reader of the audit."""
-    if isinstance(value, Mapping):
-        return {k: "[redacted]" if SECRET_KEY_PATTERN.search(str(k)) else redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str) and "?" in value and value.startswith(("http://", "https://")):
-        return value.split("?", 1)[0] + "?[redacted]"
-    return value
-
-
-def summarize(payload: Any, limit: int = RESPONSE_SUMMARY_LIMIT) -> str:
-    if payload is None:
-        return ""
-    text = payload if isinstance(payload, str) else json.dumps(redact(payload), separators=(",", ":"))
-    return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more characters]"
-
-
-def summarize_response(response: requests.Response | None, *, streamed: bool = False) -> str:
-    if response is None:
-        return ""
-    if streamed:
-        return f"[streamed body, {response.headers.get('Content-Length', 'unknown')} bytes]"
-    try:
-        return summarize(response.json())
-    except ValueError:
-        return summarize(response.text)
-
-
 def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -159,32 +74,6 @@ def parse_retry_after(value: str | None) -> float | None:
             return None
 
 
-def error_for_status(
-    status: int, message: str, *, code: str = "", retry_after: float | None = None
-) -> ProviderError:
-    """The generic reading of an HTTP status; provider clients refine it with their own error bodies."""
-    if status == 429:
-        return ProviderError(
-            message,
-            failure_class=RATE_LIMITED,
-            transient=True,
-            http_status=status,
-            code=code,
-            retry_after=retry_after,
-        )
-    if status >= 500:
-        return ProviderError(
-            message,
-            failure_class=PROVIDER_ERROR,
-            transient=True,
-            http_status=status,
-            code=code,
-            retry_after=retry_after,
-        )
-    failure_class = {401: AUTH, 403: AUTH, 404: NOT_FOUND, 413: TOO_LARGE}.get(status, INVALID_INPUT)
-    return ProviderError(message, failure_class=failure_class, transient=False, http_status=status, code=code)
-
-
 def json_body(response: requests.Response) -> Any:
     """The JSON body, or a parse error that says what came instead (an HTML error page, cut-off JSON)."""
     content_type = response.headers.get("Content-Type", "")
@@ -194,41 +83,10 @@ def json_body(response: requests.Response) -> Any:
         kind = "HTML" if "html" in content_type or response.text.lstrip().startswith("<") else "invalid JSON"
         raise ProviderError(
             f"provider answered HTTP {response.status_code} with {kind} where JSON was expected",
-            failure_class=PARSE,
+            failure_class=FailureClass.PARSE,
             transient=False,
             http_status=response.status_code,
         ) from None
-
-
-class TokenCache:
-    """Bearer tokens shared by every client in the process, kept until shortly before they expire."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._tokens: dict[tuple[str, ...], tuple[str, float]] = {}
-
-    def get(self, key: tuple[str, ...]) -> str | None:
-        with self._lock:
-            entry = self._tokens.get(key)
-            if entry is None or entry[1] <= self._clock():
-                return None
-            return entry[0]
-
-    def put(self, key: tuple[str, ...], token: str, expires_in: float) -> None:
-        # Renew a minute early (or a tenth of a short lifetime) so a token never expires mid-request.
-        margin = min(60.0, expires_in / 10)
-        with self._lock:
-            self._tokens[key] = (token, self._clock() + expires_in - margin)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._tokens.clear()
-
-    def discard(self, key: tuple[str, ...], token: str) -> None:
-        with self._lock:
-            if self._tokens.get(key, ("",))[0] == token:
-                del self._tokens[key]
 
 
 class ProviderSession:
@@ -322,13 +180,15 @@ class ProviderSession:
             return check(response)
         except requests.ConnectTimeout:
             error = ProviderError(
-                f"no connection within {self.timeout[0]:g} s", failure_class=TIMEOUT, transient=True
+                f"no connection within {self.timeout[0]:g} s",
+                failure_class=FailureClass.TIMEOUT,
+                transient=True,
             )
             raise error from None
         except requests.Timeout:
             error = ProviderError(
                 f"no answer within {self.timeout[1]:g} s",
-                failure_class=TIMEOUT,
+                failure_class=FailureClass.TIMEOUT,
                 transient=True,
                 unconfirmed=True,
             )
@@ -337,9 +197,9 @@ class ProviderSession:
             # Refused, reset, or cut off half-way through the body (ChunkedEncodingError): try again.
             error = ProviderError(
                 f"connection failed: {type(exc).__name__}",
-                failure_class=CONNECTION,
+                failure_class=FailureClass.CONNECTION,
                 transient=True,
-                unconfirmed=_may_have_arrived(exc),
+                unconfirmed=_unconfirmed_after(exc),
             )
             raise error from None
         except ProviderError as exc:
@@ -348,7 +208,7 @@ class ProviderSession:
         except BaseException as exc:
             # Whatever else stopped this exchange (a bug, the worker's time limit) is not a success.
             error = ProviderError(
-                f"interrupted: {type(exc).__name__}", failure_class=INTERNAL, transient=False
+                f"interrupted: {type(exc).__name__}", failure_class=FailureClass.INTERNAL, transient=False
             )
             raise
         finally:
@@ -363,6 +223,7 @@ class ProviderSession:
                         request_summary=summarize(summary),
                         status_code=response.status_code if response is not None else None,
                         # A token endpoint's answer is the token itself: never kept, whatever its format.
+                        # Every provider's Call names its token request "auth" for this.
                         response_summary="[not kept]"
                         if operation == "auth"
                         else summarize_response(response, streamed=bool(request_kwargs.get("stream"))),
@@ -381,7 +242,7 @@ def read_capped(response: requests.Response, *, max_bytes: int) -> bytes:
     declared = response.headers.get("Content-Length", "")
     too_large = ProviderError(
         f"the file is larger than {max_bytes} bytes: not read",
-        failure_class=TOO_LARGE,
+        failure_class=FailureClass.TOO_LARGE,
         transient=False,
         http_status=response.status_code,
     )
@@ -416,7 +277,10 @@ def fetch_bytes(
                 return decode(data)
             except ValueError as error:
                 raise ProviderError(
-                    str(error), failure_class=PARSE, transient=False, http_status=response.status_code
+                    str(error),
+                    failure_class=FailureClass.PARSE,
+                    transient=False,
+                    http_status=response.status_code,
                 ) from None
         finally:
             response.close()
@@ -424,8 +288,9 @@ def fetch_bytes(
     return session.request("GET", url, operation=operation, stream=True, check=check)
 
 
-def _may_have_arrived(exc: requests.RequestException) -> bool:
-    """False only when the connection was never made (refused, unresolvable): then nothing was sent."""
+def _unconfirmed_after(exc: requests.RequestException) -> bool:
+    """Whether a request that failed so may have been carried out: False only when the connection was
+    never made (refused, unresolvable), since then nothing was sent."""
     seen: list[BaseException] = [exc]
     while seen and len(seen) < 10:
         cause = seen[-1]
@@ -437,76 +302,3 @@ def _may_have_arrived(exc: requests.RequestException) -> bool:
             break
         seen.append(following)
     return True
-
-
-class BearerTokenClient:
-    """A provider client whose calls carry a bearer token, cached per process and asked for again once
-    when a call answers 401. Subclasses say how a token is obtained (`new_token`)."""
-
-    provider = ""
-
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        timeout: tuple[float, float],
-        retry: RetryPolicy | None,
-        on_exchange: ExchangeHook | None,
-        token_cache: TokenCache,
-        identity: str,
-        sleep: Callable[[float], None],
-        gate: Gate,
-    ) -> None:
-        self._session = ProviderSession(
-            provider=self.provider,
-            base_url=base_url,
-            timeout=timeout,
-            retry=retry or RetryPolicy(),
-            on_exchange=on_exchange,
-            sleep=sleep,
-            gate=gate,
-        )
-        self._tokens = token_cache
-        self._token_key = (self.provider, self._session.base_url, identity)
-
-    def new_token(self) -> str:
-        raise NotImplementedError
-
-    def _remember(self, token: str, expires_in: float) -> str:
-        self._tokens.put(self._token_key, token, expires_in)
-        return token
-
-    def _authorized(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        check: Callable[[requests.Response], T],
-        extra_headers: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> T:
-        token = self._tokens.get(self._token_key) or self.new_token()
-        try:
-            return self._send(method, path, operation, token, check, extra_headers, kwargs)
-        except ProviderError as error:
-            if error.http_status != 401:
-                raise
-        # Refused although not expired by our clock (revoked, or the provider restarted): once more.
-        self._tokens.discard(self._token_key, token)
-        return self._send(method, path, operation, self.new_token(), check, extra_headers, kwargs)
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        operation: str,
-        token: str,
-        check: Callable[[requests.Response], T],
-        extra_headers: dict[str, str] | None,
-        kwargs: dict[str, Any],
-    ) -> T:
-        headers = {"Authorization": f"Bearer {token}", **(extra_headers or {})}
-        return self._session.request(
-            method, path, operation=operation, headers=headers, check=check, **kwargs
-        )

@@ -10,6 +10,7 @@ from typing import IO, Any, TypeVar
 
 import requests
 
+from integrations.corrigopro.calls import Call
 from integrations.corrigopro.rules import MAX_MESSAGE_ID
 from integrations.corrigopro.schemas import (
     Attachment,
@@ -21,21 +22,11 @@ from integrations.corrigopro.schemas import (
     parse_token,
     parse_uploaded,
 )
-from integrations.http import (
-    AUTH,
-    BearerTokenClient,
-    ExchangeHook,
-    Gate,
-    ProviderError,
-    RetryPolicy,
-    TokenCache,
-    error_for_status,
-    fetch_bytes,
-    json_body,
-    parse_retry_after,
-)
+from integrations.errors import FailureClass, ProviderError, error_for_status
+from integrations.http import ExchangeHook, Gate, RetryPolicy, fetch_bytes, json_body, parse_retry_after
 from integrations.multipart import MultipartStream, new_boundary
 from integrations.multipart import content_type as multipart_content_type
+from integrations.tokens import BearerTokenClient, TokenCache
 
 PROVIDER = "corrigopro"
 TOKENS = TokenCache()
@@ -114,7 +105,7 @@ class CorrigoProClient(BearerTokenClient):
             token = self._session.request(
                 "POST",
                 self._token_url,
-                operation="auth",
+                operation=Call.AUTH,
                 data={
                     "client_id": self._client_id,
                     "client_secret": self._client_secret,
@@ -128,7 +119,7 @@ class CorrigoProClient(BearerTokenClient):
                 raise ProviderError(
                     "CorrigoPro refused the client credentials: check CORRIGOPRO_CLIENT_ID and "
                     "CORRIGOPRO_CLIENT_SECRET",
-                    failure_class=AUTH,
+                    failure_class=FailureClass.AUTH,
                     transient=False,
                     http_status=error.http_status,
                 ) from None
@@ -140,7 +131,7 @@ class CorrigoProClient(BearerTokenClient):
         return self._authorized(
             "GET",
             "/api/attachments",
-            operation="list_attachments",
+            operation=Call.LIST_ATTACHMENTS,
             params={"WorkOrderId": work_order_id},
             check=lambda response: parse_attachments(checked_json(response)),
         )
@@ -187,7 +178,7 @@ class CorrigoProClient(BearerTokenClient):
         return self._authorized(
             "POST",
             "/api/attachments",
-            operation="upload_attachment",
+            operation=Call.UPLOAD_ATTACHMENT,
             body=body,
             extra_headers={"Content-Type": multipart_content_type(boundary)},
             summary={**dict(fields), "File": f"<{size} bytes>"},
@@ -221,7 +212,7 @@ class CorrigoProClient(BearerTokenClient):
         return self._authorized(
             "PUT",
             "/api/attachments",
-            operation="update_attachment",
+            operation=Call.UPDATE_ATTACHMENT,
             files={key: (None, value) for key, value in form.items()},
             summary=form,
             check=lambda response: parse_message_id(checked_json(response)),
@@ -233,7 +224,7 @@ class CorrigoProClient(BearerTokenClient):
         return self._authorized(
             "DELETE",
             "/api/attachments",
-            operation="delete_attachment",
+            operation=Call.DELETE_ATTACHMENT,
             files={key: (None, value) for key, value in form.items()},  # form data, as documented
             summary=form,
             check=lambda response: parse_message_id(checked_json(response)),
@@ -244,7 +235,7 @@ class CorrigoProClient(BearerTokenClient):
         return self._authorized(
             "GET",
             "/api/attachments/downloadUrl",
-            operation="download_url",
+            operation=Call.DOWNLOAD_URL,
             params={"AttachmentId": attachment_id, "WorkOrderId": work_order_id},
             check=lambda response: parse_download_url(checked_json(response)),
         )
@@ -252,14 +243,14 @@ class CorrigoProClient(BearerTokenClient):
     def open_download(self, url: str) -> requests.Response:
         """The file behind a fresh download link, as a streamed response (the link carries its own
         signature: no bearer token goes with it)."""
-        return self._session.request("GET", url, operation="download_file", stream=True, check=checked)
+        return self._session.request("GET", url, operation=Call.DOWNLOAD_FILE, stream=True, check=checked)
 
     def fetch_file(self, url: str, *, max_bytes: int, decode: Callable[[bytes], T]) -> T:
         """The file behind a fresh download link, read whole up to `max_bytes` and decoded (a thumbnail)."""
         return fetch_bytes(
             self._session,
             url,
-            operation="download_file",
+            operation=Call.DOWNLOAD_FILE,
             max_bytes=max_bytes,
             status_check=checked,
             decode=decode,

@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from integrations.http import INVALID_INPUT, NOT_FOUND, PARSE, PROVIDER_RULE, ProviderError
+from integrations.errors import FailureClass, ProviderError
 
 # The documented error codes, in words an operator can act on.
-ERROR_CODES: dict[int, tuple[str, str]] = {
-    2100: (INVALID_INPUT, "CorrigoPro refused the request as invalid"),
-    3000: (PROVIDER_RULE, "CorrigoPro refused it under a business rule"),
-    3001: (PROVIDER_RULE, "the work order's state does not allow this (for example Rejected)"),
-    3002: (PROVIDER_RULE, "the work order is prebilled"),
-    3003: (NOT_FOUND, "CorrigoPro does not know the attachment (or another referenced entity)"),
-    3005: (NOT_FOUND, "the work order is unknown to CorrigoPro or was recalled"),
+ERROR_CODES: dict[int, tuple[FailureClass, str]] = {
+    2100: (FailureClass.INVALID_INPUT, "CorrigoPro refused the request as invalid"),
+    3000: (FailureClass.PROVIDER_RULE, "CorrigoPro refused it under a business rule"),
+    3001: (FailureClass.PROVIDER_RULE, "the work order's state does not allow this (for example Rejected)"),
+    3002: (FailureClass.PROVIDER_RULE, "the work order is prebilled"),
+    3003: (FailureClass.NOT_FOUND, "CorrigoPro does not know the attachment (or another referenced entity)"),
+    3005: (FailureClass.NOT_FOUND, "the work order is unknown to CorrigoPro or was recalled"),
 }
 
 
@@ -44,7 +44,10 @@ class Uploaded:
 
 def shape_error(what: str) -> ProviderError:
     return ProviderError(
-        f"unexpected response shape: {what}", failure_class=PARSE, transient=False, http_status=200
+        f"unexpected response shape: {what}",
+        failure_class=FailureClass.PARSE,
+        transient=False,
+        http_status=200,
     )
 
 
@@ -101,7 +104,9 @@ def error_from_body(status: int, body: Any) -> ProviderError | None:
     if not isinstance(body, dict) or not isinstance(body.get("Code"), int):
         return None
     code = body["Code"]
-    failure_class, meaning = ERROR_CODES.get(code, (PROVIDER_RULE, "CorrigoPro refused the request"))
+    failure_class, meaning = ERROR_CODES.get(
+        code, (FailureClass.PROVIDER_RULE, "CorrigoPro refused the request")
+    )
     message = f"{meaning} ({code}"
     if isinstance(body.get("Message"), str) and body["Message"]:
         message += f": {body['Message']}"

@@ -9,19 +9,9 @@ from typing import Any, TypeVar
 
 import requests
 
-from integrations.http import (
-    AUTH,
-    BearerTokenClient,
-    ExchangeHook,
-    Gate,
-    ProviderError,
-    RetryPolicy,
-    TokenCache,
-    error_for_status,
-    fetch_bytes,
-    json_body,
-    parse_retry_after,
-)
+from integrations.errors import FailureClass, ProviderError, error_for_status
+from integrations.http import ExchangeHook, Gate, RetryPolicy, fetch_bytes, json_body, parse_retry_after
+from integrations.recoveryconnect.calls import Call
 from integrations.recoveryconnect.schemas import (
     Photo,
     Token,
@@ -30,6 +20,7 @@ from integrations.recoveryconnect.schemas import (
     parse_token,
     parse_transfer,
 )
+from integrations.tokens import BearerTokenClient, TokenCache
 
 PROVIDER = "recoveryconnect"
 TOKENS = TokenCache()
@@ -105,7 +96,7 @@ class RecoveryConnectClient(BearerTokenClient):
             token = self._session.request(
                 "POST",
                 "/api/v140/auth",
-                operation="auth",
+                operation=Call.AUTH,
                 json_payload={"username": self._username, "password": self._password},
                 check=lambda response: parse_token(checked_json(response)),
             )
@@ -114,7 +105,7 @@ class RecoveryConnectClient(BearerTokenClient):
                 raise ProviderError(
                     "RecoveryConnect refused the login: check RECOVERYCONNECT_USERNAME and "
                     "RECOVERYCONNECT_PASSWORD",
-                    failure_class=AUTH,
+                    failure_class=FailureClass.AUTH,
                     transient=False,
                     http_status=error.http_status,
                 ) from None
@@ -127,7 +118,7 @@ class RecoveryConnectClient(BearerTokenClient):
         return self._authorized(
             "GET",
             f"/api/v140/orders/{order_id}/photos",
-            operation="list_photos",
+            operation=Call.LIST_PHOTOS,
             check=lambda response: parse_photos(checked_json(response)),
         )
 
@@ -138,7 +129,7 @@ class RecoveryConnectClient(BearerTokenClient):
         return self._authorized(
             "PUT",
             f"/api/v130/orders/{order_id}/photos/{photo_id}",
-            operation="transfer_photo",
+            operation=Call.TRANSFER_PHOTO,
             json_payload={"transfer_to": transfer_to},
             idempotent=False,  # a second transfer makes a second copy
             check=lambda response: parse_transfer(checked_json(response)),
@@ -149,7 +140,7 @@ class RecoveryConnectClient(BearerTokenClient):
         return self._authorized(
             "PUT",
             f"/api/v130/orders/{order_id}/photos/transfer",
-            operation="transfer_all_photos",
+            operation=Call.TRANSFER_ALL_PHOTOS,
             json_payload={"transfer_to": transfer_to},
             idempotent=False,
             check=lambda response: parse_transfer(checked_json(response)),
@@ -161,7 +152,7 @@ class RecoveryConnectClient(BearerTokenClient):
         return fetch_bytes(
             self._session,
             url,
-            operation="fetch_photo",
+            operation=Call.FETCH_PHOTO,
             max_bytes=max_bytes,
             status_check=checked_file,
             decode=decode,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from integrations.http import PARSE, ProviderError
+from integrations.errors import FailureClass, ProviderError
 
 SUCCESS = "success"
 FAIL = "fail"
@@ -44,7 +44,10 @@ class TransferOutcome:
 
 def _shape_error(what: str) -> ProviderError:
     return ProviderError(
-        f"unexpected response shape: {what}", failure_class=PARSE, transient=False, http_status=200
+        f"unexpected response shape: {what}",
+        failure_class=FailureClass.PARSE,
+        transient=False,
+        http_status=200,
     )
 
 

@@ -9,17 +9,9 @@ from typing import Any, TypeVar
 
 import requests
 
-from integrations.http import (
-    AUTH,
-    ExchangeHook,
-    Gate,
-    ProviderError,
-    ProviderSession,
-    RetryPolicy,
-    error_for_status,
-    json_body,
-    parse_retry_after,
-)
+from integrations.errors import FailureClass, ProviderError, error_for_status
+from integrations.http import ExchangeHook, Gate, ProviderSession, RetryPolicy, json_body, parse_retry_after
+from integrations.suapi.calls import Call
 from integrations.suapi.schemas import (
     Created,
     Pending,
@@ -46,7 +38,7 @@ def checked(response: requests.Response) -> dict[str, Any]:
     if response.status_code in (401, 403):
         raise ProviderError(
             "the SU API refused the credentials: check SUAPI_APP_ID and SUAPI_API_KEY",
-            failure_class=AUTH,
+            failure_class=FailureClass.AUTH,
             transient=False,
             http_status=response.status_code,
         )
@@ -83,7 +75,7 @@ class SuApiClient:
 
     def _post(
         self,
-        verb: str,
+        verb: Call,
         payload: dict[str, Any],
         parse: Callable[[dict[str, Any]], T],
         *,
@@ -108,19 +100,19 @@ class SuApiClient:
         }
         # No idempotency key and no way to find a batch before Booking.com processes it: a create whose
         # answer was lost is not sent again (it would become a second batch of the same photos).
-        return self._post("create", payload, parse_created, idempotent=False)
+        return self._post(Call.CREATE, payload, parse_created, idempotent=False)
 
     # Reference: docs/providers/suapi.md, "Verbs" (pendingImages) and "A photo's status"
     def pending_images(self, *, hotel_id: str, channel_hotel_id: str, batch_id: str) -> Pending:
         payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id, "photo_batch_id": batch_id}
-        return self._post("pendingImages", payload, parse_pending)
+        return self._post(Call.PENDING_IMAGES, payload, parse_pending)
 
     # Reference: docs/providers/suapi.md, "Verbs" (retrieveAll)
     def retrieve_all(self, *, hotel_id: str, channel_hotel_id: str) -> list[PropertyPhoto]:
         payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id}
-        return self._post("retrieveAll", payload, parse_property_photos)
+        return self._post(Call.RETRIEVE_ALL, payload, parse_property_photos)
 
     # Reference: docs/providers/suapi.md, "Verbs" (delete: one photo_id per request)
     def delete(self, *, hotel_id: str, channel_hotel_id: str, photo_id: str) -> str:
         payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id, "photo_id": photo_id}
-        return self._post("delete", payload, lambda body: str(body.get("Ruid") or ""))
+        return self._post(Call.DELETE, payload, lambda body: str(body.get("Ruid") or ""))

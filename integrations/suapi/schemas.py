@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from integrations.http import INVALID_INPUT, NOT_FOUND, PARSE, PROVIDER_RULE, ProviderError
+from integrations.errors import FailureClass, ProviderError
 
 FINAL_STATUSES = ("ok", "bad_url", "duplicate", "error", "error_decode")
 IN_PROGRESS_STATUSES = ("new", "enqueued")
 # The documented codes, in words an operator can act on.
-ERROR_CODES: dict[str, tuple[str, str]] = {
-    "400": (INVALID_INPUT, "the hotel code is not known to the SU API"),
-    "573": (PROVIDER_RULE, "the property has no channel mapping for this channel hotel id"),
-    "574": (INVALID_INPUT, "an image tag is not valid"),
-    "578": (NOT_FOUND, "no photo data found"),
+ERROR_CODES: dict[str, tuple[FailureClass, str]] = {
+    "400": (FailureClass.INVALID_INPUT, "the hotel code is not known to the SU API"),
+    "573": (FailureClass.PROVIDER_RULE, "the property has no channel mapping for this channel hotel id"),
+    "574": (FailureClass.INVALID_INPUT, "an image tag is not valid"),
+    "578": (FailureClass.NOT_FOUND, "no photo data found"),
 }
 
 
@@ -61,7 +61,9 @@ def failure(body: dict[str, Any], http_status: int) -> ProviderError:
     errors = [e for e in body.get("Errors") or [] if isinstance(e, dict)]
     if errors:
         code = _text(errors[0].get("Code"))
-        failure_class, meaning = ERROR_CODES.get(code, (PROVIDER_RULE, "the SU API refused the request"))
+        failure_class, meaning = ERROR_CODES.get(
+            code, (FailureClass.PROVIDER_RULE, "the SU API refused the request")
+        )
         texts = "; ".join(_text(e.get("ShortText")) for e in errors)
         return ProviderError(
             f"{meaning} ({code}: {texts})",
@@ -73,7 +75,9 @@ def failure(body: dict[str, Any], http_status: int) -> ProviderError:
         )
     message = _text(body.get("Message")) or "the SU API answered Fail without a reason"
     # The documented answer to an unknown or expired photo batch id.
-    failure_class = NOT_FOUND if "not an accepted value" in message else PROVIDER_RULE
+    failure_class = (
+        FailureClass.NOT_FOUND if "not an accepted value" in message else FailureClass.PROVIDER_RULE
+    )
     return ProviderError(
         message, failure_class=failure_class, transient=False, http_status=http_status, reference=ruid
     )
@@ -83,7 +87,7 @@ def succeeded(body: Any, http_status: int) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ProviderError(
             "unexpected response shape: not an object",
-            failure_class=PARSE,
+            failure_class=FailureClass.PARSE,
             transient=False,
             http_status=http_status,
         )
@@ -99,7 +103,7 @@ def parse_created(body: dict[str, Any]) -> Created:
     if not batch_id:
         raise ProviderError(
             "unexpected response shape: no Photo_Batch_Id",
-            failure_class=PARSE,
+            failure_class=FailureClass.PARSE,
             transient=False,
             http_status=200,
             reference=_text(body.get("Ruid")),
@@ -112,7 +116,7 @@ def parse_pending(body: dict[str, Any]) -> Pending:
     if not isinstance(entries, list):
         raise ProviderError(
             "unexpected response shape: Data is not a list",
-            failure_class=PARSE,
+            failure_class=FailureClass.PARSE,
             transient=False,
             http_status=200,
         )

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from integrations.http import FAILURE_CLASSES
+from integrations.errors import FailureClass
 from media_sync.admin.display import operation_words
 from media_sync.models import JOB_TITLES, Operation
 from media_sync.selectors import audit_filter
@@ -52,7 +52,7 @@ class ChoicesFilter(admin.SimpleListFilter):
 class FailureClassFilter(ChoicesFilter):
     title = "failure class"
     parameter_name = "failure_class__exact"
-    choices_source = FAILURE_CLASSES
+    choices_source = tuple(FailureClass)
 
 
 class OperationFilter(ChoicesFilter):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from integrations.http import INVALID_INPUT, Exchange
+from integrations.errors import FailureClass
+from integrations.http import Exchange
 from media_sync.models import ANSWER_FIELDS, AuditEvent, AuditKind, Outcome, TransferItem, TransferJob
 
 
@@ -53,7 +54,7 @@ def audit_record_refusal(
         subject=subject[:200],
         item=item[:100],
         outcome=Outcome.FAILED,
-        failure_class=INVALID_INPUT,
+        failure_class=FailureClass.INVALID_INPUT,
         message=message,
         triggered_by=triggered_by,
     )

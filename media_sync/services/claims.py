@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from integrations.http import INTERNAL
+from integrations.errors import FailureClass
 from media_sync.models import ItemStatus, TransferItem, TransferJob
 from media_sync.services.items import item_finish
 
@@ -124,7 +124,7 @@ def job_run_scope(*, job: TransferJob, budget_s: float) -> Iterator[RunScope]:
                 item=item,
                 job=job,
                 succeeded=False,
-                failure_class=INTERNAL,
+                failure_class=FailureClass.INTERNAL,
                 message=f"internal error while recording the result: {type(exc).__name__}",
             )
     finally:

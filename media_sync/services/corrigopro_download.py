@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import requests
 
+from integrations.errors import FailureClass
 from media_sync.models import CorrigoAttachment, TransferJob
 from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.claims import job_claim_each
@@ -83,7 +84,7 @@ def cp_download(*, attachment: CorrigoAttachment, triggered_by: str) -> Download
                 item=item,
                 job=job,
                 succeeded=False,
-                failure_class="connection",
+                failure_class=FailureClass.CONNECTION,
                 message=f"the download stopped after {sent} bytes: {type(exc).__name__}",
             )
             job_refresh_status(job=job)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from integrations.corrigopro.client import CorrigoProClient, new_message_id
 from integrations.corrigopro.rules import DEFAULT_VISIBILITY, STATUS_FROM_CODE, UNKNOWN_ATTACHMENT
 from integrations.corrigopro.schemas import Attachment
+from integrations.errors import FailureClass
 from media_sync.models import (
     CorrigoAttachment,
     CorrigoWorkOrder,
@@ -230,7 +231,11 @@ def _run(
 def _interrupted_download(job: TransferJob, client: CorrigoProClient, item: TransferItem) -> None:
     # Downloads run in the request that asked for them; one the sweep hands back was cut off.
     item_finish(
-        item=item, job=job, succeeded=False, failure_class="connection", message="the download was cut off"
+        item=item,
+        job=job,
+        succeeded=False,
+        failure_class=FailureClass.CONNECTION,
+        message="the download was cut off",
     )
 
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.http import INTERNAL, ProviderError
+from integrations.errors import FailureClass, ProviderError
 from media_sync.models import ANSWER_FIELDS, ItemStatus, Outcome, TransferItem, TransferJob
 from media_sync.services.audit import audit_record_item
 
@@ -40,7 +40,7 @@ def provider_call(
     except Exception as exc:  # a bug of ours must still end the items, never strand them
         logger.exception("job %s: unexpected error", job.pk, extra={"item_ids": [item.pk for item in items]})
         failure = ProviderError(
-            f"internal error: {type(exc).__name__}", failure_class=INTERNAL, transient=False
+            f"internal error: {type(exc).__name__}", failure_class=FailureClass.INTERNAL, transient=False
         )
     for item in items:
         # No answer to the last attempt: whether the provider did it is unknown, and a retry looks first.

@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from integrations.http import INTERNAL
+from integrations.errors import FailureClass
 from media_sync.models import ItemStatus, JobStatus, Operation, Outcome, TransferItem, TransferJob
 from media_sync.selectors import job_item_counts
 from media_sync.services.audit import audit_record_item
@@ -125,7 +125,7 @@ def jobs_sweep_stale() -> dict[str, int]:
                 item=item,
                 job=item.job,
                 succeeded=False,
-                failure_class=INTERNAL,
+                failure_class=FailureClass.INTERNAL,
                 message=f"given up after {item.attempts} attempts that never finished",
             )
             continue

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.http import INTERNAL, PARSE, PROVIDER_RULE
+from integrations.errors import FailureClass
 from integrations.recoveryconnect.client import RecoveryConnectClient
 from integrations.recoveryconnect.schemas import FAIL, Photo, TransferOutcome
 from media_sync.models import (
@@ -176,7 +176,7 @@ def _record_each(job: TransferJob, items: list[TransferItem], outcomes: list[Tra
                 item=item,
                 job=job,
                 succeeded=False,
-                failure_class=PARSE,
+                failure_class=FailureClass.PARSE,
                 http_status=200,
                 message=f"RecoveryConnect's answer left out photo {item.item} for order {item.destination}",
             )
@@ -187,7 +187,7 @@ def _record_each(job: TransferJob, items: list[TransferItem], outcomes: list[Tra
             succeeded=outcome.succeeded,
             provider_status=outcome.status,
             http_status=200,
-            failure_class=PROVIDER_RULE,
+            failure_class=FailureClass.PROVIDER_RULE,
             message=""
             if outcome.succeeded
             else (
@@ -285,7 +285,7 @@ def _not_there_yet(
                 item=item,
                 job=job,
                 succeeded=False,
-                failure_class=item.failure_class or INTERNAL,
+                failure_class=item.failure_class or FailureClass.INTERNAL,
                 message=f"{item.message.split(':')[0]}; it may have been transferred, and order "
                 f"{item.destination} cannot be checked from here: look at it in RecoveryConnect before "
                 "retrying",

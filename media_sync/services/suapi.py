@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.http import DUPLICATE, INVALID_INPUT, NOT_FOUND, PROVIDER_ERROR, ProviderError
+from integrations.errors import FailureClass, ProviderError
 from integrations.suapi.client import SuApiClient
 from integrations.suapi.schemas import PendingPhoto
 from media_sync.models import (
@@ -63,7 +63,11 @@ MAX_PHOTOS = 299
 NEAR_DUPLICATE_BITS = 6
 PENDING_ID_LIFETIME = timedelta(days=7)
 POLL_LEASE = timedelta(minutes=5)
-FAILURE_CLASSES = {"duplicate": DUPLICATE, "bad_url": INVALID_INPUT, "error_decode": INVALID_INPUT}
+FAILURE_CLASSES = {
+    "duplicate": FailureClass.DUPLICATE,
+    "bad_url": FailureClass.INVALID_INPUT,
+    "error_decode": FailureClass.INVALID_INPUT,
+}
 ORIGINAL_ID = re.compile(r"original photo id is\s*:\s*(\S+)", re.IGNORECASE)
 
 
@@ -316,7 +320,9 @@ def _take_lease(batch_pk: int, now: datetime) -> bool:
 def _end_waiting(batch: SuBatch, *, status: str, reason: str) -> None:
     job = batch.job
     for item in job.items.filter(status=ItemStatus.WAITING):
-        item_finish(item=item, job=job, succeeded=False, failure_class=PROVIDER_ERROR, message=reason)
+        item_finish(
+            item=item, job=job, succeeded=False, failure_class=FailureClass.PROVIDER_ERROR, message=reason
+        )
     SuBatch.objects.filter(pk=batch.pk).update(status=status, status_reason=reason, poll_lease_until=None)
     job_refresh_status(job=job)
 
@@ -344,7 +350,7 @@ def _record(job: TransferJob, sent: SuBatchPhoto, entry: PendingPhoto, ruid: str
             job=job,
             succeeded=entry.status == "ok",
             provider_status=entry.status,
-            failure_class=FAILURE_CLASSES.get(entry.status, PROVIDER_ERROR),
+            failure_class=FAILURE_CLASSES.get(entry.status, FailureClass.PROVIDER_ERROR),
             message=message if entry.status != "ok" else f"photo {entry.photo_id} is live",
             reference=entry.photo_id or ruid,
         )
@@ -372,7 +378,7 @@ def su_batch_poll(*, batch_pk: int) -> None:
             batch_id=batch.batch_id,
         )
     except ProviderError as error:
-        if error.failure_class == NOT_FOUND:
+        if error.failure_class == FailureClass.NOT_FOUND:
             _end_waiting(
                 batch, status=BatchStatus.EXPIRED, reason=f"the SU API no longer knows the batch: {error}"
             )

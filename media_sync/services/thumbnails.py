@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from integrations.corrigopro.rules import MAX_FILE_SIZE
-from integrations.http import ProviderError
+from integrations.errors import ProviderError
 from media_sync.models import (
     AuditEvent,
     CorrigoAttachment,

@@ -26,7 +26,7 @@ from integrations.corrigopro.webhooks import (
     parse_delivery,
     parse_event,
 )
-from integrations.http import AUTH, PARSE, TOO_LARGE
+from integrations.errors import FailureClass
 from media_sync.models import (
     AuditEvent,
     AuditKind,
@@ -90,7 +90,7 @@ def webhook_corrigopro_receive(*, authorization: str | None, event_type: str, bo
             event=event_type,
             outcome=Outcome.FAILED,
             http_status=401,
-            failure_class=AUTH,
+            failure_class=FailureClass.AUTH,
             message=f"webhook refused: {error.reason}",
         )
         return 401, "unauthorized"
@@ -100,7 +100,7 @@ def webhook_corrigopro_receive(*, authorization: str | None, event_type: str, bo
             event=event_type,
             outcome=Outcome.FAILED,
             http_status=503,
-            failure_class=AUTH,
+            failure_class=FailureClass.AUTH,
             message="webhook refused: the configured certificate cannot be read",
         )
         return 503, "not configured"
@@ -111,7 +111,7 @@ def webhook_corrigopro_receive(*, authorization: str | None, event_type: str, bo
             event=event_type,
             outcome=Outcome.FAILED,
             http_status=400,
-            failure_class=PARSE,
+            failure_class=FailureClass.PARSE,
             message=f"webhook refused: {error}",
         )
         return 400, "bad request"
@@ -156,7 +156,7 @@ def webhook_corrigopro_refuse_unread(*, event_type: str, length: str) -> None:
         event=event_type[:60],
         outcome=Outcome.FAILED,
         http_status=413,
-        failure_class=TOO_LARGE,
+        failure_class=FailureClass.TOO_LARGE,
         message=f"webhook refused unread: {size}; the limit is {settings.WEBHOOK_MAX_BYTES} bytes",
     )
 
@@ -280,5 +280,5 @@ def webhook_process(*, delivery_id: int) -> None:
             http_status=200,
             provider_status=status,
             message=message,
-            failure_class=PARSE if outcome == Outcome.FAILED else "",
+            failure_class=FailureClass.PARSE if outcome == Outcome.FAILED else "",
         )

@@ -7,13 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib.auth.models import User
-
 from media_sync.models import AuditEvent, AuditKind, Outcome, TransferJob
 from tests.browser import SCREENSHOTS
-from tests.media_sync.factories import role
+from tests.browser.pages import WIDTH, log_in, user
 
-WIDTH = 1366
 LONG = (
     "RecoveryConnect answered fail: the destination order 9100002 is closed, so photo 180461378 was not "
     "transferred; reopen the order at RecoveryConnect or pick another destination"
@@ -96,15 +93,8 @@ def fits(page: Any) -> None:
 
 def test_the_audit_list_a_timeline_and_a_row_fit_1366_pixels(browser: Any, live_app: Any) -> None:
     exchange = audit_rows()
-    User.objects.create_user("leo", password="a-long-test-password", is_staff=True).groups.add(
-        role("Team leads")
-    )
-    page = browser.new_page(viewport={"width": WIDTH, "height": 768})
-    page.goto(f"{live_app.url}/admin/login/")
-    page.fill("#id_username", "leo")
-    page.fill("#id_password", "a-long-test-password")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
+    user("leo", "Team leads")
+    page = log_in(browser, live_app, "leo")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     page.goto(f"{live_app.url}/admin/media_sync/auditevent/")

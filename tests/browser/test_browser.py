@@ -9,30 +9,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth.models import User
-
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
-from tests.browser import SCREENSHOTS
-from tests.media_sync.factories import order_on_both_sides, role
-
-
-def user(name: str, group: str) -> None:
-    User.objects.create_user(name, password="a-long-test-password", is_staff=True).groups.add(role(group))
-
-
-def log_in(browser: Any, live_app: Any, name: str) -> Any:
-    page = browser.new_page(viewport={"width": 1366, "height": 768}, accept_downloads=True)
-    page.goto(f"{live_app.url}/admin/login/")
-    page.fill("#id_username", name)
-    page.fill("#id_password", "a-long-test-password")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
-    return page
-
-
-def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+from tests.browser.pages import log_in, shot, transfer_order_photos, user
+from tests.media_sync.factories import order_on_both_sides
 
 
 def test_operator_transfers_and_team_lead_exports_the_results(
@@ -45,13 +24,7 @@ def test_operator_transfers_and_team_lead_exports_the_results(
     user("leo", "Team leads")
 
     operator = log_in(browser, live_app, "olga")
-    operator.goto(f"{live_app.url}/admin/media_sync/recoveryconnectphoto/?order__order_id=57076503")
-    for checkbox in operator.locator("input.action-select").all():
-        checkbox.check()
-    operator.select_option("select[name=action]", "transfer_photos")
-    operator.click("button[name=index]")
-    operator.fill("#id_destinations", "9100002, 9100010")
-    operator.click("input[type=submit].default")
+    transfer_order_photos(operator, live_app, "9100002, 9100010")
     operator.wait_for_selector("#job-status:has-text('Succeeded')", timeout=20_000)
     assert operator.locator("#job-progress").inner_text() == "6 of 6"
     assert operator.locator("#job-items tbody tr").count() == 6

@@ -1,7 +1,7 @@
 """Every admin page as an operator and as a team lead would meet it: Chromium at 1366x768, axe-core run on
 each, a screenshot of each in var/screenshots/pages/ to be looked at.
 
-The pages are the role tests' own table (tests/media_sync/test_roles.py), so a new page is opened here as
+The pages are the role tests' own table (tests/media_sync/access.py), so a new page is opened here as
 soon as someone decides who may see it; the intermediate action forms are reached the way an operator
 reaches them, by ticking a row and choosing the action."""
 
@@ -12,40 +12,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
-from django.contrib.auth.models import User
 
 from integrations.corrigopro.simulator import CorrigoProSimulator
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.suapi.simulator import SuApiSimulator
-from tests.browser import SCREENSHOTS
-from tests.media_sync.factories import role
-from tests.media_sync.test_roles import (
-    ACTIONS,
-    LEAD,
-    OPERATOR,
-    ROUTES,
-    VISITORS,
-    World,
-    build_world,
-    concrete,
-)
+from tests.browser.pages import CSP_LISTENER, HEIGHT, WIDTH, judge, sign_in, user
+from tests.media_sync.access import ACTIONS, LEAD, OPERATOR, ROUTES, VISITORS, World, build_world, concrete
 
-WIDTH, HEIGHT = 1366, 768
-PASSWORD = "a-long-test-password"
-# axe-core's rule tags for WCAG 2.0 and 2.1, levels A and AA.
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-SERIOUS = {"serious", "critical"}
-# Django's stock breadcrumbs (its link colour on its own header colour) are not ours to change.
-EXCLUDE = [["div.breadcrumbs"]]
 # Pages that are not HTML for a person to read (files, CSV, JSON, images) or not one of ours to judge.
 NOT_PAGES = re.compile(r"export|summary|download|thumbnail|preview|progress|jsi18n|media-links|webhooks")
-CSP_LISTENER = """
-window.__cspBlocked = [];
-document.addEventListener("securitypolicyviolation", (e) =>
-  window.__cspBlocked.push(
-    `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} (line ${e.lineNumber})`));
-"""
 OPERATOR_FORMS = [key for key, action in ACTIONS.items() if action.confirm and OPERATOR in action.runners]
 
 
@@ -62,8 +37,8 @@ def pages_for(visitor: str | None) -> list[str]:
 @pytest.fixture
 def world(rc_sim: RecoveryConnectSimulator, cp_sim: CorrigoProSimulator, su_sim: SuApiSimulator) -> World:
     built = build_world(rc_sim, cp_sim, su_sim)
-    for name, group in (("olga", "Operators"), ("leo", "Team leads")):
-        User.objects.create_user(name, password=PASSWORD, is_staff=True).groups.add(role(group))
+    user("olga", "Operators")
+    user("leo", "Team leads")
     return built
 
 
@@ -77,41 +52,11 @@ def screen(browser: Any, live_app: Any) -> Iterator[Any]:
         # Whatever the Content-Security-Policy blocks (an inline style or script) is a broken page.
         context.add_init_script(CSP_LISTENER)
         contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{live_app.url}/admin/login/")
-        page.fill("#id_username", name)
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
-        page.wait_for_selector("#site-name")
-        return page
+        return sign_in(context.new_page(), live_app, name)
 
     yield open_as
     for context in contexts:
         context.close()
-
-
-def judge(page: Any, name: str) -> list[str]:
-    """Screenshot the page and list its serious or critical WCAG A/AA violations, one line each."""
-    # Read before axe runs: axe-core's own probes are not the page's.
-    problems = [
-        f"{name}: Content-Security-Policy {blocked}" for blocked in page.evaluate("window.__cspBlocked")
-    ]
-    (SCREENSHOTS / "pages").mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "pages" / f"{name}.png"), full_page=True)
-    results = Axe().run(
-        page,
-        context={"exclude": EXCLUDE},
-        options={"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]},
-    )
-    for violation in results.response["violations"]:
-        if violation["impact"] not in SERIOUS:
-            continue
-        targets = ", ".join(str(node["target"]) for node in violation["nodes"][:3])
-        problems.append(f"{name}: {violation['id']} ({violation['impact']}) at {targets}")
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    if scroll > WIDTH:
-        problems.append(f"{name}: {scroll} px wide, wider than the {WIDTH} px screen")
-    return problems
 
 
 def slug(route: str) -> str:

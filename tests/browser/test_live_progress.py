@@ -6,28 +6,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
-from integrations.suapi.simulator import SuApiSimulator, demo_picture
-from media_sync.models import ItemStatus, SuBatch, SuProperty, TransferItem
-from media_sync.services.recoveryconnect import rc_transfer_photos_start
+from integrations.suapi.simulator import SuApiSimulator
+from media_sync.models import ItemStatus, TransferItem
 from media_sync.services.run import job_run
-from media_sync.services.suapi import su_batch_start, su_photo_add, su_poll_now
-from tests.browser.test_browser import log_in, shot, user
-from tests.browser.test_every_page import CSP_LISTENER, judge
-from tests.media_sync.factories import order_on_both_sides
+from media_sync.services.suapi import su_poll_now
+from tests.browser.pages import CSP_LISTENER, judge, log_in, shot, user
+from tests.media_sync.factories import rc_transfer, su_waiting_batch
 
 
 def test_job_page_follows_the_job_without_reloading_and_stops_when_it_ends(
     browser: Any, live_app: Any, rc_sim: RecoveryConnectSimulator
 ) -> None:
-    order = order_on_both_sides(rc_sim, 57076503, 9100001, [180461378, 180461379, 180461380])
-    rc_sim.add_order(57076502, 9100002)
-    job = rc_transfer_photos_start(
-        photos=list(order.photos.all()), destinations=[9100002], triggered_by="olga", enqueue=False
-    )
+    job = rc_transfer(rc_sim, [9100002])
     user("olga", "Operators")
     page = log_in(browser, live_app, "olga")
     page.context.add_init_script(CSP_LISTENER)  # judge() fails on anything the policy blocks
@@ -72,17 +65,7 @@ def test_batch_page_follows_booking_until_it_ends_the_batch(
     browser: Any, live_app: Any, su_sim: SuApiSimulator, settings: Any
 ) -> None:
     settings.MEDIA_SYNC_PUBLIC_BASE_URL = live_app.url  # Booking.com fetches each photo from us
-    su_sim.seed_demo()
-    hotel = SuProperty.objects.create(hotel_id="NT7", channel_hotel_id="12837615")
-    photos = [
-        su_photo_add(
-            property=hotel, source=SimpleUploadedFile(n, demo_picture(k)), name=n, uploaded_by="olga"
-        )
-        for k, n in ((21, "pool.jpg"), (0, "facade.jpg"))
-    ]
-    job = su_batch_start(property=hotel, photos=photos, tags=[], triggered_by="olga", enqueue=False)
-    job_run(job_id=job.pk)
-    batch = SuBatch.objects.get(job=job)
+    batch = su_waiting_batch(su_sim)
     user("olga", "Operators")
     page = log_in(browser, live_app, "olga")
     page.context.add_init_script(CSP_LISTENER)  # judge() fails on anything the policy blocks

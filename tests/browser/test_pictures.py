@@ -10,7 +10,7 @@ from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from media_sync.models import RecoveryConnectOrder, RecoveryConnectPhoto, ThumbnailStatus
 from media_sync.services.recoveryconnect import rc_refresh_start
 from media_sync.services.run import job_run
-from tests.browser.test_browser import log_in, shot, user
+from tests.browser.pages import log_in, shot, user
 
 ALL_LOADED = """() => {
   const images = [...document.querySelectorAll('img.thumb')];

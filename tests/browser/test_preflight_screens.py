@@ -9,7 +9,7 @@ from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from media_sync.models import RecoveryConnectPhoto, TransferJob
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
-from tests.browser.test_browser import log_in, shot, user
+from tests.browser.pages import log_in, shot, transfer_order_photos, user
 from tests.media_sync.factories import order_on_both_sides
 
 
@@ -26,13 +26,7 @@ def test_a_photo_already_transferred_starts_unticked_with_its_note(
     user("olga", "Operators")
 
     page = log_in(browser, live_app, "olga")
-    page.goto(f"{live_app.url}/admin/media_sync/recoveryconnectphoto/?order__order_id=57076503")
-    for checkbox in page.locator("input.action-select").all():
-        checkbox.check()
-    page.select_option("select[name=action]", "transfer_photos")
-    page.click("button[name=index]")
-    page.fill("#id_destinations", "9100002")
-    page.click("input[type=submit].default")
+    transfer_order_photos(page, live_app, "9100002")
 
     flagged = page.locator(f"#include-{done.pk}")
     flagged.wait_for()

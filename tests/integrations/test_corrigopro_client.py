@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 import requests
 
-from integrations import http
 from integrations.corrigopro.client import CorrigoProClient, new_message_id
 from integrations.corrigopro.simulator import CorrigoProSimulator, tiny_jpeg
-from integrations.http import Exchange, ProviderError, RetryPolicy, TokenCache
+from integrations.errors import FailureClass, ProviderError
+from integrations.http import Exchange, RetryPolicy
 from integrations.simkit import Faults
+from integrations.tokens import TokenCache
 
 JPEG = tiny_jpeg()
 
@@ -105,13 +106,19 @@ def test_bad_client_secret_is_a_permanent_auth_error(
     )
     with pytest.raises(ProviderError) as caught:
         client.list_attachments(work_order_id=1001)
-    assert caught.value.failure_class == http.AUTH and "CORRIGOPRO_CLIENT_SECRET" in caught.value.message
+    assert (
+        caught.value.failure_class == FailureClass.AUTH and "CORRIGOPRO_CLIENT_SECRET" in caught.value.message
+    )
     assert "wrong" not in repr(exchanges)
 
 
 @pytest.mark.parametrize(
     ("work_order_id", "code", "failure_class"),
-    [(1002, "3001", http.PROVIDER_RULE), (1003, "3005", http.NOT_FOUND), (9999, "3005", http.NOT_FOUND)],
+    [
+        (1002, "3001", FailureClass.PROVIDER_RULE),
+        (1003, "3005", FailureClass.NOT_FOUND),
+        (9999, "3005", FailureClass.NOT_FOUND),
+    ],
 )
 def test_upload_refusals_carry_the_documented_code(
     client: CorrigoProClient, work_order_id: int, code: str, failure_class: str
@@ -152,7 +159,7 @@ def test_update_and_delete_then_delete_again_is_3003(
     client.delete_attachment(work_order_id=1001, attachment_id=attachment_id, message_id=new_message_id())
     with pytest.raises(ProviderError) as caught:
         client.delete_attachment(work_order_id=1001, attachment_id=attachment_id, message_id=new_message_id())
-    assert (caught.value.code, caught.value.failure_class) == ("3003", http.NOT_FOUND)
+    assert (caught.value.code, caught.value.failure_class) == ("3003", FailureClass.NOT_FOUND)
 
 
 def test_a_bare_404_is_a_not_found_without_a_body(
@@ -163,7 +170,7 @@ def test_a_bare_404_is_a_not_found_without_a_body(
         client.delete_attachment(
             work_order_id=1001, attachment_id=new_message_id(), message_id=new_message_id()
         )
-    assert (caught.value.http_status, caught.value.failure_class) == (404, http.NOT_FOUND)
+    assert (caught.value.http_status, caught.value.failure_class) == (404, FailureClass.NOT_FOUND)
 
 
 def test_download_link_gives_the_file_and_expires_after_15_minutes(
@@ -213,7 +220,7 @@ def test_html_where_json_was_promised_is_a_parse_error(
     cp_sim.garbage_next = "html"
     with pytest.raises(ProviderError) as caught:
         client.list_attachments(work_order_id=1001)
-    assert caught.value.failure_class == http.PARSE
+    assert caught.value.failure_class == FailureClass.PARSE
 
 
 def test_upload_request_summary_names_the_file_size_not_its_bytes(

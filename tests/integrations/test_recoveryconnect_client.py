@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from integrations import http
-from integrations.http import Exchange, ProviderError, RetryPolicy, TokenCache
+from integrations.errors import FailureClass, ProviderError
+from integrations.http import Exchange, RetryPolicy
 from integrations.recoveryconnect.client import RecoveryConnectClient
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import Faults
+from integrations.tokens import TokenCache
 
 
 @pytest.fixture
@@ -106,7 +107,7 @@ def test_wrong_password_is_a_permanent_auth_error(
     )
     with pytest.raises(ProviderError) as caught:
         client.list_photos(order_id=57076503)
-    assert caught.value.failure_class == http.AUTH and not caught.value.transient
+    assert caught.value.failure_class == FailureClass.AUTH and not caught.value.transient
     assert "RECOVERYCONNECT_PASSWORD" in caught.value.message
     assert "wrong" not in exchanges[0].request_summary
 
@@ -137,7 +138,7 @@ def test_unknown_order_is_a_permanent_not_found(client: RecoveryConnectClient) -
     with pytest.raises(ProviderError) as caught:
         client.list_photos(order_id=1234)
     assert (caught.value.failure_class, caught.value.http_status, caught.value.transient) == (
-        http.NOT_FOUND,
+        FailureClass.NOT_FOUND,
         404,
         False,
     )
@@ -147,7 +148,7 @@ def test_unknown_order_is_a_permanent_not_found(client: RecoveryConnectClient) -
 def test_invalid_body_is_a_permanent_invalid_input(client: RecoveryConnectClient) -> None:
     with pytest.raises(ProviderError) as caught:
         client.transfer_photo(order_id=57076503, photo_id=180461379, transfer_to=[])
-    assert (caught.value.failure_class, caught.value.http_status) == (http.INVALID_INPUT, 422)
+    assert (caught.value.failure_class, caught.value.http_status) == (FailureClass.INVALID_INPUT, 422)
 
 
 @pytest.mark.parametrize("garbage", ["html", "truncated"])
@@ -158,7 +159,7 @@ def test_a_200_that_is_not_json_is_a_parse_error(
     rc_sim.garbage_next = garbage
     with pytest.raises(ProviderError) as caught:
         client.transfer_photo(order_id=57076503, photo_id=180461379, transfer_to=[9100002])
-    assert caught.value.failure_class == http.PARSE and not caught.value.transient
+    assert caught.value.failure_class == FailureClass.PARSE and not caught.value.transient
     assert ("HTML" if garbage == "html" else "invalid JSON") in caught.value.message
 
 
@@ -201,7 +202,7 @@ def test_5xx_html_is_transient_and_gives_up_after_max_attempts(
     rc_sim.faults = Faults(error_rate=1.0)
     with pytest.raises(ProviderError) as caught:
         client.list_photos(order_id=57076503)
-    assert caught.value.transient and caught.value.failure_class == http.PROVIDER_ERROR
+    assert caught.value.transient and caught.value.failure_class == FailureClass.PROVIDER_ERROR
     assert caught.value.http_status in (500, 502, 503)
     assert len([e for e in exchanges if e.operation == "list_photos"]) == 3
 
@@ -213,7 +214,7 @@ def test_dropped_connection_is_a_transient_connection_error(
     rc_sim.faults = Faults(drop_rate=1.0)
     with pytest.raises(ProviderError) as caught:
         client.list_photos(order_id=57076503)
-    assert caught.value.failure_class == http.CONNECTION and caught.value.transient
+    assert caught.value.failure_class == FailureClass.CONNECTION and caught.value.transient
 
 
 def test_no_answer_in_time_is_a_transient_timeout(
@@ -223,7 +224,7 @@ def test_no_answer_in_time_is_a_transient_timeout(
     rc_sim.faults = Faults(hang_rate=1.0, hang_s=1.5)
     with pytest.raises(ProviderError) as caught:
         client.list_photos(order_id=57076503)
-    assert caught.value.failure_class == http.TIMEOUT and caught.value.transient
+    assert caught.value.failure_class == FailureClass.TIMEOUT and caught.value.transient
 
 
 def test_exchanges_never_carry_the_password_token_or_url_signature(
@@ -253,7 +254,7 @@ def test_fetch_photo_refuses_a_body_past_the_cap(
     link = client.list_photos(order_id=57076503)[0].photo_url
     with pytest.raises(ProviderError) as caught:
         client.fetch_photo(link, max_bytes=1000, decode=bytes)
-    assert caught.value.failure_class == http.TOO_LARGE and exchanges[-1].error is caught.value
+    assert caught.value.failure_class == FailureClass.TOO_LARGE and exchanges[-1].error is caught.value
 
 
 def test_fetch_photo_reports_undecodable_bytes_as_a_parse_failure(client: RecoveryConnectClient) -> None:
@@ -264,7 +265,7 @@ def test_fetch_photo_reports_undecodable_bytes_as_a_parse_failure(client: Recove
 
     with pytest.raises(ProviderError) as caught:
         client.fetch_photo(link, max_bytes=10_000_000, decode=decode)
-    assert (caught.value.failure_class, caught.value.message) == (http.PARSE, "not a picture")
+    assert (caught.value.failure_class, caught.value.message) == (FailureClass.PARSE, "not a picture")
 
 
 def test_fetch_photo_expired_link_is_a_permanent_auth_failure(

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from integrations import http
-from integrations.http import Exchange, ProviderError, RetryPolicy
+from integrations.errors import FailureClass, ProviderError
+from integrations.http import Exchange, RetryPolicy
 from integrations.suapi.client import SuApiClient
 from integrations.suapi.simulator import DEMO_PHOTO_ID, SuApiSimulator
 
@@ -51,9 +51,9 @@ def test_retrieve_all_and_delete(client: SuApiClient) -> None:
 @pytest.mark.parametrize(
     ("hotel", "channel", "tags", "code", "failure_class"),
     [
-        ("NT711", "12837615", [13], "400", http.INVALID_INPUT),
-        ("NT7", "1", [13], "573", http.PROVIDER_RULE),
-        ("NT7", "12837615", [424242], "574", http.INVALID_INPUT),
+        ("NT711", "12837615", [13], "400", FailureClass.INVALID_INPUT),
+        ("NT7", "1", [13], "573", FailureClass.PROVIDER_RULE),
+        ("NT7", "12837615", [424242], "574", FailureClass.INVALID_INPUT),
     ],
 )
 def test_fail_inside_a_200_is_a_failure_with_its_code(
@@ -74,13 +74,16 @@ def test_no_images_and_no_photos_are_578(client: SuApiClient) -> None:
     assert caught.value.code == "578"
     with pytest.raises(ProviderError) as caught:
         client.retrieve_all(hotel_id="NT8", channel_hotel_id="12837616")
-    assert (caught.value.code, caught.value.failure_class) == ("578", http.NOT_FOUND)
+    assert (caught.value.code, caught.value.failure_class) == ("578", FailureClass.NOT_FOUND)
 
 
 def test_an_unknown_batch_is_the_message_envelope(client: SuApiClient) -> None:
     with pytest.raises(ProviderError) as caught:
         client.pending_images(hotel_id="NT7", channel_hotel_id="12837615", batch_id="nope")
-    assert caught.value.failure_class == http.NOT_FOUND and "is not an accepted value" in caught.value.message
+    assert (
+        caught.value.failure_class == FailureClass.NOT_FOUND
+        and "is not an accepted value" in caught.value.message
+    )
     assert caught.value.reference  # the Ruid travels with the failure
 
 
@@ -95,7 +98,7 @@ def test_wrong_key_is_auth_and_the_key_is_never_recorded(
     )
     with pytest.raises(ProviderError) as caught:
         client.retrieve_all(hotel_id="NT7", channel_hotel_id="12837615")
-    assert caught.value.failure_class == http.AUTH and "SUAPI_API_KEY" in caught.value.message
+    assert caught.value.failure_class == FailureClass.AUTH and "SUAPI_API_KEY" in caught.value.message
     assert "wrong-key" not in repr(exchanges)
 
 
@@ -103,4 +106,4 @@ def test_html_where_json_was_promised_is_a_parse_error(client: SuApiClient, su_s
     su_sim.garbage_next = "html"
     with pytest.raises(ProviderError) as caught:
         client.retrieve_all(hotel_id="NT7", channel_hotel_id="12837615")
-    assert caught.value.failure_class == http.PARSE
+    assert caught.value.failure_class == FailureClass.PARSE

@@ -17,7 +17,7 @@ from media_sync.admin import base as admin_base
 from media_sync.models import AuditEvent, AuditKind, ItemStatus, JobStatus, RecoveryConnectOrder, TransferJob
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
-from tests.media_sync.factories import order_on_both_sides, role
+from tests.media_sync.factories import login, order_on_both_sides
 
 pytestmark = pytest.mark.django_db
 
@@ -26,26 +26,6 @@ ORDERS = reverse("admin:media_sync_recoveryconnectorder_changelist")
 JOBS = reverse("admin:media_sync_transferjob_changelist")
 AUDIT = reverse("admin:media_sync_auditevent_changelist")
 EXPORT = reverse("admin:media_sync_auditevent_export")
-
-
-def login(client: Client, username: str, group: str | None = None, *, staff: bool = True) -> User:
-    user = User.objects.create_user(username, password="x", is_staff=staff)
-    if group:
-        user.groups.add(role(group))
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def operator(client: Client) -> Client:
-    login(client, "olga", "Operators")
-    return client
-
-
-@pytest.fixture
-def lead(client: Client) -> Client:
-    login(client, "leo", "Team leads")
-    return client
 
 
 @pytest.fixture

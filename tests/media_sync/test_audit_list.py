@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from media_sync.admin.audit import AuditEventAdmin, EstimatedCountPaginator
 from media_sync.models import AuditEvent, AuditKind, Outcome, TransferJob
-from tests.media_sync.test_admin import login
+from tests.media_sync.factories import login
 
 pytestmark = pytest.mark.django_db
 AUDIT = reverse("admin:media_sync_auditevent_changelist")

@@ -32,8 +32,7 @@ from media_sync.models import (
 from media_sync.services.recoveryconnect import rc_transfer_all_start
 from media_sync.services.refusals import InputRefused
 from media_sync.services.suapi import su_batch_start, su_photo_add
-from tests.media_sync.factories import order_on_both_sides, run_command
-from tests.media_sync.test_admin import login
+from tests.media_sync.factories import login, order_on_both_sides, run_command
 
 pytestmark = pytest.mark.django_db
 
@@ -46,12 +45,6 @@ def source(rc_sim: RecoveryConnectSimulator) -> RecoveryConnectOrder:
     order = order_on_both_sides(rc_sim, 57076503, 9100001, [180461378, 180461379])
     rc_sim.add_order(57076502, 9100002)
     return order
-
-
-@pytest.fixture
-def work_order(cp_sim: CorrigoProSimulator) -> CorrigoWorkOrder:
-    cp_sim.add_work_order(1001)
-    return CorrigoWorkOrder.objects.create(work_order_id=1001, status="Accepted")
 
 
 def refusal() -> AuditEvent:

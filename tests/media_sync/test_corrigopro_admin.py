@@ -21,19 +21,13 @@ from media_sync.models import (
 )
 from media_sync.services.corrigopro import cp_upload_start
 from media_sync.services.run import job_run
-from tests.media_sync.test_admin import login
+from tests.media_sync.factories import login
 
 pytestmark = pytest.mark.django_db
 JPEG = tiny_jpeg()
 WORK_ORDERS = reverse("admin:media_sync_corrigoworkorder_changelist")
 ATTACHMENTS = reverse("admin:media_sync_corrigoattachment_changelist")
 DELIVERIES = reverse("admin:media_sync_webhookdelivery_changelist")
-
-
-@pytest.fixture
-def work_order(cp_sim: CorrigoProSimulator) -> CorrigoWorkOrder:
-    cp_sim.add_work_order(1001)
-    return CorrigoWorkOrder.objects.create(work_order_id=1001, status="Accepted")
 
 
 @pytest.fixture

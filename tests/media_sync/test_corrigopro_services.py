@@ -50,12 +50,6 @@ def png_bytes() -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def work_order(cp_sim: CorrigoProSimulator) -> CorrigoWorkOrder:
-    cp_sim.add_work_order(1001, status="Accepted")
-    return CorrigoWorkOrder.objects.create(work_order_id=1001, status="Accepted")
-
-
 def run(job: TransferJob) -> TransferJob:
     job_run(job_id=job.pk)
     job.refresh_from_db()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from media_sync.models import AuditEvent, AuditKind, JobStatus, Outcome, TransferItem, TransferJob
 from media_sync.selectors import dashboard_top_failures, dashboard_volume, jobs_open
-from tests.media_sync.test_admin import login
+from tests.media_sync.factories import login
 
 pytestmark = pytest.mark.django_db
 DASHBOARD = reverse("admin:media_sync_dashboard")

@@ -33,18 +33,7 @@ from PIL import Image
 from integrations.corrigopro.client import CorrigoProClient
 from integrations.corrigopro.simulator import CorrigoProSimulator, tiny_jpeg, tiny_pdf
 from integrations.corrigopro.webhook_auth import sign_token
-from integrations.http import (
-    AUTH,
-    CONNECTION,
-    INVALID_INPUT,
-    NOT_FOUND,
-    PARSE,
-    PROVIDER_ERROR,
-    PROVIDER_RULE,
-    RATE_LIMITED,
-    TIMEOUT,
-    TOO_LARGE,
-)
+from integrations.errors import FailureClass
 from integrations.recoveryconnect.client import RecoveryConnectClient
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import (
@@ -292,7 +281,13 @@ def cli(*args: str) -> Answer:
 
 def refusal(case_id: str, act: Callable[[World], Answer], message: str, **more: Any) -> Case:
     """Refused before any provider call: exit 2, the reason on stderr and in the audit, nothing written."""
-    return Case(case_id, act, Answer(2, message), Audit(AuditKind.REFUSAL, INVALID_INPUT, message), **more)
+    return Case(
+        case_id,
+        act,
+        Answer(2, message),
+        Audit(AuditKind.REFUSAL, FailureClass.INVALID_INPUT, message),
+        **more,
+    )
 
 
 PROVIDER_ANSWERED = frozenset({"jobs", "sent"})
@@ -549,21 +544,21 @@ IDS = [
         "ids-order-unknown-at-recoveryconnect",
         rc_sync("404404"),
         "404404 -> mirror: failed [404] HTTP 404: Order not found.",
-        NOT_FOUND,
+        FailureClass.NOT_FOUND,
     ),
     provider_failure(
         "ids-work-order-unknown-at-corrigopro",
         corrigo("corrigo_sync", "--work-order", "4040"),
         "4040 -> mirror: failed [3005] the work order is unknown to CorrigoPro or was recalled "
         "(3005: Work order not found or recalled)",
-        NOT_FOUND,
+        FailureClass.NOT_FOUND,
     ),
     provider_failure(
         "ids-attachment-unknown-at-corrigopro",
         corrigo("corrigo_delete", "--work-order", "1001", "--attachment", UNKNOWN_ATTACHMENT),
         f"{UNKNOWN_ATTACHMENT} -> 1001: failed [3003] CorrigoPro does not know the attachment "
         "(or another referenced entity) (3003: Referenced entity not found)",
-        NOT_FOUND,
+        FailureClass.NOT_FOUND,
     ),
 ]
 
@@ -660,49 +655,49 @@ PROVIDER_RESPONSES = [
         "provider-recoveryconnect-html-for-json",
         MIRROR_RC,
         f"{RC_LINE} [200] {HTML_NOT_JSON}",
-        PARSE,
+        FailureClass.PARSE,
         arrange=rc_garbles("html"),
     ),
     provider_failure(
         "provider-recoveryconnect-truncated-json",
         MIRROR_RC,
         f"{RC_LINE} [200] provider answered HTTP 200 with invalid JSON where JSON was expected",
-        PARSE,
+        FailureClass.PARSE,
         arrange=rc_garbles("truncated"),
     ),
     provider_failure(
         "provider-recoveryconnect-wrong-shape",
         MIRROR_RC,
         f"{RC_LINE} [200] unexpected response shape: data is not a list",
-        PARSE,
+        FailureClass.PARSE,
         arrange=rc_canned(json_response(200, {"data": {"id": 11}})),
     ),
     provider_failure(
         "provider-recoveryconnect-photo-without-id",
         MIRROR_RC,
         f"{RC_LINE} [200] unexpected response shape: photo id is not an integer",
-        PARSE,
+        FailureClass.PARSE,
         arrange=rc_canned(json_response(200, {"data": [{"name": "a.jpg", "order_id": 57076503}]})),
     ),
     provider_failure(
         "provider-recoveryconnect-json-list-for-object",
         MIRROR_RC,
         f"{RC_LINE} [200] unexpected response shape: photos response is not an object",
-        PARSE,
+        FailureClass.PARSE,
         arrange=rc_canned(json_response(200, [11, 12])),
     ),
     provider_failure(
         "provider-recoveryconnect-401-after-a-fresh-login",
         MIRROR_RC,
         f"{RC_LINE} [401] HTTP 401: Unauthenticated.",
-        AUTH,
+        FailureClass.AUTH,
         arrange=rc_tokens_die_at_once,
     ),
     provider_failure(
         "provider-recoveryconnect-hangs",
         MIRROR_RC,
         f"{RC_LINE} [-] no answer within 0.3 s",
-        TIMEOUT,
+        FailureClass.TIMEOUT,
         arrange=rc_hangs,
         changes=frozenset({"jobs"}),
     ),
@@ -710,21 +705,21 @@ PROVIDER_RESPONSES = [
         "provider-recoveryconnect-drops-the-connection",
         MIRROR_RC,
         f"{RC_LINE} [-] connection failed: ConnectionError",
-        CONNECTION,
+        FailureClass.CONNECTION,
         arrange=rc_faults(drop_rate=1.0),
     ),
     provider_failure(
         "provider-recoveryconnect-503-page-every-time",
         MIRROR_RC,
         f"{RC_LINE} [503] HTTP 503: Service Unavailable",
-        PROVIDER_ERROR,
+        FailureClass.PROVIDER_ERROR,
         arrange=rc_canned(gateway_error_page(503)),
     ),
     provider_failure(
         "provider-recoveryconnect-429-past-the-retries",
         MIRROR_RC,
         f"{RC_LINE} [429] HTTP 429: Too Many Attempts.",
-        RATE_LIMITED,
+        FailureClass.RATE_LIMITED,
         arrange=rc_faults(rate_limit_burst=9, retry_after_s=0),
     ),
     provider_failure(
@@ -732,7 +727,7 @@ PROVIDER_RESPONSES = [
         MIRROR_CP,
         f"{CP_LINE} [401] CorrigoPro refused the client credentials: check CORRIGOPRO_CLIENT_ID and "
         "CORRIGOPRO_CLIENT_SECRET",
-        AUTH,
+        FailureClass.AUTH,
         arrange=lambda w: setattr(
             w.settings, "CORRIGOPRO", {**w.settings.CORRIGOPRO, "CLIENT_SECRET": "guessed"}
         ),
@@ -741,14 +736,14 @@ PROVIDER_RESPONSES = [
         "provider-corrigopro-html-for-json",
         MIRROR_CP,
         f"{CP_LINE} [200] {HTML_NOT_JSON}",
-        PARSE,
+        FailureClass.PARSE,
         arrange=cp_garbles,
     ),
     provider_failure(
         "provider-corrigopro-bare-404",
         corrigo("corrigo_sync", "--work-order", "4040"),
         "4040 -> mirror: failed [404] HTTP 404 Not Found",
-        NOT_FOUND,
+        FailureClass.NOT_FOUND,
         arrange=cp_bare_404,
     ),
     provider_failure(
@@ -756,26 +751,26 @@ PROVIDER_RESPONSES = [
         su_send_url("ZZ9", "55555"),
         "1. a.jpg -> ZZ9: failed [400] the hotel code is not known to the SU API "
         "(400: HotelCode: Invalid HotelCode ('ZZ9'))",
-        INVALID_INPUT,
+        FailureClass.INVALID_INPUT,
     ),
     provider_failure(
         "provider-suapi-fail-in-a-200-no-channel-mapping",
         su_send_url("NT8", "999"),
         "1. a.jpg -> NT8: failed [573] the property has no channel mapping for this channel hotel id "
         "(573: channel-mapping not found for this property!)",
-        PROVIDER_RULE,
+        FailureClass.PROVIDER_RULE,
     ),
     provider_failure(
         "provider-suapi-fail-in-a-200-bad-tag",
         su_send_url("NT7", "12837615", "--tag", "999"),
         f"{SU_LINE} [574] an image tag is not valid (574: Invalid image tags: 999)",
-        INVALID_INPUT,
+        FailureClass.INVALID_INPUT,
     ),
     provider_failure(
         "provider-suapi-unknown-error-code",
         su_send_url(),
         f"{SU_LINE} [999] the SU API refused the request (999: Kaboom)",
-        PROVIDER_RULE,
+        FailureClass.PROVIDER_RULE,
         arrange=su_canned(
             json_response(200, {"Status": "Fail", "Errors": [{"Code": "999", "ShortText": "Kaboom"}]})
         ),
@@ -784,35 +779,35 @@ PROVIDER_RESPONSES = [
         "provider-suapi-fail-without-a-reason",
         su_send_url(),
         f"{SU_LINE} [200] the SU API answered Fail without a reason",
-        PROVIDER_RULE,
+        FailureClass.PROVIDER_RULE,
         arrange=su_canned(json_response(200, {"Status": "Fail", "Errors": []})),
     ),
     provider_failure(
         "provider-suapi-success-without-a-batch-id",
         su_send_url(),
         f"{SU_LINE} [200] unexpected response shape: no Photo_Batch_Id",
-        PARSE,
+        FailureClass.PARSE,
         arrange=su_canned(json_response(200, {"Status": "Success", "Data": {}})),
     ),
     provider_failure(
         "provider-suapi-html-for-json",
         su_send_url(),
         f"{SU_LINE} [200] {HTML_NOT_JSON}",
-        PARSE,
+        FailureClass.PARSE,
         arrange=su_canned(gateway_error_page(200)),
     ),
     provider_failure(
         "provider-suapi-json-list-for-object",
         su_send_url(),
         f"{SU_LINE} [200] unexpected response shape: not an object",
-        PARSE,
+        FailureClass.PARSE,
         arrange=su_canned(json_response(200, [])),
     ),
     provider_failure(
         "provider-suapi-refuses-the-key",
         su_send_url(),
         f"{SU_LINE} [401] the SU API refused the credentials: check SUAPI_APP_ID and SUAPI_API_KEY",
-        AUTH,
+        FailureClass.AUTH,
         arrange=lambda w: setattr(w.settings, "SUAPI", {**w.settings.SUAPI, "API_KEY": "guessed"}),
     ),
 ]
@@ -856,7 +851,7 @@ def refused_webhook(case_id: str, auth: Callable[[World], str | None], reason: s
         case_id,
         lambda w: deliver(w, added(), auth=auth(w)),
         Answer(401, '"unauthorized"'),
-        Audit(AuditKind.WEBHOOK, AUTH, f"webhook refused: {reason}"),
+        Audit(AuditKind.WEBHOOK, FailureClass.AUTH, f"webhook refused: {reason}"),
     )
 
 
@@ -871,7 +866,9 @@ def unreadable_webhook(case_id: str, body: bytes, error: str, content_type: str 
         case_id,
         lambda w: deliver(w, body, auth=bearer(w), content_type=content_type),
         Answer(400, '"bad request"'),
-        Audit(AuditKind.WEBHOOK, PARSE, f"the body is not JSON with a Header.MessageId ({error})"),
+        Audit(
+            AuditKind.WEBHOOK, FailureClass.PARSE, f"the body is not JSON with a Header.MessageId ({error})"
+        ),
     )
 
 
@@ -912,7 +909,7 @@ WEBHOOKS = [
         "webhook-oversized-body",
         lambda w: deliver(w, added(), auth=bearer(w)),
         Answer(413, "body missing or too large"),
-        Audit(AuditKind.WEBHOOK, TOO_LARGE, "webhook refused unread"),
+        Audit(AuditKind.WEBHOOK, FailureClass.TOO_LARGE, "webhook refused unread"),
         arrange=oversized,
     ),
     Case(
@@ -933,7 +930,11 @@ WEBHOOKS = [
             w, added("msg-abc", work_order_id="abc", attachment_id=UNKNOWN_ATTACHMENT), auth=bearer(w)
         ),
         Answer(200, '"accepted"'),  # stored as received (CorrigoPro must not resend it) and marked failed
-        Audit(AuditKind.WEBHOOK, PARSE, "could not apply: ValueError('the delivery names no WorkOrderId')"),
+        Audit(
+            AuditKind.WEBHOOK,
+            FailureClass.PARSE,
+            "could not apply: ValueError('the delivery names no WorkOrderId')",
+        ),
         changes=frozenset({"webhook deliveries"}),
     ),
 ]

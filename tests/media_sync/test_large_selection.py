@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from media_sync.models import RecoveryConnectOrder, RecoveryConnectPhoto
-from tests.media_sync.test_admin import login
+from tests.media_sync.factories import login
 
 pytestmark = pytest.mark.django_db
 PHOTOS = "/admin/media_sync/recoveryconnectphoto/"

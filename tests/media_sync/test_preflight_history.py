@@ -24,8 +24,7 @@ from media_sync.services.corrigopro import cp_upload_start
 from media_sync.services.media import media_sha256
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
-from tests.media_sync.factories import order_on_both_sides, run_command
-from tests.media_sync.test_admin import login
+from tests.media_sync.factories import login, order_on_both_sides, run_command
 
 pytestmark = pytest.mark.django_db
 
@@ -251,12 +250,6 @@ def test_rc_transfer_with_everything_done_already_exits_2(source: RecoveryConnec
 
 
 # --- CorrigoPro: the same bytes on the same work order --------------------------------------------------
-
-
-@pytest.fixture
-def work_order(cp_sim: CorrigoProSimulator) -> CorrigoWorkOrder:
-    cp_sim.add_work_order(1001)
-    return CorrigoWorkOrder.objects.create(work_order_id=1001, status="Accepted")
 
 
 def upload(client: Client, work_order: CorrigoWorkOrder, name: str, **more: str) -> Any:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -16,22 +15,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
-from integrations.suapi.simulator import SuApiSimulator, demo_picture
+from integrations.suapi.simulator import SuApiSimulator
 from media_sync.admin.progress import OVERLAP, ROW_LIMIT
 from media_sync.models import (
     BatchStatus,
     ItemStatus,
     JobStatus,
-    SuBatch,
-    SuProperty,
     TransferItem,
     TransferJob,
 )
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
-from media_sync.services.suapi import su_batch_start, su_photo_add, su_poll_now
-from tests.media_sync.factories import order_on_both_sides
-from tests.media_sync.test_admin import login
+from media_sync.services.suapi import su_poll_now
+from tests.media_sync.factories import login, order_on_both_sides, rc_transfer, su_waiting_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -46,30 +42,10 @@ def page_url(job: TransferJob) -> str:
     return reverse("admin:media_sync_transferjob_change", args=[job.pk])
 
 
-def transfer(
-    rc_sim: RecoveryConnectSimulator, destinations: list[int], photos: int = 3, *, unknown: int | None = None
-) -> TransferJob:
-    """Photos of order 57076503 to each destination; `unknown` is one RecoveryConnect does not have."""
-    ids = [180461378 + n for n in range(photos)]
-    order = order_on_both_sides(rc_sim, 57076503, 9100001, ids)
-    for n, destination in enumerate(destinations):
-        if destination != unknown:
-            rc_sim.add_order(57076600 + n, destination)
-    return rc_transfer_photos_start(
-        photos=list(order.photos.all()), destinations=destinations, triggered_by="olga", enqueue=False
-    )
-
-
-@pytest.fixture
-def operator(client: Client) -> Client:
-    login(client, "olga", "Operators")
-    return client
-
-
 def test_a_running_job_page_polls_its_endpoint_instead_of_reloading(
     operator: Client, rc_sim: RecoveryConnectSimulator
 ) -> None:
-    job = transfer(rc_sim, [9100002])
+    job = rc_transfer(rc_sim, [9100002])
     page = operator.get(page_url(job)).text
     assert "http-equiv" not in page
     assert f'data-progress-url="{progress_url(job)}"' in page
@@ -83,7 +59,7 @@ def test_a_running_job_page_polls_its_endpoint_instead_of_reloading(
 def test_the_endpoint_reports_state_counts_and_only_the_rows_changed_since(
     operator: Client, rc_sim: RecoveryConnectSimulator
 ) -> None:
-    job = transfer(rc_sim, [9100002])
+    job = rc_transfer(rc_sim, [9100002])
     page = operator.get(page_url(job)).text
     since = re.search(r'data-progress-since="([^"]+)"', page)
     assert since is not None
@@ -122,7 +98,7 @@ def test_the_endpoint_reports_state_counts_and_only_the_rows_changed_since(
 def test_an_ended_job_says_so_and_its_page_does_not_poll(
     operator: Client, rc_sim: RecoveryConnectSimulator
 ) -> None:
-    job = transfer(rc_sim, [9100002, 9109999], unknown=9109999)
+    job = rc_transfer(rc_sim, [9100002, 9109999], unknown=9109999)
     job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.PARTLY_FAILED
@@ -142,7 +118,7 @@ def test_an_ended_job_says_so_and_its_page_does_not_poll(
 
 
 def test_only_who_may_open_the_job_page_may_poll_it(client: Client, rc_sim: RecoveryConnectSimulator) -> None:
-    job = transfer(rc_sim, [9100002])
+    job = rc_transfer(rc_sim, [9100002])
     anonymous = client.get(progress_url(job))
     assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
     login(client, "sam")  # staff, no role
@@ -156,7 +132,7 @@ def test_only_who_may_open_the_job_page_may_poll_it(client: Client, rc_sim: Reco
 def test_a_missing_job_or_a_bad_cursor_is_a_clear_answer_not_a_500(
     operator: Client, rc_sim: RecoveryConnectSimulator
 ) -> None:
-    job = transfer(rc_sim, [9100002])
+    job = rc_transfer(rc_sim, [9100002])
     missing = reverse("admin:media_sync_transferjob_progress", args=[job.pk + 1000])
     assert operator.get(missing).status_code == 404
     assert operator.get("/admin/media_sync/transferjob/abc/progress/").status_code == 404
@@ -176,7 +152,7 @@ def queries_for(client: Client, url: str) -> tuple[int, int]:
 def test_the_endpoint_costs_three_queries_however_many_items_change(
     operator: Client, rc_sim: RecoveryConnectSimulator
 ) -> None:
-    small = transfer(rc_sim, [9100002], photos=1)
+    small = rc_transfer(rc_sim, [9100002], photos=1)
     big = rc_transfer_photos_start(
         photos=list(order_photos(rc_sim, 60)),
         destinations=[9100002, 9100003],
@@ -228,17 +204,7 @@ def test_the_batch_endpoint_follows_a_batch_until_booking_ends_it(
     operator: Client, su_sim: SuApiSimulator, live_app: Any, settings: Any
 ) -> None:
     settings.MEDIA_SYNC_PUBLIC_BASE_URL = live_app.url  # Booking.com fetches each photo from us
-    su_sim.seed_demo()
-    hotel = SuProperty.objects.create(hotel_id="NT7", channel_hotel_id="12837615")
-    photos = [
-        su_photo_add(
-            property=hotel, source=SimpleUploadedFile(n, demo_picture(k)), name=n, uploaded_by="olga"
-        )
-        for k, n in ((21, "pool.jpg"), (0, "facade.jpg"))
-    ]
-    job = su_batch_start(property=hotel, photos=photos, tags=[], triggered_by="olga", enqueue=False)
-    job_run(job_id=job.pk)
-    batch = SuBatch.objects.get(job=job)
+    batch = su_waiting_batch(su_sim)
     assert batch.status == BatchStatus.POLLING
     url = reverse("admin:media_sync_subatch_progress", args=[batch.pk])
     page = operator.get(reverse("admin:media_sync_subatch_change", args=[batch.pk])).text

@@ -175,12 +175,6 @@ def test_two_files_of_the_same_name_keep_their_own_content_on_s3(s3: Bucket) -> 
 # --- CorrigoPro: the upload streams from S3 -----------------------------------------------------------
 
 
-@pytest.fixture
-def work_order(cp_sim: CorrigoProSimulator) -> CorrigoWorkOrder:
-    cp_sim.add_work_order(1001, status="Accepted")
-    return CorrigoWorkOrder.objects.create(work_order_id=1001, status="Accepted")
-
-
 @pytest.mark.parametrize(
     ("fault_fields", "first_answer"),
     [

@@ -46,20 +46,17 @@ from media_sync.models import (
     TransferJob,
     WebhookDelivery,
 )
-from tests.media_sync.factories import order_on_both_sides
-from tests.media_sync.test_admin import login
-from tests.media_sync.test_roles import (
+from tests.media_sync.access import (
     ACTIONS,
     OPERATOR,
     ROOT,
     ROUTES,
     World,
-    build_world,
     concrete,
     post_changes,
     visitor_clients,
 )
-from tests.media_sync.test_webhooks import added
+from tests.media_sync.factories import attachment_added, login, order_on_both_sides
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as Response
@@ -72,11 +69,6 @@ TEMPLATES = Path(django_settings.BASE_DIR) / "templates"
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def world(rc_sim: RecoveryConnectSimulator, cp_sim: CorrigoProSimulator, su_sim: SuApiSimulator) -> World:
-    return build_world(rc_sim, cp_sim, su_sim)
 
 
 # --- CSRF ---------------------------------------------------------------------------------------------
@@ -92,7 +84,7 @@ def refused_for_csrf(response: Response) -> bool:
     return response.status_code == 403 and "CSRF verification failed" in response.text
 
 
-# Every admin URL where a POST may change something (test_roles.ROUTES says which), and every action.
+# Every admin URL where a POST may change something (access.ROUTES says which), and every action.
 FORMS = [route for route, spec in ROUTES.items() if route.startswith("admin/") and spec.writers]
 RUNNABLE_ACTIONS = [key for key, action in ACTIONS.items() if action.runners]
 
@@ -162,7 +154,7 @@ def test_the_webhook_needs_no_csrf_token_but_refuses_an_unsigned_or_forged_deliv
         headers = {"Event-Type": "AttachmentAdded"}
         if authorization:
             headers["Authorization"] = authorization
-        payload = json.dumps(added())
+        payload = json.dumps(attachment_added())
         return client.post(WEBHOOK, payload, content_type="application/json", headers=headers).status_code
 
     assert deliver(None) == 401
@@ -337,7 +329,9 @@ def corrigopro_work(
     assert cp_sim.deliveries[-1].status == 200
     stale = sign_token({"aud": "CorrigoProDirect", "iat": 1, "exp": 2}, private_key=cp_sim.private_key)
     headers = {"Authorization": f"Bearer {stale}", "Event-Type": "AttachmentAdded"}
-    refused = Client().post(WEBHOOK, json.dumps(added()), content_type="application/json", headers=headers)
+    refused = Client().post(
+        WEBHOOK, json.dumps(attachment_added()), content_type="application/json", headers=headers
+    )
     assert refused.status_code == 401
 
     wrong = distinct("cp-wrong-secret")

@@ -27,8 +27,7 @@ from media_sync.models import (
     TransferJob,
 )
 from media_sync.services.suapi import su_photo_add
-from tests.media_sync.factories import run_command
-from tests.media_sync.test_admin import login
+from tests.media_sync.factories import login, run_command
 
 pytestmark = pytest.mark.django_db
 

@@ -39,7 +39,6 @@ from media_sync.services.run import job_run
 from media_sync.services.suapi import su_batch_start, su_photo_add
 from media_sync.services.thumbnails import thumbnails_make, thumbnails_sweep_stalled
 from media_sync.services.webhooks import webhook_process
-from tests.media_sync.test_admin import login
 
 pytestmark = pytest.mark.django_db
 
@@ -251,12 +250,6 @@ def test_an_attachment_added_by_webhook_gets_its_thumbnail(
 
 
 # --- Display: one helper everywhere, served through permission-checked views ------------------------------
-
-
-@pytest.fixture
-def operator(client: Client) -> Client:
-    login(client, "olga", "Operators")
-    return client
 
 
 def mirrored_order(rc_sim: RecoveryConnectSimulator, order_id: int, count: int) -> None:

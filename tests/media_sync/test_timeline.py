@@ -27,8 +27,7 @@ from media_sync.models import (
 from media_sync.selectors import audit_timeline
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
-from tests.media_sync.factories import order_on_both_sides
-from tests.media_sync.test_admin import login
+from tests.media_sync.factories import login, order_on_both_sides
 
 pytestmark = pytest.mark.django_db
 HEADER = (

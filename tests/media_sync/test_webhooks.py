@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from media_sync.models import (
     WebhookDelivery,
     WebhookStatus,
 )
+from tests.media_sync.factories import attachment_added, webhook_body
 
 pytestmark = pytest.mark.django_db
 URL = "/webhooks/corrigopro/"
@@ -30,21 +30,6 @@ def token(sim: CorrigoProSimulator, **claims: Any) -> str:
     now = int(time.time())
     values = {"aud": "CorrigoProDirect", "iat": now, "exp": now + 1200} | claims
     return "Bearer " + sign_token(values, private_key=sim.private_key)
-
-
-def body(
-    event: str, work_order_id: int = 1001, message_id: str | None = None, **fields: Any
-) -> dict[str, Any]:
-    header = {
-        "WorkOrderId": work_order_id,
-        "BranchId": 1,
-        "Action": event,
-        "ApiVersion": "1.0",
-        "Sender": {"Name": "Customer", "Phone": "", "Type": "Customer"},
-        "ActionDate": "2026-11-23T10:00:00Z",
-        "MessageId": message_id or str(uuid.uuid4()),
-    }
-    return {**fields, "Header": header}
 
 
 def post(
@@ -66,22 +51,10 @@ def post(
         return client.post(URL, data=data, content_type="application/json", headers=headers)
 
 
-def added(attachment_id: str = "6f1c2a4e-0000-4000-8000-000000000001", message_id: str | None = None) -> Any:
-    return body(
-        "AttachmentAdded",
-        message_id=message_id,
-        AttachmentId=attachment_id,
-        Name="leak.jpg",
-        MimeType="image/jpeg",
-        Size=1234,
-        Subtype="Picture",
-    )
-
-
 def test_attachment_added_is_stored_processed_and_audited(
     client: Client, cp_sim: CorrigoProSimulator
 ) -> None:
-    response = post(client, cp_sim, added())
+    response = post(client, cp_sim, attachment_added())
     assert response.status_code == 200 and response.json() == {"status": "accepted"}
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == WebhookStatus.PROCESSED and delivery.event_type == "AttachmentAdded"
@@ -101,7 +74,7 @@ def test_attachment_added_is_stored_processed_and_audited(
 
 
 def test_the_same_delivery_twice_is_applied_once(client: Client, cp_sim: CorrigoProSimulator) -> None:
-    payload = added(message_id="msg-1")
+    payload = attachment_added(message_id="msg-1")
     assert post(client, cp_sim, payload).status_code == 200
     again = post(client, cp_sim, payload)
     assert again.status_code == 200 and again.json() == {"status": "duplicate"}
@@ -115,8 +88,13 @@ def test_removed_before_added_leaves_the_attachment_removed(
     client: Client, cp_sim: CorrigoProSimulator
 ) -> None:
     attachment_id = "6f1c2a4e-0000-4000-8000-000000000009"
-    post(client, cp_sim, body("AttachmentRemoved", AttachmentId=attachment_id), event="AttachmentRemoved")
-    post(client, cp_sim, added(attachment_id))
+    post(
+        client,
+        cp_sim,
+        webhook_body("AttachmentRemoved", AttachmentId=attachment_id),
+        event="AttachmentRemoved",
+    )
+    post(client, cp_sim, attachment_added(attachment_id))
     attachment = CorrigoAttachment.objects.get()
     assert attachment.removed_at is not None
     last = AuditEvent.objects.filter(kind=AuditKind.WEBHOOK).order_by("id").last()
@@ -126,7 +104,7 @@ def test_removed_before_added_leaves_the_attachment_removed(
 def test_new_work_order_brings_its_status_and_attachments(
     client: Client, cp_sim: CorrigoProSimulator
 ) -> None:
-    payload = body(
+    payload = webhook_body(
         "NewWorkOrder",
         work_order_id=2002,
         WorkOrder={"Id": 2002, "Status": "New"},
@@ -147,7 +125,7 @@ def test_new_work_order_brings_its_status_and_attachments(
 def test_an_event_without_what_it_needs_is_stored_and_marked_failed(
     client: Client, cp_sim: CorrigoProSimulator
 ) -> None:
-    response = post(client, cp_sim, body("AttachmentAdded", Name="leak.jpg"))
+    response = post(client, cp_sim, webhook_body("AttachmentAdded", Name="leak.jpg"))
     assert response.status_code == 200 and response.json() == {"status": "accepted"}
     delivery = WebhookDelivery.objects.get()
     reason = "could not apply: MalformedWebhook('AttachmentAdded: the body has no AttachmentId')"
@@ -158,7 +136,7 @@ def test_an_event_without_what_it_needs_is_stored_and_marked_failed(
 
 
 def test_an_unknown_event_is_stored_and_acknowledged(client: Client, cp_sim: CorrigoProSimulator) -> None:
-    assert post(client, cp_sim, body("WorkOrderPaused"), event="WorkOrderPaused").status_code == 200
+    assert post(client, cp_sim, webhook_body("WorkOrderPaused"), event="WorkOrderPaused").status_code == 200
     assert WebhookDelivery.objects.get().status == WebhookStatus.IGNORED
 
 
@@ -186,7 +164,7 @@ def test_a_bad_token_is_refused_with_401_and_recorded(
         auth = "Bearer " + sign_token(
             {"aud": "CorrigoProDirect", "iat": now, "exp": now + 600}, private_key=other
         )
-    response = post(client, cp_sim, added(), auth=auth)
+    response = post(client, cp_sim, attachment_added(), auth=auth)
     assert response.status_code == 401
     assert not WebhookDelivery.objects.exists() and not CorrigoAttachment.objects.exists()
     row = AuditEvent.objects.get(kind=AuditKind.WEBHOOK)
@@ -211,14 +189,14 @@ def test_a_body_without_json_or_message_id_is_refused_with_400(
 def test_only_post_is_accepted_and_no_csrf_token_is_needed(cp_sim: CorrigoProSimulator) -> None:
     client = Client(enforce_csrf_checks=True)
     assert client.get(URL).status_code == 405
-    assert post(client, cp_sim, added()).status_code == 200
+    assert post(client, cp_sim, attachment_added()).status_code == 200
 
 
 def test_an_oversized_body_is_refused_unread(
     client: Client, cp_sim: CorrigoProSimulator, settings: Any
 ) -> None:
     settings.WEBHOOK_MAX_BYTES = 100
-    assert post(client, cp_sim, added()).status_code == 413
+    assert post(client, cp_sim, attachment_added()).status_code == 413
     assert not WebhookDelivery.objects.exists()
 
 
@@ -243,5 +221,5 @@ def test_an_unreadable_certificate_answers_503_so_corrigopro_retries(
     broken = tmp_path / "broken.pem"
     broken.write_text("not a certificate")
     settings.CORRIGOPRO = {**settings.CORRIGOPRO, "WEBHOOK_CERTIFICATE": str(broken)}
-    assert post(client, cp_sim, added()).status_code == 503
+    assert post(client, cp_sim, attachment_added()).status_code == 503
     assert AuditEvent.objects.get(kind=AuditKind.WEBHOOK).http_status == 503

@@ -1,0 +1,119 @@
+"""Bearer tokens: a process-wide cache, and the client base class whose calls carry one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+
+from integrations.errors import ProviderError
+from integrations.http import ExchangeHook, Gate, ProviderSession, RetryPolicy
+
+T = TypeVar("T")
+
+
+class TokenCache:
+    """Bearer tokens shared by every client in the process, kept until shortly before they expire."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, ...], tuple[str, float]] = {}
+
+    def get(self, key: tuple[str, ...]) -> str | None:
+        with self._lock:
+            entry = self._tokens.get(key)
+            if entry is None or entry[1] <= self._clock():
+                return None
+            return entry[0]
+
+    def put(self, key: tuple[str, ...], token: str, expires_in: float) -> None:
+        # Renew a minute early (or a tenth of a short lifetime) so a token never expires mid-request.
+        margin = min(60.0, expires_in / 10)
+        with self._lock:
+            self._tokens[key] = (token, self._clock() + expires_in - margin)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+    def discard(self, key: tuple[str, ...], token: str) -> None:
+        with self._lock:
+            if self._tokens.get(key, ("",))[0] == token:
+                del self._tokens[key]
+
+
+class BearerTokenClient:
+    """A provider client whose calls carry a bearer token, cached per process and asked for again once
+    when a call answers 401. Subclasses say how a token is obtained (`new_token`)."""
+
+    provider = ""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        timeout: tuple[float, float],
+        retry: RetryPolicy | None,
+        on_exchange: ExchangeHook | None,
+        token_cache: TokenCache,
+        identity: str,
+        sleep: Callable[[float], None],
+        gate: Gate,
+    ) -> None:
+        self._session = ProviderSession(
+            provider=self.provider,
+            base_url=base_url,
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+            on_exchange=on_exchange,
+            sleep=sleep,
+            gate=gate,
+        )
+        self._tokens = token_cache
+        self._token_key = (self.provider, self._session.base_url, identity)
+
+    def new_token(self) -> str:
+        raise NotImplementedError
+
+    def _remember(self, token: str, expires_in: float) -> str:
+        self._tokens.put(self._token_key, token, expires_in)
+        return token
+
+    def _authorized(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        check: Callable[[requests.Response], T],
+        extra_headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> T:
+        token = self._tokens.get(self._token_key) or self.new_token()
+        try:
+            return self._send(method, path, operation, token, check, extra_headers, kwargs)
+        except ProviderError as error:
+            if error.http_status != 401:
+                raise
+        # Refused although not expired by our clock (revoked, or the provider restarted): once more.
+        self._tokens.discard(self._token_key, token)
+        return self._send(method, path, operation, self.new_token(), check, extra_headers, kwargs)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        token: str,
+        check: Callable[[requests.Response], T],
+        extra_headers: dict[str, str] | None,
+        kwargs: dict[str, Any],
+    ) -> T:
+        headers = {"Authorization": f"Bearer {token}", **(extra_headers or {})}
+        return self._session.request(
+            method, path, operation=operation, headers=headers, check=check, **kwargs
+        )
