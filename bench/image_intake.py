@@ -41,6 +41,7 @@ from django.core.files import File  # noqa: E402
 from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
 
 from bench.common import MB, emit, timed_with_peak  # noqa: E402
+from integrations.suapi.rules import FORMATS, MAX_BYTES, MAX_SIDE, MIN_SIDE  # noqa: E402
 from media_sync.services.media import (  # noqa: E402
     THUMBNAIL_SIZE,
     _dhash,
@@ -50,7 +51,6 @@ from media_sync.services.media import (  # noqa: E402
     media_thumbnail_file,
 )
 from media_sync.services.refusals import InputRefused  # noqa: E402
-from media_sync.services.suapi import FORMATS, MAX_BYTES, MAX_SIDE, MIN_SIDE  # noqa: E402
 
 SIZE = (4000, 3000)
 TARGET = 3.0

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -89,6 +89,17 @@ def json_body(response: requests.Response) -> Any:
         ) from None
 
 
+class Transport(TypedDict, total=False):
+    """How a client's calls travel, the same for every provider: the keywords each client passes through
+    to its ProviderSession (a key left out takes the session's default)."""
+
+    timeout: tuple[float, float]
+    retry: RetryPolicy | None
+    on_exchange: ExchangeHook | None
+    sleep: Callable[[float], None]
+    gate: Gate
+
+
 class ProviderSession:
     """A requests.Session bound to one provider: base URL, timeouts, retries, and the exchange hook."""
 
@@ -97,8 +108,8 @@ class ProviderSession:
         *,
         provider: str,
         base_url: str,
-        timeout: tuple[float, float],
-        retry: RetryPolicy,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retry: RetryPolicy | None = None,
         on_exchange: ExchangeHook | None = None,
         sleep: Callable[[float], None] = time.sleep,
         gate: Gate = nullcontext,
@@ -108,7 +119,7 @@ class ProviderSession:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.retry = retry
+        self.retry = retry or RetryPolicy()
         self.on_exchange = on_exchange
         self.sleep = sleep
         self.gate = gate

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import requests
 
 from integrations.errors import ProviderError
-from integrations.http import ExchangeHook, Gate, ProviderSession, RetryPolicy
+from integrations.http import ProviderSession, Transport
 
 T = TypeVar("T")
 
@@ -53,26 +53,9 @@ class BearerTokenClient:
     provider = ""
 
     def __init__(
-        self,
-        *,
-        base_url: str,
-        timeout: tuple[float, float],
-        retry: RetryPolicy | None,
-        on_exchange: ExchangeHook | None,
-        token_cache: TokenCache,
-        identity: str,
-        sleep: Callable[[float], None],
-        gate: Gate,
+        self, *, base_url: str, identity: str, token_cache: TokenCache, **transport: Unpack[Transport]
     ) -> None:
-        self._session = ProviderSession(
-            provider=self.provider,
-            base_url=base_url,
-            timeout=timeout,
-            retry=retry or RetryPolicy(),
-            on_exchange=on_exchange,
-            sleep=sleep,
-            gate=gate,
-        )
+        self._session = ProviderSession(provider=self.provider, base_url=base_url, **transport)
         self._tokens = token_cache
         self._token_key = (self.provider, self._session.base_url, identity)
 

@@ -6,7 +6,7 @@ from media_sync.services.alerts import alerts_check
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.retention import prune
 from media_sync.services.run import job_run
-from media_sync.services.suapi import su_poll_due
+from media_sync.services.suapi_polls import su_poll_due
 from media_sync.services.thumbnails import thumbnails_make, thumbnails_sweep_stalled
 from media_sync.services.webhooks import webhook_process, webhooks_sweep_received
 

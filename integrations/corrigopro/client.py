@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, Unpack
 
 import requests
 
@@ -23,7 +21,7 @@ from integrations.corrigopro.schemas import (
     parse_uploaded,
 )
 from integrations.errors import FailureClass, ProviderError, error_for_status
-from integrations.http import ExchangeHook, Gate, RetryPolicy, fetch_bytes, json_body, parse_retry_after
+from integrations.http import Transport, fetch_bytes, json_body, parse_retry_after
 from integrations.multipart import MultipartStream, new_boundary
 from integrations.multipart import content_type as multipart_content_type
 from integrations.tokens import BearerTokenClient, TokenCache
@@ -74,23 +72,10 @@ class CorrigoProClient(BearerTokenClient):
         token_url: str,
         client_id: str,
         client_secret: str,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
-        on_exchange: ExchangeHook | None = None,
         token_cache: TokenCache = TOKENS,
-        sleep: Callable[[float], None] = time.sleep,
-        gate: Gate = nullcontext,
+        **transport: Unpack[Transport],
     ) -> None:
-        super().__init__(
-            base_url=base_url,
-            timeout=timeout,
-            retry=retry,
-            on_exchange=on_exchange,
-            token_cache=token_cache,
-            identity=client_id,
-            sleep=sleep,
-            gate=gate,
-        )
+        super().__init__(base_url=base_url, identity=client_id, token_cache=token_cache, **transport)
         self._token_url = token_url
         self._client_id = client_id
         self._client_secret = client_secret

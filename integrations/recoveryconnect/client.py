@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from contextlib import nullcontext
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import requests
 
 from integrations.errors import FailureClass, ProviderError, error_for_status
-from integrations.http import ExchangeHook, Gate, RetryPolicy, fetch_bytes, json_body, parse_retry_after
+from integrations.http import Transport, fetch_bytes, json_body, parse_retry_after
 from integrations.recoveryconnect.calls import Call
 from integrations.recoveryconnect.schemas import (
     Photo,
@@ -66,23 +64,10 @@ class RecoveryConnectClient(BearerTokenClient):
         base_url: str,
         username: str,
         password: str,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
-        on_exchange: ExchangeHook | None = None,
         token_cache: TokenCache = TOKENS,
-        sleep: Callable[[float], None] = time.sleep,
-        gate: Gate = nullcontext,
+        **transport: Unpack[Transport],
     ) -> None:
-        super().__init__(
-            base_url=base_url,
-            timeout=timeout,
-            retry=retry,
-            on_exchange=on_exchange,
-            token_cache=token_cache,
-            identity=username,
-            sleep=sleep,
-            gate=gate,
-        )
+        super().__init__(base_url=base_url, identity=username, token_cache=token_cache, **transport)
         self._username = username
         self._password = password
 

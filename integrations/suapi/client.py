@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from contextlib import nullcontext
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import requests
 
 from integrations.errors import FailureClass, ProviderError, error_for_status
-from integrations.http import ExchangeHook, Gate, ProviderSession, RetryPolicy, json_body, parse_retry_after
+from integrations.http import ProviderSession, Transport, json_body, parse_retry_after
 from integrations.suapi.calls import Call
 from integrations.suapi.schemas import (
     Created,
@@ -49,27 +47,8 @@ def checked(response: requests.Response) -> dict[str, Any]:
 
 
 class SuApiClient:
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        app_id: str,
-        api_key: str,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
-        on_exchange: ExchangeHook | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        gate: Gate = nullcontext,
-    ) -> None:
-        self._session = ProviderSession(
-            provider=PROVIDER,
-            base_url=base_url,
-            timeout=timeout,
-            retry=retry or RetryPolicy(),
-            on_exchange=on_exchange,
-            sleep=sleep,
-            gate=gate,
-        )
+    def __init__(self, *, base_url: str, app_id: str, api_key: str, **transport: Unpack[Transport]) -> None:
+        self._session = ProviderSession(provider=PROVIDER, base_url=base_url, **transport)
         # The documented scheme: the key itself in Authorization, no "Bearer".
         self._headers = {"app-id": app_id, "Authorization": api_key}
 

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrations.errors import FailureClass, ProviderError
+from integrations.suapi.rules import FAILURE_OF_STATUS, FINAL_STATUSES, ORIGINAL_ID, PhotoStatus
 
-FINAL_STATUSES = ("ok", "bad_url", "duplicate", "error", "error_decode")
-IN_PROGRESS_STATUSES = ("new", "enqueued")
 # The documented codes, in words an operator can act on.
 ERROR_CODES: dict[str, tuple[FailureClass, str]] = {
     "400": (FailureClass.INVALID_INPUT, "the hotel code is not known to the SU API"),
@@ -27,7 +26,7 @@ class Created:
 @dataclass(frozen=True)
 class PendingPhoto:
     photo_pending_id: str
-    status: str
+    status: str  # a PhotoStatus value, or a word not listed there, kept as the SU API said it
     status_message: str
     photo_id: str
     url: str
@@ -36,6 +35,18 @@ class PendingPhoto:
     @property
     def final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def failure_class(self) -> FailureClass:
+        return FAILURE_OF_STATUS.get(self.status, FailureClass.PROVIDER_ERROR)
+
+    @property
+    def duplicate_of(self) -> str:
+        """The Booking.com photo a duplicate copies: named in its message, else its own photo_id."""
+        if self.status != PhotoStatus.DUPLICATE:
+            return ""
+        original = ORIGINAL_ID.search(self.status_message)
+        return original.group(1) if original else self.photo_id
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET
 
+from integrations.suapi.rules import MAX_BYTES, MAX_SIDE, MIN_SIDE, PhotoStatus
 from media_sync.admin.base import (
     ConfirmForm,
     ForgivingListMixin,
@@ -24,6 +25,7 @@ from media_sync.admin.base import (
     intermediate_action,
     job_url,
     posted,
+    record_refusal,
     start_or_show,
 )
 from media_sync.admin.pictures import PictureViewsMixin, link_placeholder, picture
@@ -39,20 +41,13 @@ from media_sync.admin.progress import (
 )
 from media_sync.models import BatchStatus, ItemStatus, Provider, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
 from media_sync.selectors import annotated_item_counts, batches_with_item_counts
-from media_sync.services.audit import audit_name_items, audit_record_refusal
+from media_sync.services.audit import audit_name_items
 from media_sync.services.refusals import InputRefused
-from media_sync.services.suapi import (
-    CREATE,
-    DELETE,
-    su_batch_start,
-    su_delete_start,
-    su_photo_add,
-    su_photo_preview,
-    su_poll_now,
-    su_preflight,
-)
+from media_sync.services.suapi import CREATE, DELETE, su_batch_start, su_delete_start
+from media_sync.services.suapi_photos import DELETED, su_photo_add, su_photo_preview, su_preflight
+from media_sync.services.suapi_polls import su_poll_now
 
-STATUS_ORDER = ["new", "enqueued", "ok", "duplicate", "bad_url", "error", "error_decode", "deleted"]
+STATUS_ORDER = [*PhotoStatus, DELETED]
 BATCH_WORKING = (BatchStatus.SENDING, BatchStatus.POLLING)
 
 
@@ -91,7 +86,10 @@ class SendPhotosForm(forms.Form):
 
 
 class SuPhotoAddForm(forms.ModelForm):
-    file = forms.FileField(help_text="JPEG or PNG, 300x300 to 14000x14000 pixels, at most 50 MB.")
+    file = forms.FileField(
+        help_text=f"JPEG or PNG, {MIN_SIDE}x{MIN_SIDE} to {MAX_SIDE}x{MAX_SIDE} pixels, "
+        f"at most {MAX_BYTES // 1048576} MB."
+    )
 
     class Meta:
         model = SuPhoto
@@ -165,11 +163,11 @@ class SuPhotoAdmin(ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin
         except InputRefused as refusal:
             chosen = request.POST.get("property", "")
             property = SuProperty.objects.filter(pk=int(chosen)).first() if chosen.isdigit() else None
-            audit_record_refusal(
+            record_refusal(
+                request,
+                str(refusal),
                 provider=Provider.SUAPI,
                 operation="su_photo_add",
-                triggered_by=request.user.get_username(),
-                message=str(refusal),
                 subject=f"property {property.hotel_id}" if property else "",
                 item=getattr(request.FILES.get("file"), "name", ""),
             )

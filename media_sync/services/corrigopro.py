@@ -103,7 +103,7 @@ def cp_job_create(
         subject=f"work order {work_order_id}",
         triggered_by=triggered_by,
         items=[(item, str(work_order_id))],
-        params=dict(params),
+        params=params,
         enqueue=enqueue,
     )
 
@@ -119,7 +119,7 @@ def cp_sync_start(*, work_order_ids: list[int], triggered_by: str, enqueue: bool
         subject=", ".join(f"work order {wo}" for wo in work_order_ids),
         triggered_by=triggered_by,
         items=[(str(wo), "") for wo in work_order_ids],
-        params=dict(SyncParams()),
+        params=SyncParams(),
         enqueue=enqueue,
     )
 

@@ -14,7 +14,8 @@ from media_sync.models import CorrigoWorkOrder, RecoveryConnectOrder, SuProperty
 from media_sync.services.corrigopro import cp_sync_start
 from media_sync.services.recoveryconnect import rc_refresh_start
 from media_sync.services.run import job_run
-from media_sync.services.suapi import su_batch_start, su_photo_add
+from media_sync.services.suapi import su_batch_start
+from media_sync.services.suapi_photos import su_photo_add
 
 DEMO_USERS = {"admin": None, "operator": "Operators", "lead": "Team leads"}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -39,7 +39,7 @@ def job_create(
     subject: str,
     triggered_by: str,
     items: Iterable[tuple[str, str]],
-    params: dict[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
     enqueue: bool = True,
 ) -> TransferJob:
     """Write the job and all its items in one transaction; the task is enqueued only once they exist."""
@@ -49,7 +49,7 @@ def job_create(
             operation=operation,
             subject=subject[:200],
             triggered_by=triggered_by,
-            params=params or {},
+            params=dict(params or {}),
         )
         created = TransferItem.objects.bulk_create(
             TransferItem(job=job, item=item, destination=destination) for item, destination in items

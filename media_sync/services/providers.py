@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.conf import settings
 
-from integrations.http import RetryPolicy
+from integrations.http import RetryPolicy, Transport
+from media_sync.models import Provider
+from media_sync.services.audit import ExchangeRecorder
+from media_sync.services.throttle import provider_slot
 
 
 def retry_policy() -> RetryPolicy:
@@ -12,4 +17,15 @@ def retry_policy() -> RetryPolicy:
         max_attempts=settings.MEDIA_SYNC_MAX_ATTEMPTS,
         backoff_base=settings.MEDIA_SYNC_BACKOFF_BASE,
         backoff_max=settings.MEDIA_SYNC_BACKOFF_MAX,
+    )
+
+
+def provider_transport(provider: Provider, *, recorder: ExchangeRecorder) -> Transport:
+    """How every client's calls travel: our timeouts and retries, each exchange to the audit, and the
+    provider's shared pace and concurrency cap."""
+    return Transport(
+        timeout=settings.MEDIA_SYNC_HTTP_TIMEOUT,
+        retry=retry_policy(),
+        on_exchange=recorder,
+        gate=partial(provider_slot, provider),
     )

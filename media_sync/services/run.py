@@ -9,7 +9,7 @@ from django.conf import settings
 
 from config.observability import log_about
 from media_sync.models import ItemStatus, TransferJob
-from media_sync.services import corrigopro_runners, recoveryconnect, suapi
+from media_sync.services import corrigopro_runners, recoveryconnect, suapi, suapi_polls
 from media_sync.services.claims import job_run_scope
 from media_sync.services.jobs import job_enqueue, job_mark_started, job_refresh_status
 
@@ -19,6 +19,7 @@ RUNNERS: dict[str, Callable[[TransferJob], None]] = {
     **recoveryconnect.RUNNERS,
     **corrigopro_runners.RUNNERS,
     **suapi.RUNNERS,
+    **suapi_polls.RUNNERS,
 }
 
 

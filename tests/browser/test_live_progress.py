@@ -12,7 +12,7 @@ from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.suapi.simulator import SuApiSimulator
 from media_sync.models import ItemStatus, TransferItem
 from media_sync.services.run import job_run
-from media_sync.services.suapi import su_poll_now
+from media_sync.services.suapi_polls import su_poll_now
 from tests.browser.pages import CSP_LISTENER, judge, log_in, shot, user
 from tests.media_sync.factories import rc_transfer, su_waiting_batch
 

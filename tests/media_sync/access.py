@@ -41,7 +41,8 @@ from media_sync.services.corrigopro import cp_upload_start
 from media_sync.services.media import media_link
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
-from media_sync.services.suapi import su_batch_start, su_photo_add
+from media_sync.services.suapi import su_batch_start
+from media_sync.services.suapi_photos import su_photo_add
 from media_sync.services.thumbnails import thumbnails_make
 from tests.media_sync.factories import order_on_both_sides, role
 

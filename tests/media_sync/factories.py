@@ -18,7 +18,8 @@ from media_sync.models import RecoveryConnectOrder, RecoveryConnectPhoto, SuBatc
 from media_sync.roles import roles_sync
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
-from media_sync.services.suapi import su_batch_start, su_photo_add
+from media_sync.services.suapi import su_batch_start
+from media_sync.services.suapi_photos import su_photo_add
 
 
 def order_on_both_sides(

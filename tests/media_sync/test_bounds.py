@@ -31,7 +31,8 @@ from media_sync.models import (
 )
 from media_sync.services.recoveryconnect import rc_transfer_all_start
 from media_sync.services.refusals import InputRefused
-from media_sync.services.suapi import su_batch_start, su_photo_add
+from media_sync.services.suapi import su_batch_start
+from media_sync.services.suapi_photos import su_photo_add
 from tests.media_sync.factories import login, order_on_both_sides, run_command
 
 pytestmark = pytest.mark.django_db

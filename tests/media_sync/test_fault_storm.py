@@ -49,7 +49,9 @@ from media_sync.services.corrigopro import cp_upload_start
 from media_sync.services.jobs import job_retry_failed, jobs_sweep_stale
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
-from media_sync.services.suapi import su_batch_poll, su_batch_start, su_photo_add
+from media_sync.services.suapi import su_batch_start
+from media_sync.services.suapi_photos import su_photo_add
+from media_sync.services.suapi_polls import su_batch_poll
 from tests.media_sync.factories import order_on_both_sides
 
 # A hang outlasts our read timeout, so the provider acts after we stopped waiting: the nasty case.

@@ -64,7 +64,7 @@ from media_sync.models import (
     WebhookDelivery,
 )
 from media_sync.services.media import media_file_store, media_link
-from media_sync.services.suapi import su_photo_add
+from media_sync.services.suapi_photos import su_photo_add
 from tests.media_sync.factories import order_on_both_sides
 
 pytestmark = pytest.mark.django_db

@@ -26,7 +26,7 @@ from media_sync.models import (
 )
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
-from media_sync.services.suapi import su_poll_now
+from media_sync.services.suapi_polls import su_poll_now
 from tests.media_sync.factories import login, order_on_both_sides, rc_transfer, su_waiting_batch
 
 pytestmark = pytest.mark.django_db

@@ -43,7 +43,9 @@ from media_sync.models import (
 from media_sync.services.corrigopro import cp_sync_start, cp_upload_start
 from media_sync.services.media import media_file_store, media_link
 from media_sync.services.run import job_run
-from media_sync.services.suapi import su_batch_poll, su_batch_start, su_photo_add
+from media_sync.services.suapi import su_batch_start
+from media_sync.services.suapi_photos import su_photo_add
+from media_sync.services.suapi_polls import su_batch_poll
 
 pytestmark = pytest.mark.django_db
 

@@ -26,7 +26,7 @@ from media_sync.models import (
     TransferItem,
     TransferJob,
 )
-from media_sync.services.suapi import su_photo_add
+from media_sync.services.suapi_photos import su_photo_add
 from tests.media_sync.factories import login, run_command
 
 pytestmark = pytest.mark.django_db

@@ -31,19 +31,13 @@ from media_sync.models import (
     SuProperty,
     TransferJob,
 )
-from media_sync.services import suapi
+from media_sync.services import suapi_photos
 from media_sync.services.media import _dhash, hamming, media_link
 from media_sync.services.refusals import InputRefused
 from media_sync.services.run import job_run
-from media_sync.services.suapi import (
-    NEAR_DUPLICATE_BITS,
-    su_batch_poll,
-    su_batch_start,
-    su_delete_start,
-    su_photo_add,
-    su_poll_due,
-    su_preflight,
-)
+from media_sync.services.suapi import su_batch_start, su_delete_start
+from media_sync.services.suapi_photos import NEAR_DUPLICATE_BITS, su_photo_add, su_preflight
+from media_sync.services.suapi_polls import su_batch_poll, su_poll_due
 
 pytestmark = pytest.mark.django_db
 
@@ -196,7 +190,7 @@ def test_preflight_flags_exact_and_near_duplicates(
 
 
 def test_the_299_photo_limit_refuses_the_batch(hotel: SuProperty, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(suapi, "MAX_PHOTOS", 1)
+    monkeypatch.setattr(suapi_photos, "MAX_PHOTOS", 1)
     photos = [add(hotel, demo_picture(5), "a.jpg"), add(hotel, demo_picture(6), "b.jpg")]
     with pytest.raises(InputRefused, match=r"would pass Booking\.com's 1"):
         su_batch_start(property=hotel, photos=photos, tags=[], triggered_by="olga", enqueue=False)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import requests
 from PIL import Image
 
+from integrations.suapi.rules import MAX_BYTES, MAX_SIDE, MIN_SIDE
+
 DOWNLOAD_TIMEOUT_S = 5.0
-MAX_PHOTO_BYTES = 50 * 1024 * 1024  # Booking.com's limit; reading stops here, under the 60 MB we allow
-MIN_SIDE, MAX_SIDE = 300, 14000
+MAX_PHOTO_BYTES = MAX_BYTES  # Booking.com's limit; reading stops here, under the 60 MB we allow
 # Mean absolute difference (0-255) between two 16x16 thumbnails under which two pictures are the same;
 # re-encoding stays around 1, distinct pictures are tens apart.
 SAME_PICTURE_THRESHOLD = 4.0

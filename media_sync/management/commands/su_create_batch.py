@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 from argparse import ArgumentParser
+from collections.abc import Generator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from django.core.files import File
-from django.db import transaction
 
 from media_sync.management.jobcommand import JobCommand
-from media_sync.models import Operation, Provider, SuPhoto, SuProperty, TransferJob
+from media_sync.models import Operation, Provider, TransferJob
 from media_sync.services.audit import audit_name_items
 from media_sync.services.refusals import InputRefused
-from media_sync.services.suapi import su_batch_start, su_photo_add
+from media_sync.services.suapi import su_batch_start_from_files
 
 
 class Command(JobCommand):
@@ -44,44 +45,26 @@ class Command(JobCommand):
             hotel, channel = options["hotel"].strip(), options["channel_hotel"].strip()
             if not hotel or not channel:
                 raise InputRefused("--hotel and --channel-hotel must not be empty")
-            photos: list[SuPhoto] = []
-            try:
-                # One transaction: a refused photo leaves no property, no photo, no job behind...
-                with transaction.atomic():
-                    property, _ = SuProperty.objects.get_or_create(
-                        hotel_id=hotel, defaults={"channel_hotel_id": channel}
-                    )
-                    if property.channel_hotel_id != channel:
-                        raise InputRefused(
-                            f"hotel {hotel} is mapped to channel hotel {property.channel_hotel_id}, "
-                            f"not {channel}"
-                        )
-                    for name in options["file"] or []:
-                        path = Path(name)
-                        if not path.is_file():
-                            raise InputRefused(f"{path} is not a readable file")
-                        with path.open("rb") as handle:
-                            photos.append(
-                                su_photo_add(
-                                    property=property,
-                                    source=File(handle, name=path.name),
-                                    name=path.name,
-                                    uploaded_by=options["user"],
-                                )
-                            )
-                    return su_batch_start(
-                        property=property,
-                        photos=photos,
-                        urls=options["url"],
-                        tags=options["tag"],
-                        triggered_by=options["user"],
-                        enqueue=enqueue,
-                    )
-            except Exception:
-                # ...and no stored file: the rollback took the rows, not what they had put in storage.
-                for photo in photos:
-                    photo.thumbnail.delete(save=False)
-                    photo.media.file.delete(save=False)
-                raise
+            with closing(opened(options["file"] or [])) as files:
+                return su_batch_start_from_files(
+                    hotel_id=hotel,
+                    channel_hotel_id=channel,
+                    files=files,
+                    urls=options["url"],
+                    tags=options["tag"],
+                    triggered_by=options["user"],
+                    enqueue=enqueue,
+                )
 
         self.start_job(options, start)
+
+
+def opened(names: list[str]) -> Generator[File, None, None]:
+    """Each file open while the service takes it in, checked only when its turn comes: a refusal names
+    the first file that fails, in the order given."""
+    for name in names:
+        path = Path(name)
+        if not path.is_file():
+            raise InputRefused(f"{path} is not a readable file")
+        with path.open("rb") as handle:
+            yield File(handle, name=path.name)

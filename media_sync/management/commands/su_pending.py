@@ -6,9 +6,10 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from media_sync.management.jobcommand import add_sync_argument, refused, report_items
-from media_sync.models import Operation, Provider, SuBatch, SuProperty
+from media_sync.models import Operation, Provider, SuBatch
 from media_sync.services.refusals import InputRefused
-from media_sync.services.suapi import su_batch_follow, su_poll_now
+from media_sync.services.suapi import su_property_get_or_create
+from media_sync.services.suapi_polls import su_batch_follow, su_poll_now
 
 
 class Command(BaseCommand):
@@ -34,8 +35,11 @@ class Command(BaseCommand):
         )
         try:
             if batch is None:
+                if not hotel or not channel:
+                    raise InputRefused("--hotel and --channel-hotel must not be empty")
+                property = su_property_get_or_create(hotel_id=hotel, channel_hotel_id=channel)
                 batch = su_batch_follow(
-                    property=self.property(hotel, channel),
+                    property=property,
                     batch_id=options["batch"],
                     triggered_by=options["user"],
                 )
@@ -56,13 +60,3 @@ class Command(BaseCommand):
         report_items(self, batch.job)
         if batch.status_reason and not batch.job.items.exists():
             raise SystemExit(1)
-
-    def property(self, hotel: str, channel: str) -> SuProperty:
-        if not hotel or not channel:
-            raise InputRefused("--hotel and --channel-hotel must not be empty")
-        property, _ = SuProperty.objects.get_or_create(hotel_id=hotel, defaults={"channel_hotel_id": channel})
-        if property.channel_hotel_id != channel:
-            raise InputRefused(
-                f"hotel {hotel} is mapped to channel hotel {property.channel_hotel_id}, not {channel}"
-            )
-        return property
