@@ -5,7 +5,6 @@ The worker runs them in `corrigopro_runners.py`; a download runs in the request,
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TypedDict
 
 from django.conf import settings
@@ -18,9 +17,8 @@ from media_sync.selectors import cp_uploads_of_file
 from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.jobs import job_create
 from media_sync.services.media import media_check, media_file_store, media_sha256
-from media_sync.services.providers import retry_policy
+from media_sync.services.providers import provider_transport
 from media_sync.services.refusals import InputRefused
-from media_sync.services.throttle import provider_slot
 
 SYNC = "cp_sync"
 UPLOAD = "cp_upload"
@@ -36,10 +34,7 @@ def cp_client(*, recorder: ExchangeRecorder) -> CorrigoProClient:
         token_url=config["TOKEN_URL"],
         client_id=config["CLIENT_ID"],
         client_secret=config["CLIENT_SECRET"],
-        timeout=settings.MEDIA_SYNC_HTTP_TIMEOUT,
-        retry=retry_policy(),
-        on_exchange=recorder,
-        gate=partial(provider_slot, "corrigopro"),
+        **provider_transport(Provider.CORRIGOPRO, recorder=recorder),
     )
 
 
