@@ -28,12 +28,15 @@ from media_sync.admin.base import (
 )
 from media_sync.admin.filters import ChoicesFilter
 from media_sync.admin.pictures import PictureViewsMixin, picture
-from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, Provider, TransferJob, WebhookDelivery
+from media_sync.models import (
+    CorrigoAttachment,
+    CorrigoWorkOrder,
+    Operation,
+    Provider,
+    TransferJob,
+    WebhookDelivery,
+)
 from media_sync.services.corrigopro import (
-    DELETE,
-    DOWNLOAD,
-    UPDATE,
-    UPLOAD,
     cp_delete_start,
     cp_sync_start,
     cp_update_start,
@@ -204,7 +207,7 @@ class CorrigoWorkOrderAdmin(ForgivingListMixin, TimelineLinkMixin, RunJobsPermis
             form,
             start,
             provider=Provider.CORRIGOPRO,
-            operation=UPLOAD,
+            operation=Operation.CP_UPLOAD,
             subject=f"work order {work_order.work_order_id}",
             item=request.POST.get("name") or str(getattr(request.FILES.get("file"), "name", "")),
             title=f"Upload an attachment to work order {work_order.work_order_id}",
@@ -304,7 +307,7 @@ class CorrigoAttachmentAdmin(
                     request,
                     str(failure),
                     provider=Provider.CORRIGOPRO,
-                    operation=DOWNLOAD,
+                    operation=Operation.CP_DOWNLOAD,
                     subject=f"work order {attachment.work_order.work_order_id}",
                     item=attachment.name or attachment.attachment_id,
                 )
@@ -336,7 +339,7 @@ class CorrigoAttachmentAdmin(
             form,
             start,
             provider=Provider.CORRIGOPRO,
-            operation=UPDATE,
+            operation=Operation.CP_UPDATE,
             subject=f"work order {attachment.work_order.work_order_id}",
             item=attachment.name or attachment.attachment_id,
             title=f"Change {attachment.name}",
@@ -356,7 +359,7 @@ class CorrigoAttachmentAdmin(
             ConfirmForm(**posted(request)),
             start,
             provider=Provider.CORRIGOPRO,
-            operation=DELETE,
+            operation=Operation.CP_DELETE,
             subject=f"work order {attachment.work_order.work_order_id}",
             item=attachment.name or attachment.attachment_id,
             title=f"Delete {attachment.name} from CorrigoPro",

@@ -12,19 +12,13 @@ from django.core.files import File
 
 from integrations.corrigopro.client import CorrigoProClient
 from integrations.corrigopro.rules import CLOSED_STATUSES, MAX_FILE_SIZE, MAX_PERFORMED_BY, metadata_problem
-from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, Provider, TransferJob
+from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, Operation, Provider, TransferJob
 from media_sync.selectors import cp_uploads_of_file
 from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.jobs import job_create
 from media_sync.services.media import media_check, media_file_store, media_sha256
 from media_sync.services.providers import provider_transport
 from media_sync.services.refusals import InputRefused
-
-SYNC = "cp_sync"
-UPLOAD = "cp_upload"
-UPDATE = "cp_update"
-DELETE = "cp_delete"
-DOWNLOAD = "cp_download"
 
 
 def cp_client(*, recorder: ExchangeRecorder) -> CorrigoProClient:
@@ -110,7 +104,7 @@ def cp_sync_start(*, work_order_ids: list[int], triggered_by: str, enqueue: bool
     """List each work order's attachments and mirror them (one item per work order)."""
     return job_create(
         provider=Provider.CORRIGOPRO,
-        operation=SYNC,
+        operation=Operation.CP_SYNC,
         subject=", ".join(f"work order {wo}" for wo in work_order_ids),
         triggered_by=triggered_by,
         items=[(str(wo), "") for wo in work_order_ids],
@@ -171,7 +165,7 @@ def cp_upload_start(
         performed_by_phone=performed_by_phone,
     )
     return cp_job_create(
-        operation=UPLOAD, params=params, item=name, triggered_by=triggered_by, enqueue=enqueue
+        operation=Operation.CP_UPLOAD, params=params, item=name, triggered_by=triggered_by, enqueue=enqueue
     )
 
 
@@ -194,7 +188,7 @@ def cp_update_start(
         visibility=visibility,
     )
     return cp_job_create(
-        operation=UPDATE,
+        operation=Operation.CP_UPDATE,
         params=params,
         item=attachment.attachment_id,
         triggered_by=triggered_by,
@@ -206,7 +200,7 @@ def cp_delete_start(*, attachment: CorrigoAttachment, triggered_by: str, enqueue
     cp_attachment_check_present(attachment=attachment)
     params = DeleteParams(work_order_id=attachment.work_order.work_order_id)
     return cp_job_create(
-        operation=DELETE,
+        operation=Operation.CP_DELETE,
         params=params,
         item=attachment.attachment_id,
         triggered_by=triggered_by,

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 import requests
 
 from integrations.errors import FailureClass
-from media_sync.models import CorrigoAttachment, TransferJob
+from media_sync.models import CorrigoAttachment, Operation, TransferJob
 from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.claims import job_claim_each
 from media_sync.services.corrigopro import (
-    DOWNLOAD,
     WorkOrderParams,
     cp_attachment_check_present,
     cp_client,
@@ -53,7 +52,7 @@ def cp_download(*, attachment: CorrigoAttachment, triggered_by: str) -> Download
     cp_attachment_check_present(attachment=attachment)
     params = DownloadParams(work_order_id=attachment.work_order.work_order_id)
     job = cp_job_create(
-        operation=DOWNLOAD,
+        operation=Operation.CP_DOWNLOAD,
         params=params,
         item=attachment.attachment_id,
         triggered_by=triggered_by,

@@ -21,6 +21,7 @@ from media_sync.models import (
     CorrigoWorkOrder,
     ItemStatus,
     MediaFile,
+    Operation,
     Provider,
     ThumbnailStatus,
     TransferItem,
@@ -30,11 +31,6 @@ from media_sync.services import thumbnails
 from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.claims import job_claim_each
 from media_sync.services.corrigopro import (
-    DELETE,
-    DOWNLOAD,
-    SYNC,
-    UPDATE,
-    UPLOAD,
     DeleteParams,
     UpdateParams,
     UploadParams,
@@ -48,7 +44,7 @@ def _mirror_status_from(job: TransferJob, item: TransferItem) -> None:
     next upload is refused here, with the reason. Only for uploads (the rule is about uploads), and
     only for a work order we already mirror."""
     status = STATUS_FROM_CODE.get(item.error_code) if item.status == ItemStatus.FAILED else None
-    if status and job.operation == UPLOAD:
+    if status and job.operation == Operation.CP_UPLOAD:
         CorrigoWorkOrder.objects.filter(work_order_id=int(item.destination)).update(status=status)
 
 
@@ -240,9 +236,9 @@ def _interrupted_download(job: TransferJob, client: CorrigoProClient, item: Tran
 
 
 RUNNERS: dict[str, Callable[[TransferJob], None]] = {
-    SYNC: _run(_sync_one),
-    UPLOAD: _run(_upload_one),
-    UPDATE: _run(_update_one),
-    DELETE: _run(_delete_one),
-    DOWNLOAD: _run(_interrupted_download),
+    Operation.CP_SYNC: _run(_sync_one),
+    Operation.CP_UPLOAD: _run(_upload_one),
+    Operation.CP_UPDATE: _run(_update_one),
+    Operation.CP_DELETE: _run(_delete_one),
+    Operation.CP_DOWNLOAD: _run(_interrupted_download),
 }
