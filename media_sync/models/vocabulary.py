@@ -59,6 +59,8 @@ class Operation(models.TextChoices):
     WEBHOOK_ATTACHMENT_ADDED = "webhook_AttachmentAdded", "webhook: attachment added"
     WEBHOOK_ATTACHMENT_REMOVED = "webhook_AttachmentRemoved", "webhook: attachment removed"
     WEBHOOK_NEW_WORK_ORDER = "webhook_NewWorkOrder", "webhook: new work order"
+    # Any other event type (or none): the sender chose it, so it is never made into an operation.
+    WEBHOOK_OTHER = "webhook", "webhook: other event"
 
 
 # A job's operation said in full, as its page and the job list say it.

@@ -32,6 +32,7 @@ from media_sync.models import (
     AuditKind,
     CorrigoAttachment,
     CorrigoWorkOrder,
+    Operation,
     Outcome,
     Provider,
     WebhookDelivery,
@@ -55,17 +56,19 @@ def _audit(
     failure_class: str = "",
     provider_status: str = "",
 ) -> None:
+    operation = f"webhook_{event}"
+    known = operation in Operation.values
     AuditEvent.objects.create(
         kind=AuditKind.WEBHOOK,
         provider=Provider.CORRIGOPRO,
-        operation=f"webhook_{event}"[:40] if event else "webhook",
+        operation=operation if known else Operation.WEBHOOK_OTHER,
         subject=f"work order {delivery.work_order_id}" if delivery and delivery.work_order_id else "",
         item=named_attachment(delivery.body)[:100] if delivery else "",
         outcome=outcome,
         provider_status=provider_status,
         http_status=http_status,
         failure_class=failure_class,
-        message=message,
+        message=message if known or not event else f"{message} (event type {event[:60]!r})",
         reference=delivery.message_id[:100] if delivery else "",
         triggered_by=WEBHOOK_USER,
         method="POST",
