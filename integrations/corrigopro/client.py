@@ -9,8 +9,8 @@ from typing import IO, Any, TypeVar, Unpack
 import requests
 
 from integrations.corrigopro.calls import Call
+from integrations.corrigopro.rules import MAX_MESSAGE_ID
 from integrations.corrigopro.schemas import (
-    MAX_MESSAGE_ID,
     Attachment,
     Uploaded,
     error_from_body,

@@ -7,14 +7,6 @@ from typing import Any
 
 from integrations.errors import FailureClass, ProviderError
 
-DOCUMENT_TYPES = ("Document", "Picture", "Signature", "InvoicePrintout", "ServiceContract", "Misc")
-VISIBILITIES = ("None", "CruOnly", "CruSubs", "CruLeads", "CruLead", "All")
-MAX_FILE_SIZE = 20 * 1024 * 1024
-MAX_PERFORMED_BY = 100
-MAX_MESSAGE_ID = 36
-# Statuses in which CorrigoPro refuses uploads.
-CLOSED_STATUSES = ("Rejected", "Recalled")
-
 # The documented error codes, in words an operator can act on.
 ERROR_CODES: dict[int, tuple[FailureClass, str]] = {
     2100: (FailureClass.INVALID_INPUT, "CorrigoPro refused the request as invalid"),

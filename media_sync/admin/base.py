@@ -153,7 +153,8 @@ def record_refusal(
     request: HttpRequest, message: str, *, provider: str, operation: str, subject: str = "", item: str = ""
 ) -> None:
     """The audit row of a refusal an admin page shows, as whoever is signed in: `submit` writes a form's
-    refusals here, and so does a page that refuses without a form (a download link)."""
+    refusals here, and so does a page that refuses without a form (a CorrigoPro download link, the
+    Booking.com photo upload)."""
     audit_record_refusal(
         provider=provider,
         operation=operation,

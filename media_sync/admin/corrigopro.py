@@ -14,7 +14,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 
-from integrations.corrigopro.schemas import DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
+from integrations.corrigopro.rules import DEFAULT_VISIBILITY, DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
 from media_sync.admin.base import (
     ConfirmForm,
     ForgivingListMixin,
@@ -23,28 +23,30 @@ from media_sync.admin.base import (
     TimelineLinkMixin,
     job_url,
     posted,
+    record_refusal,
     start_or_show,
 )
 from media_sync.admin.filters import ChoicesFilter
 from media_sync.admin.pictures import PictureViewsMixin, picture
-from media_sync.models import CorrigoAttachment, CorrigoWorkOrder, Provider, TransferJob, WebhookDelivery
-from media_sync.services.audit import audit_record_refusal
+from media_sync.models import (
+    CorrigoAttachment,
+    CorrigoWorkOrder,
+    Operation,
+    Provider,
+    TransferJob,
+    WebhookDelivery,
+)
 from media_sync.services.corrigopro import (
-    DELETE,
-    DOWNLOAD,
-    UPDATE,
-    UPLOAD,
-    DownloadFailed,
     cp_delete_start,
-    cp_download,
     cp_sync_start,
     cp_update_start,
     cp_upload_start,
 )
+from media_sync.services.corrigopro_download import DownloadFailed, cp_download
 from media_sync.services.refusals import InputRefused
 
 DOCUMENT_TYPE_CHOICES = [("", "—")] + [(value, value) for value in DOCUMENT_TYPES]
-VISIBILITY_CHOICES = [("", "— (All)")] + [(value, value) for value in VISIBILITIES]
+VISIBILITY_CHOICES = [("", f"— ({DEFAULT_VISIBILITY})")] + [(value, value) for value in VISIBILITIES]
 
 
 class UploadForm(forms.Form):
@@ -205,7 +207,7 @@ class CorrigoWorkOrderAdmin(ForgivingListMixin, TimelineLinkMixin, RunJobsPermis
             form,
             start,
             provider=Provider.CORRIGOPRO,
-            operation=UPLOAD,
+            operation=Operation.CP_UPLOAD,
             subject=f"work order {work_order.work_order_id}",
             item=request.POST.get("name") or str(getattr(request.FILES.get("file"), "name", "")),
             title=f"Upload an attachment to work order {work_order.work_order_id}",
@@ -301,11 +303,11 @@ class CorrigoAttachmentAdmin(
             download = cp_download(attachment=attachment, triggered_by=user)
         except (DownloadFailed, InputRefused) as failure:
             if isinstance(failure, InputRefused):
-                audit_record_refusal(
+                record_refusal(
+                    request,
+                    str(failure),
                     provider=Provider.CORRIGOPRO,
-                    operation=DOWNLOAD,
-                    triggered_by=user,
-                    message=str(failure),
+                    operation=Operation.CP_DOWNLOAD,
                     subject=f"work order {attachment.work_order.work_order_id}",
                     item=attachment.name or attachment.attachment_id,
                 )
@@ -337,7 +339,7 @@ class CorrigoAttachmentAdmin(
             form,
             start,
             provider=Provider.CORRIGOPRO,
-            operation=UPDATE,
+            operation=Operation.CP_UPDATE,
             subject=f"work order {attachment.work_order.work_order_id}",
             item=attachment.name or attachment.attachment_id,
             title=f"Change {attachment.name}",
@@ -357,7 +359,7 @@ class CorrigoAttachmentAdmin(
             ConfirmForm(**posted(request)),
             start,
             provider=Provider.CORRIGOPRO,
-            operation=DELETE,
+            operation=Operation.CP_DELETE,
             subject=f"work order {attachment.work_order.work_order_id}",
             item=attachment.name or attachment.attachment_id,
             title=f"Delete {attachment.name} from CorrigoPro",

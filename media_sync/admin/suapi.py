@@ -39,11 +39,20 @@ from media_sync.admin.progress import (
     progress_json,
     since_param,
 )
-from media_sync.models import BatchStatus, ItemStatus, Provider, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
+from media_sync.models import (
+    BatchStatus,
+    ItemStatus,
+    Operation,
+    Provider,
+    SuBatch,
+    SuBatchPhoto,
+    SuPhoto,
+    SuProperty,
+)
 from media_sync.selectors import batches_with_item_counts, item_counts
 from media_sync.services.audit import audit_name_items
 from media_sync.services.refusals import InputRefused
-from media_sync.services.suapi import CREATE, DELETE, su_batch_start, su_delete_start
+from media_sync.services.suapi import su_batch_start, su_delete_start
 from media_sync.services.suapi_photos import DELETED, su_photo_add, su_photo_preview, su_preflight
 from media_sync.services.suapi_polls import su_poll_now
 
@@ -167,7 +176,7 @@ class SuPhotoAdmin(ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin
                 request,
                 str(refusal),
                 provider=Provider.SUAPI,
-                operation="su_photo_add",
+                operation=Operation.SU_PHOTO_ADD,
                 subject=f"property {property.hotel_id}" if property else "",
                 item=getattr(request.FILES.get("file"), "name", ""),
             )
@@ -209,7 +218,7 @@ class SuPhotoAdmin(ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin
             action="send_to_booking",
             submit_label="Send to Booking.com",
             provider=Provider.SUAPI,
-            operation=CREATE,
+            operation=Operation.SU_CREATE_BATCH,
             subject=f"property {property.hotel_id}",
             item=audit_name_items([photo.media.original_name for photo in photos], "photos"),
             extra_context={
@@ -304,7 +313,7 @@ class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixi
             batch,
             ConfirmForm(**posted(request)),
             lambda data: su_delete_start(sent=sent, triggered_by=request.user.get_username()),
-            operation=DELETE,
+            operation=Operation.SU_DELETE,
             title=f"Delete photo {sent.booking_photo_id} from Booking.com",
             submit_label="Yes, delete it",
             warning=f"This deletes photo {sent.booking_photo_id} from {batch.property} at Booking.com.",

@@ -6,6 +6,7 @@ import uuid
 from argparse import ArgumentParser
 from typing import Any
 
+from integrations.corrigopro.rules import DOCUMENT_TYPES, VISIBILITIES
 from media_sync.models import CorrigoAttachment, CorrigoWorkOrder
 from media_sync.services.ids import parse_ids
 from media_sync.services.refusals import InputRefused
@@ -17,10 +18,8 @@ def add_work_order_argument(parser: ArgumentParser) -> None:
 
 def add_metadata_arguments(parser: ArgumentParser) -> None:
     parser.add_argument("--name", help="attachment name, with its extension")
-    parser.add_argument(
-        "--document-type", default="", help="Document, Picture, Signature, InvoicePrintout, ..."
-    )
-    parser.add_argument("--visibility", default="", help="None, CruOnly, CruSubs, CruLeads, CruLead or All")
+    parser.add_argument("--document-type", default="", help=f"one of {', '.join(DOCUMENT_TYPES)}")
+    parser.add_argument("--visibility", default="", help=f"one of {', '.join(VISIBILITIES)}")
 
 
 def work_order_from(options: dict[str, Any]) -> CorrigoWorkOrder:

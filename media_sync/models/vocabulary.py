@@ -33,6 +33,8 @@ class Operation(models.TextChoices):
     CP_DOWNLOAD = "cp_download", "download attachment"
     SU_CREATE_BATCH = "su_create_batch", "send photos"
     SU_DELETE = "su_delete", "delete photo"
+    # A batch sent from elsewhere (su_pending with a batch id we never sent): its photos are learnt from
+    # the first read, and nothing of it can be sent again from here.
     SU_FOLLOW_BATCH = "su_follow_batch", "follow a batch sent elsewhere"
     # Provider calls: the values of integrations' `Call` enums.
     AUTH = "auth", "sign in"
@@ -57,6 +59,8 @@ class Operation(models.TextChoices):
     WEBHOOK_ATTACHMENT_ADDED = "webhook_AttachmentAdded", "webhook: attachment added"
     WEBHOOK_ATTACHMENT_REMOVED = "webhook_AttachmentRemoved", "webhook: attachment removed"
     WEBHOOK_NEW_WORK_ORDER = "webhook_NewWorkOrder", "webhook: new work order"
+    # Any other event type (or none): the sender chose it, so it is never made into an operation.
+    WEBHOOK_OTHER = "webhook", "webhook: other event"
 
 
 # A job's operation said in full, as its page and the job list say it.

@@ -18,6 +18,7 @@ from integrations.suapi.client import SuApiClient
 from integrations.suapi.rules import PENDING_ID_LIFETIME, PhotoStatus
 from media_sync.models import (
     BatchStatus,
+    Operation,
     Provider,
     SuBatch,
     SuBatchPhoto,
@@ -30,16 +31,9 @@ from media_sync.services.claims import job_claim
 from media_sync.services.items import item_finish, item_wait, provider_call
 from media_sync.services.jobs import job_create, job_enqueue
 from media_sync.services.media import media_link
-from media_sync.services.providers import retry_policy
+from media_sync.services.providers import provider_transport
 from media_sync.services.refusals import InputRefused
 from media_sync.services.suapi_photos import DELETED, su_photo_add, su_preflight
-from media_sync.services.throttle import provider_slot
-
-CREATE = "su_create_batch"
-DELETE = "su_delete"
-# Following a batch sent from elsewhere (su_pending with a batch id we never sent): its photos are
-# learnt from the first read, and nothing of it can be sent again from here.
-FOLLOW = "su_follow_batch"
 
 
 def su_client(*, recorder: ExchangeRecorder) -> SuApiClient:
@@ -48,10 +42,7 @@ def su_client(*, recorder: ExchangeRecorder) -> SuApiClient:
         base_url=config["BASE_URL"],
         app_id=config["APP_ID"],
         api_key=config["API_KEY"],
-        timeout=settings.MEDIA_SYNC_HTTP_TIMEOUT,
-        retry=retry_policy(),
-        on_exchange=recorder,
-        gate=partial(provider_slot, "suapi"),
+        **provider_transport(Provider.SUAPI, recorder=recorder),
     )
 
 
@@ -119,7 +110,7 @@ def su_batch_start(
     with transaction.atomic():
         job = job_create(
             provider=Provider.SUAPI,
-            operation=CREATE,
+            operation=Operation.SU_CREATE_BATCH,
             subject=f"property {property.hotel_id}",
             triggered_by=triggered_by,
             items=[(f"{index + 1}. {label}"[:100], property.hotel_id) for index, label in enumerate(labels)],
@@ -243,7 +234,7 @@ def su_delete_start(*, sent: SuBatchPhoto, triggered_by: str, enqueue: bool = Tr
     property = sent.batch.property
     return job_create(
         provider=Provider.SUAPI,
-        operation=DELETE,
+        operation=Operation.SU_DELETE,
         subject=f"property {property.hotel_id}",
         triggered_by=triggered_by,
         items=[(sent.booking_photo_id, property.hotel_id)],
@@ -276,6 +267,6 @@ def _run_delete(job: TransferJob) -> None:
 
 
 RUNNERS: dict[str, Callable[[TransferJob], None]] = {
-    CREATE: _run_create,
-    DELETE: _run_delete,
+    Operation.SU_CREATE_BATCH: _run_create,
+    Operation.SU_DELETE: _run_delete,
 }

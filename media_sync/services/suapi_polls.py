@@ -18,6 +18,7 @@ from integrations.suapi.schemas import PendingPhoto
 from media_sync.models import (
     BatchStatus,
     ItemStatus,
+    Operation,
     Provider,
     SuBatch,
     SuBatchPhoto,
@@ -29,7 +30,7 @@ from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.items import item_finish, item_wait
 from media_sync.services.jobs import job_create, job_refresh_status
 from media_sync.services.refusals import InputRefused
-from media_sync.services.suapi import FOLLOW, poll_interval, su_client
+from media_sync.services.suapi import poll_interval, su_client
 
 # The longest batch id SuBatch.batch_id holds.
 BATCH_ID_LENGTH = 50
@@ -111,7 +112,7 @@ def su_batch_poll(*, batch_pk: int) -> None:
             return
         # Down or throttled after the retries: the next poll tries again, and expiry bounds it.
         pending = None
-    if pending is not None and batch.job.operation == FOLLOW:
+    if pending is not None and batch.job.operation == Operation.SU_FOLLOW_BATCH:
         _learn_photos(batch, pending.photos)
     if pending is not None:
         by_path = {urlsplit(entry.url).path: entry for entry in pending.photos}
@@ -147,7 +148,7 @@ def su_batch_follow(*, property: SuProperty, batch_id: str, triggered_by: str) -
     with transaction.atomic():
         job = job_create(
             provider=Provider.SUAPI,
-            operation=FOLLOW,
+            operation=Operation.SU_FOLLOW_BATCH,
             subject=f"property {property.hotel_id}",
             triggered_by=triggered_by,
             items=[],
@@ -206,5 +207,5 @@ def su_poll_now(*, batch: SuBatch) -> None:
 
 RUNNERS: dict[str, Callable[[TransferJob], None]] = {
     # Its work is the polling; a run of its job (the sweep, a retry) only reads the batch again.
-    FOLLOW: lambda job: su_batch_poll(batch_pk=SuBatch.objects.get(job=job).pk),
+    Operation.SU_FOLLOW_BATCH: lambda job: su_batch_poll(batch_pk=SuBatch.objects.get(job=job).pk),
 }

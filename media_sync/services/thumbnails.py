@@ -19,7 +19,7 @@ from django.db.models import Model
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from integrations.corrigopro.schemas import MAX_FILE_SIZE
+from integrations.corrigopro.rules import MAX_FILE_SIZE
 from integrations.errors import ProviderError
 from media_sync.models import (
     AuditEvent,

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -18,12 +15,24 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from integrations.corrigopro.webhook_auth import WebhookAuthError, verify_token
+from integrations.corrigopro.webhooks import (
+    AttachmentAdded,
+    AttachmentRemoved,
+    Event,
+    MalformedWebhook,
+    NewWorkOrder,
+    WebhookAttachment,
+    named_attachment,
+    parse_delivery,
+    parse_event,
+)
 from integrations.errors import FailureClass
 from media_sync.models import (
     AuditEvent,
     AuditKind,
     CorrigoAttachment,
     CorrigoWorkOrder,
+    Operation,
     Outcome,
     Provider,
     WebhookDelivery,
@@ -47,18 +56,19 @@ def _audit(
     failure_class: str = "",
     provider_status: str = "",
 ) -> None:
-    body = delivery.body if delivery else {}
+    operation = f"webhook_{event}"
+    known = operation in Operation.values
     AuditEvent.objects.create(
         kind=AuditKind.WEBHOOK,
         provider=Provider.CORRIGOPRO,
-        operation=f"webhook_{event}"[:40] if event else "webhook",
+        operation=operation if known else Operation.WEBHOOK_OTHER,
         subject=f"work order {delivery.work_order_id}" if delivery and delivery.work_order_id else "",
-        item=str(body.get("AttachmentId") or "")[:100],
+        item=named_attachment(delivery.body)[:100] if delivery else "",
         outcome=outcome,
         provider_status=provider_status,
         http_status=http_status,
         failure_class=failure_class,
-        message=message,
+        message=message if known or not event else f"{message} (event type {event[:60]!r})",
         reference=delivery.message_id[:100] if delivery else "",
         triggered_by=WEBHOOK_USER,
         method="POST",
@@ -98,33 +108,23 @@ def webhook_corrigopro_receive(*, authorization: str | None, event_type: str, bo
         )
         return 503, "not configured"
     try:
-        payload = json.loads(body)
-        header = payload["Header"]
-        message_id = str(header["MessageId"]).strip()
-        if not message_id:
-            raise ValueError("empty MessageId")
-    except (ValueError, KeyError, TypeError) as exc:
+        received = parse_delivery(body)
+    except MalformedWebhook as error:
         _audit(
             event=event_type,
             outcome=Outcome.FAILED,
             http_status=400,
             failure_class=FailureClass.PARSE,
-            message=f"webhook refused: the body is not JSON with a Header.MessageId ({type(exc).__name__})",
+            message=f"webhook refused: {error}",
         )
         return 400, "bad request"
-    work_order_id = header.get("WorkOrderId")
-    event = str(header.get("Action") or event_type)[:60]
+    header = received.header
+    event = (header.action or event_type)[:60]
     with transaction.atomic():
         delivery, created = WebhookDelivery.objects.get_or_create(
             provider=Provider.CORRIGOPRO,
-            message_id=message_id[:100],
-            defaults={
-                "event_type": event,
-                "work_order_id": work_order_id
-                if isinstance(work_order_id, int) and work_order_id > 0
-                else None,
-                "body": payload,
-            },
+            message_id=header.message_id[:100],
+            defaults={"event_type": event, "work_order_id": header.work_order_id, "body": received.body},
         )
         if not created:
             WebhookDelivery.objects.filter(pk=delivery.pk).update(deliveries=F("deliveries") + 1)
@@ -189,20 +189,19 @@ def _work_order(delivery: WebhookDelivery) -> CorrigoWorkOrder:
     return work_order
 
 
-def _attachment_added(delivery: WebhookDelivery, attachment: dict[str, Any]) -> str:
-    attachment_id = str(attachment["AttachmentId"])
-    size = attachment.get("Size")
+def _attachment_added(delivery: WebhookDelivery, attachment: WebhookAttachment) -> str:
+    attachment_id = attachment.attachment_id
     stored, created = CorrigoAttachment.objects.get_or_create(
         attachment_id=attachment_id,
         defaults={
             "work_order": _work_order(delivery),
-            "name": str(attachment.get("Name") or "")[:255],
-            "mime_type": str(attachment.get("MimeType") or "")[:100],
-            "document_type": str(attachment.get("Subtype") or "")[:30],
-            "size": size if isinstance(size, int) and size >= 0 else None,
+            "name": attachment.name[:255],
+            "mime_type": attachment.mime_type[:100],
+            "document_type": attachment.subtype[:30],
+            "size": attachment.size,
             "added_by": "customer",
             "thumbnail_status": thumbnails.picture_status(
-                mime_type=str(attachment.get("MimeType") or ""), name=str(attachment.get("Name") or "")
+                mime_type=attachment.mime_type, name=attachment.name
             ),
         },
     )
@@ -212,20 +211,13 @@ def _attachment_added(delivery: WebhookDelivery, attachment: dict[str, Any]) -> 
     return f"attachment {attachment_id} added" if created else f"attachment {attachment_id} already known"
 
 
-def _on_attachment_added(delivery: WebhookDelivery) -> str:
-    message = _attachment_added(delivery, delivery.body)
-    _thumbnails(delivery)
-    return message
-
-
 def _thumbnails(delivery: WebhookDelivery) -> None:
     # Once per delivery, after its attachments are stored: the task thumbnails every pending one.
     if delivery.work_order_id is not None:
         thumbnails.thumbnails_enqueue(provider=Provider.CORRIGOPRO, parent_id=delivery.work_order_id)
 
 
-def _on_attachment_removed(delivery: WebhookDelivery) -> str:
-    attachment_id = str(delivery.body["AttachmentId"])
+def _attachment_removed(delivery: WebhookDelivery, attachment_id: str) -> str:
     # Out of order (removed before added) leaves a marked row, so the late 'added' cannot revive it.
     stored, _ = CorrigoAttachment.objects.get_or_create(
         attachment_id=attachment_id, defaults={"work_order": _work_order(delivery), "added_by": "customer"}
@@ -236,23 +228,24 @@ def _on_attachment_removed(delivery: WebhookDelivery) -> str:
     return f"attachment {attachment_id} removed by the customer"
 
 
-def _on_new_work_order(delivery: WebhookDelivery) -> str:
+def _new_work_order(delivery: WebhookDelivery, event: NewWorkOrder) -> str:
     work_order = _work_order(delivery)
-    status = (delivery.body.get("WorkOrder") or {}).get("Status")
-    if isinstance(status, str) and status:
-        CorrigoWorkOrder.objects.filter(pk=work_order.pk).update(status=status[:30])
-    attachments = delivery.body.get("Attachments") or []
-    for attachment in attachments:
+    if event.status:
+        CorrigoWorkOrder.objects.filter(pk=work_order.pk).update(status=event.status[:30])
+    for attachment in event.attachments:
         _attachment_added(delivery, attachment)
     _thumbnails(delivery)
-    return f"work order {work_order.work_order_id} received with {len(attachments)} attachment(s)"
+    return f"work order {work_order.work_order_id} received with {len(event.attachments)} attachment(s)"
 
 
-HANDLERS: dict[str, Callable[[WebhookDelivery], str]] = {
-    "AttachmentAdded": _on_attachment_added,
-    "AttachmentRemoved": _on_attachment_removed,
-    "NewWorkOrder": _on_new_work_order,
-}
+def _apply(delivery: WebhookDelivery, event: Event) -> str:
+    if isinstance(event, AttachmentAdded):
+        message = _attachment_added(delivery, event.attachment)
+        _thumbnails(delivery)
+        return message
+    if isinstance(event, AttachmentRemoved):
+        return _attachment_removed(delivery, event.attachment_id)
+    return _new_work_order(delivery, event)
 
 
 def webhook_process(*, delivery_id: int) -> None:
@@ -261,17 +254,23 @@ def webhook_process(*, delivery_id: int) -> None:
         delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
         if delivery is None or delivery.status != WebhookStatus.RECEIVED:
             return
-        handler = HANDLERS.get(delivery.event_type)
         try:
             with transaction.atomic():
-                if handler is None:
+                event = parse_event(delivery.event_type, delivery.body)
+                if event is None:
                     status, outcome, message = (
                         WebhookStatus.IGNORED,
                         Outcome.SUCCEEDED,
                         "unknown event type: stored",
                     )
                 else:
-                    status, outcome, message = WebhookStatus.PROCESSED, Outcome.SUCCEEDED, handler(delivery)
+                    status, outcome, message = (
+                        WebhookStatus.PROCESSED,
+                        Outcome.SUCCEEDED,
+                        _apply(delivery, event),
+                    )
+        # MalformedWebhook is a ValueError. The rest (a mistake of ours, a refusal by the database) mark the
+        # delivery failed too, where a raised error would leave it received, queued again by every sweep.
         except (KeyError, ValueError, TypeError, AttributeError, DatabaseError) as exc:
             status, outcome, message = WebhookStatus.FAILED, Outcome.FAILED, f"could not apply: {exc!r}"
         WebhookDelivery.objects.filter(pk=delivery.pk).update(

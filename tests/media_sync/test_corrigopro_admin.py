@@ -124,6 +124,25 @@ def test_download_streams_the_file_from_a_fresh_link(
     assert 'filename="after.jpg"' in response["Content-Disposition"]
 
 
+def test_a_refused_download_says_why_and_is_in_the_audit(
+    client: Client, attachment: CorrigoAttachment
+) -> None:
+    CorrigoAttachment.objects.filter(pk=attachment.pk).update(removed_at="2026-11-23T10:00:00Z")
+    login(client, "tina", "Team leads")
+    response = client.get(url("corrigoattachment_download", attachment), follow=True)
+    reason = f"attachment {attachment.attachment_id} was already removed"
+    assert response.redirect_chain == [(ATTACHMENTS, 302)]
+    assert [str(m) for m in response.context["messages"]] == [f"Download failed: {reason}"]
+    refusal = AuditEvent.objects.get(kind=AuditKind.REFUSAL)
+    assert (refusal.provider, refusal.operation, refusal.triggered_by, refusal.message) == (
+        "corrigopro",
+        "cp_download",
+        "tina",
+        reason,
+    )
+    assert (refusal.subject, refusal.item) == ("work order 1001", "after.jpg")
+
+
 def test_refresh_attachments_action(
     client: Client,
     attachment: CorrigoAttachment,

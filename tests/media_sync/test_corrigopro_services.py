@@ -29,14 +29,13 @@ from media_sync.models import (
 from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.claims import job_claim
 from media_sync.services.corrigopro import (
-    DownloadFailed,
     cp_client,
     cp_delete_start,
-    cp_download,
     cp_sync_start,
     cp_update_start,
     cp_upload_start,
 )
+from media_sync.services.corrigopro_download import DownloadFailed, cp_download
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.refusals import InputRefused
 from media_sync.services.run import job_run

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.management import get_commands, load_command_class
 
+from integrations.corrigopro.webhooks import EventType
 from media_sync.models import JOB_TITLES, AuditEvent, Operation, TransferJob
-from media_sync.services.webhooks import HANDLERS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,7 @@ def test_every_operation_the_code_spells_is_in_the_audit_vocabulary() -> None:
 
 def test_every_job_operation_and_webhook_event_is_in_the_audit_vocabulary() -> None:
     assert set(JOB_TITLES) <= set(Operation)
-    assert {f"webhook_{event}" for event in HANDLERS} <= set(Operation.values)
+    assert {f"webhook_{event}" for event in EventType} <= set(Operation.values)
     assert all(operation.label and operation.label != operation.value for operation in Operation)
 
 

@@ -17,6 +17,7 @@ from media_sync.models import (
     AuditKind,
     CorrigoAttachment,
     CorrigoWorkOrder,
+    Operation,
     WebhookDelivery,
     WebhookStatus,
 )
@@ -122,9 +123,36 @@ def test_new_work_order_brings_its_status_and_attachments(
     assert CorrigoAttachment.objects.get().name == "leak.pdf"
 
 
+def test_an_event_without_what_it_needs_is_stored_and_marked_failed(
+    client: Client, cp_sim: CorrigoProSimulator
+) -> None:
+    response = post(client, cp_sim, webhook_body("AttachmentAdded", Name="leak.jpg"))
+    assert response.status_code == 200 and response.json() == {"status": "accepted"}
+    delivery = WebhookDelivery.objects.get()
+    reason = "could not apply: MalformedWebhook('AttachmentAdded: the body has no AttachmentId')"
+    assert (delivery.status, delivery.error) == (WebhookStatus.FAILED, reason)
+    row = AuditEvent.objects.filter(kind=AuditKind.WEBHOOK).order_by("id").last()
+    assert row is not None and (row.outcome, row.failure_class, row.message) == ("failed", "parse", reason)
+    assert not CorrigoAttachment.objects.exists()
+
+
 def test_an_unknown_event_is_stored_and_acknowledged(client: Client, cp_sim: CorrigoProSimulator) -> None:
     assert post(client, cp_sim, webhook_body("WorkOrderPaused"), event="WorkOrderPaused").status_code == 200
     assert WebhookDelivery.objects.get().status == WebhookStatus.IGNORED
+
+
+def test_an_event_type_we_do_not_know_is_audited_under_one_operation_and_named_in_the_message(
+    client: Client, cp_sim: CorrigoProSimulator
+) -> None:
+    """The sender picks the Event-Type: it never becomes an operation the Operation filter cannot list."""
+    post(client, cp_sim, webhook_body("WorkOrderPaused"), event="WorkOrderPaused")
+    post(client, cp_sim, webhook_body("AttachmentAdded"), event="AttachmentAdded", auth=None)
+    rows = AuditEvent.objects.filter(kind=AuditKind.WEBHOOK).order_by("id")
+    assert {row.operation for row in rows} <= {*Operation.values}
+    paused = [row for row in rows if row.operation == Operation.WEBHOOK_OTHER]
+    assert paused and all("(event type 'WorkOrderPaused')" in row.message for row in paused)
+    last = rows.last()
+    assert last is not None and last.operation == Operation.WEBHOOK_ATTACHMENT_ADDED  # refused unsigned
 
 
 @pytest.mark.parametrize(

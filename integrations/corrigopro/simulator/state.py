@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from integrations.corrigopro.simulator.demo import DEMO_WORK_ORDERS, _content_for, demo_attachments
 from integrations.simkit import SimulatorApp
 
+# CorrigoPro's rules are copied here, not imported from integrations/corrigopro/rules.py: the simulator
+# stands in for CorrigoPro, so a mistake in our copy of the rules meets a refusal instead of agreement.
 MAX_FILE_SIZE = 20 * 1024 * 1024
 TOKEN_TTL_S = 1199
 LINK_TTL_S = 15 * 60
