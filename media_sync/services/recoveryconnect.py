@@ -29,9 +29,8 @@ from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.claims import job_claim, job_claim_each, job_claim_next
 from media_sync.services.items import item_finish, provider_call
 from media_sync.services.jobs import job_create
-from media_sync.services.providers import retry_policy
+from media_sync.services.providers import provider_transport
 from media_sync.services.refusals import InputRefused
-from media_sync.services.throttle import provider_slot
 
 SYNC_PHOTOS = Operation.RC_SYNC_PHOTOS
 TRANSFER_PHOTOS = Operation.RC_TRANSFER_PHOTOS
@@ -44,10 +43,7 @@ def rc_client(*, recorder: ExchangeRecorder) -> RecoveryConnectClient:
         base_url=config["BASE_URL"],
         username=config["USERNAME"],
         password=config["PASSWORD"],
-        timeout=settings.MEDIA_SYNC_HTTP_TIMEOUT,
-        retry=retry_policy(),
-        on_exchange=recorder,
-        gate=partial(provider_slot, "recoveryconnect"),
+        **provider_transport(Provider.RECOVERYCONNECT, recorder=recorder),
     )
 
 
