@@ -17,12 +17,10 @@ from media_sync.admin.base import (
 )
 from media_sync.admin.forms import DestinationsForm
 from media_sync.admin.pictures import PictureViewsMixin, picture
-from media_sync.models import Provider, RecoveryConnectOrder, RecoveryConnectPhoto
+from media_sync.models import Operation, Provider, RecoveryConnectOrder, RecoveryConnectPhoto
 from media_sync.selectors import rc_transfers_done
 from media_sync.services.audit import audit_name_items
 from media_sync.services.recoveryconnect import (
-    TRANSFER_ALL,
-    TRANSFER_PHOTOS,
     rc_refresh_start,
     rc_transfer_all_start,
     rc_transfer_photos_start,
@@ -133,7 +131,7 @@ class RecoveryConnectOrderAdmin(
             action="transfer_all_photos",
             submit_label="Transfer all photos",
             provider=Provider.RECOVERYCONNECT,
-            operation=TRANSFER_ALL,
+            operation=Operation.RC_TRANSFER_ALL,
             subject=f"order {order.order_id}",
             item="all photos",
             history=lambda data: transfer_history(photos, data["destinations"]),
@@ -196,7 +194,7 @@ class RecoveryConnectPhotoAdmin(
             action="transfer_photos",
             submit_label="Transfer photos",
             provider=Provider.RECOVERYCONNECT,
-            operation=TRANSFER_PHOTOS,
+            operation=Operation.RC_TRANSFER_PHOTOS,
             subject=audit_name_items(sorted({f"order {p.order.order_id}" for p in photos}), "orders"),
             item=audit_name_items([str(photo.photo_id) for photo in photos], "photos"),
             history=lambda data: transfer_history(photos, data["destinations"]),

@@ -32,10 +32,6 @@ from media_sync.services.jobs import job_create
 from media_sync.services.providers import provider_transport
 from media_sync.services.refusals import InputRefused
 
-SYNC_PHOTOS = Operation.RC_SYNC_PHOTOS
-TRANSFER_PHOTOS = Operation.RC_TRANSFER_PHOTOS
-TRANSFER_ALL = Operation.RC_TRANSFER_ALL
-
 
 def rc_client(*, recorder: ExchangeRecorder) -> RecoveryConnectClient:
     config = settings.RECOVERYCONNECT
@@ -76,7 +72,7 @@ def rc_refresh_start(*, order_ids: list[int], triggered_by: str, enqueue: bool =
     """List each order's photos at RecoveryConnect and mirror them (one item per order)."""
     return job_create(
         provider=Provider.RECOVERYCONNECT,
-        operation=SYNC_PHOTOS,
+        operation=Operation.RC_SYNC_PHOTOS,
         subject=", ".join(f"order {order_id}" for order_id in order_ids),
         triggered_by=triggered_by,
         items=[(str(order_id), "") for order_id in order_ids],
@@ -120,7 +116,7 @@ def rc_transfer_photos_start(
         )
     return job_create(
         provider=Provider.RECOVERYCONNECT,
-        operation=TRANSFER_PHOTOS,
+        operation=Operation.RC_TRANSFER_PHOTOS,
         subject=", ".join(f"order {order.order_id}" for order in orders),
         triggered_by=triggered_by,
         params=TransferPhotosParams(photos={str(p.photo_id): p.order.order_id for p in photos}),
@@ -163,7 +159,7 @@ def rc_transfer_all_start(
         )
     return job_create(
         provider=Provider.RECOVERYCONNECT,
-        operation=TRANSFER_ALL,
+        operation=Operation.RC_TRANSFER_ALL,
         subject=f"order {order.order_id}",
         triggered_by=triggered_by,
         params=TransferAllParams(
@@ -236,7 +232,7 @@ def _run_transfer(job: TransferJob) -> None:
     source_of = {photo: int(order) for photo, order in params["photos"].items()}
     whole_order: int | None = None
 
-    if job.operation == TRANSFER_ALL:
+    if job.operation == Operation.RC_TRANSFER_ALL:
         all_params: TransferAllParams = job.params
         whole_order = all_params["order_id"]
         claimed = job_claim(items=job.items.all())
@@ -378,7 +374,7 @@ def _mirror_photos(job: TransferJob, item: TransferItem, photos: list[Photo]) ->
 
 
 RUNNERS: dict[str, Callable[[TransferJob], None]] = {
-    SYNC_PHOTOS: _run_sync,
-    TRANSFER_PHOTOS: _run_transfer,
-    TRANSFER_ALL: _run_transfer,
+    Operation.RC_SYNC_PHOTOS: _run_sync,
+    Operation.RC_TRANSFER_PHOTOS: _run_transfer,
+    Operation.RC_TRANSFER_ALL: _run_transfer,
 }

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import get_commands, load_command_class
 
 from integrations.corrigopro.webhooks import EventType
-from media_sync.models import JOB_TITLES, AuditEvent, Operation, TransferJob
+from media_sync.models import JOB_TITLES, AuditEvent, Operation, Provider, TransferJob
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,6 +46,26 @@ def test_the_audit_and_jobs_take_their_operations_from_the_vocabulary() -> None:
     assert TransferJob._meta.get_field("operation").choices == list(JOB_TITLES.items())
     job = TransferJob(operation=Operation.CP_SYNC)
     assert job.get_operation_display() == "Refresh CorrigoPro attachments"
+
+
+def test_operations_and_providers_are_never_spelled_as_strings() -> None:
+    """The app and the clients name them through the enums only: a literal is a name no test checks."""
+    literal = re.compile(r"""\b(?:operation|provider)\s*(?:=|==|:\s*str\s*=)\s*["'](\w+)["']""")
+    found = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in [*ROOT.glob("integrations/*/client.py"), *ROOT.glob("media_sync/**/*.py")]
+        if "migrations" not in path.parts
+        for name in literal.findall(path.read_text())
+    }
+    assert sorted(found) == []
+
+
+def test_the_app_and_the_clients_name_the_same_providers() -> None:
+    clients = {
+        importlib.import_module(f"integrations.{path.parent.name}.client").PROVIDER
+        for path in ROOT.glob("integrations/*/client.py")
+    }
+    assert clients == set(Provider.values)
 
 
 @pytest.mark.parametrize("name", [n for n, app in get_commands().items() if app == "media_sync"])

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 
 from media_sync.management.corrigo import add_work_order_argument, attachment_from
 from media_sync.management.jobcommand import add_sync_argument, refused, report_items
-from media_sync.models import ItemStatus, Operation
+from media_sync.models import (ItemStatus, Operation, Provider)
 from media_sync.services.corrigopro_download import DownloadFailed, cp_download
 from media_sync.services.refusals import InputRefused
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         target = Path(options["output"])
-        about = ("corrigopro", Operation.CP_DOWNLOAD, options["user"])
+        about = (Provider.CORRIGOPRO, Operation.CP_DOWNLOAD, options["user"])
         subject = f"work order {options['work_order']}"
         if target.is_dir():  # found now, not when the finished download cannot be renamed onto it
             refusal = InputRefused(f"cannot write {target}: it is a directory")

@@ -6,13 +6,11 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from media_sync.management.jobcommand import EXIT_FAILED, JobCommand
-from media_sync.models import ItemStatus, Provider, RecoveryConnectOrder, RecoveryConnectPhoto
+from media_sync.models import ItemStatus, Operation, Provider, RecoveryConnectOrder, RecoveryConnectPhoto
 from media_sync.selectors import DoneBefore, rc_transfers_done
 from media_sync.services.audit import audit_name_items
 from media_sync.services.ids import parse_ids
 from media_sync.services.recoveryconnect import (
-    TRANSFER_ALL,
-    TRANSFER_PHOTOS,
     rc_check_destination_count,
     rc_refresh_start,
     rc_transfer_all_start,
@@ -24,7 +22,7 @@ from media_sync.services.run import job_run
 
 class Command(JobCommand):
     provider = Provider.RECOVERYCONNECT
-    operation = TRANSFER_PHOTOS  # without --photo: TRANSFER_ALL, set in handle()
+    operation = Operation.RC_TRANSFER_PHOTOS  # without --photo: Operation.RC_TRANSFER_ALL, set in handle()
     help = (
         "Transfer an order's photos to other orders at RecoveryConnect. With --photo: one "
         "transfer-specific-photo call per photo; without: the transfer-all-photos call."
@@ -52,7 +50,7 @@ class Command(JobCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # A refusal is recorded under the operation asked for, one the audit's Operation filter offers.
-        self.operation = TRANSFER_PHOTOS if options["photo"] else TRANSFER_ALL
+        self.operation = Operation.RC_TRANSFER_PHOTOS if options["photo"] else Operation.RC_TRANSFER_ALL
 
         def start(enqueue: bool) -> Any:
             (order_id,) = parse_ids([options["order"]], what="order id")
