@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 
 from media_sync.management.corrigo import add_work_order_argument, attachment_from
 from media_sync.management.jobcommand import add_sync_argument, refused, report_items
-from media_sync.models import (ItemStatus, Operation, Provider)
+from media_sync.models import ItemStatus, Operation, Provider
 from media_sync.services.corrigopro_download import DownloadFailed, cp_download
 from media_sync.services.refusals import InputRefused
 
