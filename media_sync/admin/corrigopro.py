@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -14,7 +13,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 
-from integrations.corrigopro.rules import DEFAULT_VISIBILITY, DOCUMENT_TYPES, MAX_PERFORMED_BY, VISIBILITIES
+from integrations.corrigopro.rules import DOCUMENT_TYPES
 from media_sync.admin.base import (
     ConfirmForm,
     ForgivingListMixin,
@@ -27,6 +26,7 @@ from media_sync.admin.base import (
     start_or_show,
 )
 from media_sync.admin.filters import ChoicesFilter
+from media_sync.admin.forms import MetadataForm, UploadForm
 from media_sync.admin.pictures import PictureViewsMixin, picture
 from media_sync.models import (
     CorrigoAttachment,
@@ -44,31 +44,6 @@ from media_sync.services.corrigopro import (
 )
 from media_sync.services.corrigopro_download import DownloadFailed, cp_download
 from media_sync.services.refusals import InputRefused
-
-DOCUMENT_TYPE_CHOICES = [("", "—")] + [(value, value) for value in DOCUMENT_TYPES]
-VISIBILITY_CHOICES = [("", f"— ({DEFAULT_VISIBILITY})")] + [(value, value) for value in VISIBILITIES]
-
-
-class UploadForm(forms.Form):
-    file = forms.FileField(help_text="At most 20 MB. Its type is checked from its bytes.")
-    name = forms.CharField(
-        max_length=255, required=False, help_text="With the extension; the file's own name if empty."
-    )
-    document_type = forms.ChoiceField(choices=DOCUMENT_TYPE_CHOICES, required=False)
-    visibility = forms.ChoiceField(choices=VISIBILITY_CHOICES, required=False)
-    performed_by = forms.CharField(label="Performed by", max_length=MAX_PERFORMED_BY)
-    performed_by_phone = forms.CharField(label="Phone", max_length=30, required=False)
-    upload_anyway = forms.BooleanField(
-        required=False,
-        help_text="Leave unticked: a file already attached to this work order (the same bytes) is not "
-        "sent again. Tick to send it anyway.",
-    )
-
-
-class MetadataForm(forms.Form):
-    name = forms.CharField(max_length=255, help_text="With the extension. The file itself cannot be changed.")
-    document_type = forms.ChoiceField(choices=DOCUMENT_TYPE_CHOICES, required=False)
-    visibility = forms.ChoiceField(choices=VISIBILITY_CHOICES, required=False)
 
 
 class AttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
