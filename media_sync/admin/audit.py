@@ -45,7 +45,7 @@ from media_sync.admin.filters import (
     UserFilter,
 )
 from media_sync.admin.timeline import TimelineViewsMixin
-from media_sync.models import AuditEvent
+from media_sync.models import AuditEvent, Provider
 from media_sync.reports import audit_csv_lines, summary_csv_lines
 from media_sync.selectors import (
     audit_filter,
@@ -245,6 +245,11 @@ class AuditEventAdmin(ReadOnlyAdminMixin, TimelineViewsMixin):
         failures = [
             {
                 **row,
+                # In the words the audit list's filters use.
+                "provider_label": Provider(row["provider"]).label
+                if row["provider"] in Provider.values
+                else "—",
+                "class_label": str(row["failure_class"]).replace("_", " "),
                 "url": f"{audit}?outcome__exact=failed&provider__exact={row['provider']}"
                 f"&failure_class__exact={row['failure_class']}&{window}",
             }

@@ -124,6 +124,8 @@ def test_team_lead_sees_the_charts_and_links_to_the_failing_rows(client: Client,
     assert "4 item results, 1 failed (25.0 %)" in page.text
     assert "work order unknown (3005)" in page.text and "too old to count" not in page.text
     assert "failure_class__exact=not_found" in page.text
+    # Causes in the filters' words, not as stored.
+    assert "<td>CorrigoPro</td><td>not found</td>" in page.text and "<td>corrigopro</td>" not in page.text
     assert client.get(DASHBOARD, {"since": "2026-02-30", "until": "nonsense"}).status_code == 200
     assert "Dashboard" in client.get(reverse("admin:index")).text
 
