@@ -250,7 +250,7 @@ def sent_picture(sent: SuBatchPhoto) -> str:
 
 def photo_row(sent: SuBatchPhoto, context: dict[str, Any]) -> str:
     """One photo's row of the batch page, as the page itself draws it."""
-    row = {**context, "sent": sent, "thumb": sent_picture(sent)}
+    row = {**context, "sent": sent, "thumb": sent_picture(sent), "on_booking": sent.status == PhotoStatus.OK}
     return render_to_string("admin/media_sync/subatch/photo_row.html", row)
 
 
@@ -369,6 +369,7 @@ class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixi
     ) -> HttpResponse:
         """The batch page: each photo's status and Booking.com's message, counts per status."""
         batch = self._batch(request, object_id, run=False)
+        can_run = self.has_run_jobs_permission(request)
         photos = list(batch.photos.select_related("photo__media", "item"))
         items = dict.fromkeys(ItemStatus.values, 0) | Counter(sent.item.status for sent in photos)
         counts_text = batch_counts_text([sent_status(sent) for sent in photos])
@@ -378,13 +379,14 @@ class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixi
             "opts": self.opts,
             "title": str(batch),
             "batch": batch,
-            "rows": [(sent, sent_picture(sent)) for sent in photos],
+            "rows": [photo_row(sent, {"batch": batch, "can_run": can_run}) for sent in photos],
             "counts": counts_text,
             "announce": batch_announcement(batch, counts_text),
             "done": done,
             "total": total,
             "percent": percent(done, total),
-            "can_run": self.has_run_jobs_permission(request),
+            "can_run": can_run,
+            "can_refresh": can_run and batch.status == BatchStatus.POLLING,
             "job_url": job_url(batch.job),
             "ended": batch.status not in BATCH_WORKING,
             "since": cursor_now(),
