@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import MB, emit, timed_with_peak  # noqa: E402
+from bench.common import MB, emit, label, row_count, row_counts, timed_with_peak  # noqa: E402
 
 URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/media_sync_bench")
 os.environ.update(
@@ -85,25 +85,6 @@ def copy_sql() -> str:
 
     select = f"SELECT {', '.join(COLUMNS)} FROM media_sync_auditevent ORDER BY timestamp, id"
     return f"COPY ({select}) TO STDOUT WITH CSV HEADER"
-
-
-def row_count(text: str) -> int:
-    """100000, 100_000, 100k and 1m alike."""
-    text = text.strip().lower().replace("_", "")
-    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
-    return int(text.rstrip("km")) * scale
-
-
-def row_counts(text: str) -> list[int]:
-    return [row_count(part) for part in text.split(",") if part.strip()]
-
-
-def label(rows: int) -> str:
-    if rows % 1_000_000 == 0:
-        return f"{rows // 1_000_000}M rows"
-    if rows % 1_000 == 0:
-        return f"{rows // 1_000}k rows"
-    return f"{rows:,} rows"
 
 
 def admin_db_command(sql: str) -> None:

@@ -1,4 +1,5 @@
-"""What every benchmark shares: memory sampling, and one result line per figure for `bench/run.py`.
+"""What every benchmark shares: memory sampling, row counts said short, and one result line per figure
+for `bench/run.py`.
 
 A benchmark prints whatever detail it likes, and for each figure one `emit(...)` line. `bench/run.py`
 runs the parts in their own processes and prints those lines as one table.
@@ -57,3 +58,23 @@ def emit(*, part: str, measure: str, ours: str, against: str, ratio: str, target
         "met": met,
     }
     print(RESULT_PREFIX + json.dumps(row), flush=True)
+
+
+# Sizes on the command line and in the table.
+def row_count(text: str) -> int:
+    """100000, 100_000, 100k and 1m alike."""
+    text = text.strip().lower().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(text.rstrip("km")) * scale
+
+
+def row_counts(text: str) -> list[int]:
+    return [row_count(part) for part in text.split(",") if part.strip()]
+
+
+def label(rows: int) -> str:
+    if rows % 1_000_000 == 0:
+        return f"{rows // 1_000_000}M rows"
+    if rows % 1_000 == 0:
+        return f"{rows // 1_000}k rows"
+    return f"{rows:,} rows"
