@@ -56,3 +56,23 @@ def test_every_code_word_of_the_guides_is_still_in_the_code() -> None:
     }
     assert len(words) > 40  # it reads them
     assert sorted(word for word in words if not re.search(rf"\b{word}\b", code)) == []
+
+
+REFERENCE = re.compile(r'Reference: (docs/[\w/.-]+\.md), "([^"]+)"(?: and "([^"]+)")?')
+
+
+def test_every_reference_comment_names_a_section_its_document_has() -> None:
+    cited = [
+        (path, match)
+        for path in [*(ROOT / "integrations").rglob("*.py"), *(ROOT / "media_sync").rglob("*.py")]
+        for match in REFERENCE.finditer(path.read_text())
+    ]
+    assert len(cited) > 10  # it finds them
+    problems = []
+    for path, match in cited:
+        doc = ROOT / match[1]
+        headings = re.findall(r"^#+ (.+)$", doc.read_text(), re.M) if doc.is_file() else []
+        for section in filter(None, (match[2], match[3])):
+            if section not in headings:
+                problems.append(f"{path.relative_to(ROOT)}: {match[1]} has no section {section!r}")
+    assert problems == []
