@@ -193,13 +193,17 @@ def dashboard_charts(*, since: date, until: date) -> list[ProviderChart]:
     return charts
 
 
+# The RecoveryConnect operations that move a photo to another order (services/recoveryconnect.py).
+RC_TRANSFER_OPERATIONS = (Operation.RC_TRANSFER_PHOTOS, Operation.RC_TRANSFER_ALL)
+
+
 # --- Pictures ------------------------------------------------------------------------------------------
 
 
 def job_item_pictures(job: TransferJob, items: list[TransferItem]) -> dict[int, Model]:
     """The photo or attachment each of a page's items is about (item pk -> object), in one query. Jobs
     about orders, work orders or batches as a whole have none."""
-    if job.operation in (Operation.RC_TRANSFER_PHOTOS, Operation.RC_TRANSFER_ALL):
+    if job.operation in RC_TRANSFER_OPERATIONS:
         ids = [int(item.item) for item in items if item.item.isdigit()]
         photos = {str(p.photo_id): p for p in RecoveryConnectPhoto.objects.filter(photo_id__in=ids)}
         return {item.pk: photos[item.item] for item in items if item.item in photos}
@@ -277,10 +281,6 @@ class DoneBefore:
 
     def __str__(self) -> str:
         return f"on {timezone.localtime(self.at):%Y-%m-%d %H:%M} by {self.by} (job {self.job_id})"
-
-
-# The RecoveryConnect operations that move a photo to another order (services/recoveryconnect.py).
-RC_TRANSFER_OPERATIONS = (Operation.RC_TRANSFER_PHOTOS, Operation.RC_TRANSFER_ALL)
 
 
 def rc_transfers_done(*, photo_ids: list[int], destinations: list[int]) -> dict[tuple[int, int], DoneBefore]:

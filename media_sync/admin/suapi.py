@@ -49,7 +49,7 @@ from media_sync.models import (
     SuPhoto,
     SuProperty,
 )
-from media_sync.selectors import batches_with_item_counts, item_counts
+from media_sync.selectors import ItemCounts, batches_with_item_counts, item_counts
 from media_sync.services.audit import audit_name_items
 from media_sync.services.refusals import InputRefused
 from media_sync.services.suapi import su_batch_start, su_delete_start
@@ -371,9 +371,8 @@ class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixi
         batch = self._batch(request, object_id, run=False)
         can_run = self.has_run_jobs_permission(request)
         photos = list(batch.photos.select_related("photo__media", "item"))
-        items = dict.fromkeys(ItemStatus.values, 0) | Counter(sent.item.status for sent in photos)
+        items = ItemCounts(dict.fromkeys(ItemStatus.values, 0) | Counter(sent.item.status for sent in photos))
         counts_text = batch_counts_text([sent_status(sent) for sent in photos])
-        done, total = items[ItemStatus.SUCCEEDED] + items[ItemStatus.FAILED], len(photos)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -382,9 +381,9 @@ class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixi
             "rows": [photo_row(sent, {"batch": batch, "can_run": can_run}) for sent in photos],
             "counts": counts_text,
             "announce": batch_announcement(batch, counts_text),
-            "done": done,
-            "total": total,
-            "percent": percent(done, total),
+            "done": items.done,
+            "total": items.total,
+            "percent": percent(items.done, items.total),
             "can_run": can_run,
             "can_refresh": can_run and batch.status == BatchStatus.POLLING,
             "job_url": job_url(batch.job),
