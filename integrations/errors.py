@@ -55,20 +55,14 @@ class ProviderError(Exception):
 def error_for_status(
     status: int, message: str, *, code: str = "", retry_after: float | None = None
 ) -> ProviderError:
-    """The generic reading of an HTTP status; provider clients refine it with their own error bodies."""
-    if status == 429:
+    """The generic reading of an HTTP status; provider clients refine it with their own error bodies.
+    Throttling and the provider's own failures are transient (retried, honouring Retry-After); the rest
+    are not."""
+    if status == 429 or status >= 500:
+        failure_class = FailureClass.RATE_LIMITED if status == 429 else FailureClass.PROVIDER_ERROR
         return ProviderError(
             message,
-            failure_class=FailureClass.RATE_LIMITED,
-            transient=True,
-            http_status=status,
-            code=code,
-            retry_after=retry_after,
-        )
-    if status >= 500:
-        return ProviderError(
-            message,
-            failure_class=FailureClass.PROVIDER_ERROR,
+            failure_class=failure_class,
             transient=True,
             http_status=status,
             code=code,
