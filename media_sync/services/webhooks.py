@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import timedelta
 from functools import partial
@@ -46,6 +47,14 @@ PROCESS_TASK = "media_sync.tasks.process_webhook"
 WEBHOOK_USER = "corrigopro webhook"
 
 
+# An event type shown in an audit row: a name, never whatever else the sender put in the header.
+EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,59}")
+
+
+def _event_named(event: str) -> str:
+    return f"event type {event!r}" if EVENT_NAME.fullmatch(event) else "event type not a name"
+
+
 def _audit(
     *,
     event: str,
@@ -68,7 +77,7 @@ def _audit(
         provider_status=provider_status,
         http_status=http_status,
         failure_class=failure_class,
-        message=message if known or not event else f"{message} (event type {event[:60]!r})",
+        message=message if known or not event else f"{message} ({_event_named(event)})",
         reference=delivery.message_id[:100] if delivery else "",
         triggered_by=WEBHOOK_USER,
         method="POST",

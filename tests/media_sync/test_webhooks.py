@@ -151,7 +151,10 @@ def test_an_event_type_we_do_not_know_is_audited_under_one_operation_and_named_i
     assert {row.operation for row in rows} <= {*Operation.values}
     paused = [row for row in rows if row.operation == Operation.WEBHOOK_OTHER]
     assert paused and all("(event type 'WorkOrderPaused')" in row.message for row in paused)
-    last = rows.last()
+    post(client, cp_sim, webhook_body("X"), event="=cmd|' /C calc'!A0", auth=None)  # not repeated
+    hostile = rows.last()
+    assert hostile is not None and hostile.message == "webhook refused: missing token (event type not a name)"
+    last = rows.filter(operation=Operation.WEBHOOK_ATTACHMENT_ADDED).last()
     assert last is not None and last.operation == Operation.WEBHOOK_ATTACHMENT_ADDED  # refused unsigned
 
 
