@@ -23,7 +23,6 @@ from media_sync.models import (
     MediaFile,
     Operation,
     Provider,
-    ThumbnailStatus,
     TransferItem,
     TransferJob,
 )
@@ -72,10 +71,9 @@ def _sync_one(job: TransferJob, client: CorrigoProClient, item: TransferItem) ->
         new = sum(_mirror_attachment(work_order, attachment, now) for attachment in attachments)
         work_order.attachments_synced_at = now
         work_order.save(update_fields=["attachments_synced_at"])
-        work_order.attachments.filter(thumbnail_status=ThumbnailStatus.FAILED).update(
-            thumbnail_status=ThumbnailStatus.PENDING
+        thumbnails.thumbnails_refresh(
+            work_order.attachments.all(), provider=Provider.CORRIGOPRO, parent_id=work_order_id
         )
-        thumbnails.thumbnails_enqueue(provider=Provider.CORRIGOPRO, parent_id=work_order_id)
         item_finish(
             item=item,
             job=job,

@@ -20,7 +20,6 @@ from media_sync.models import (
     Provider,
     RecoveryConnectOrder,
     RecoveryConnectPhoto,
-    ThumbnailStatus,
     TransferItem,
     TransferJob,
 )
@@ -359,11 +358,9 @@ def _mirror_photos(job: TransferJob, item: TransferItem, photos: list[Photo]) ->
             )
         order.photos_synced_at = now
         order.save(update_fields=["photos_synced_at"])
-        # New photos start pending; a refresh tries again those whose thumbnail failed.
-        order.photos.filter(thumbnail_status=ThumbnailStatus.FAILED).update(
-            thumbnail_status=ThumbnailStatus.PENDING
+        thumbnails.thumbnails_refresh(
+            order.photos.all(), provider=Provider.RECOVERYCONNECT, parent_id=order_id
         )
-        thumbnails.thumbnails_enqueue(provider=Provider.RECOVERYCONNECT, parent_id=order_id)
         item_finish(
             item=item,
             job=job,

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -48,6 +49,13 @@ def picture_status(*, mime_type: str, name: str) -> str:
     """Pending (to be fetched) for a picture, or one that may be; not a picture when its type says so."""
     mime = mime_type or mimetypes.guess_type(name)[0] or ""
     return ThumbnailStatus.PENDING if not mime or mime.startswith("image/") else ThumbnailStatus.NOT_A_PICTURE
+
+
+def thumbnails_refresh(pictures: QuerySet[Any], *, provider: str, parent_id: int) -> None:
+    """After a refresh of an order (or work order): new pictures start pending, those whose thumbnail
+    failed are tried again, and the worker is queued for them."""
+    pictures.filter(thumbnail_status=ThumbnailStatus.FAILED).update(thumbnail_status=ThumbnailStatus.PENDING)
+    thumbnails_enqueue(provider=provider, parent_id=parent_id)
 
 
 def thumbnails_enqueue(*, provider: str, parent_id: int) -> None:
