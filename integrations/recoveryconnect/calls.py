@@ -14,3 +14,7 @@ class Call(StrEnum):
     TRANSFER_PHOTO = "transfer_photo"
     TRANSFER_ALL_PHOTOS = "transfer_all_photos"
     FETCH_PHOTO = "fetch_photo"
+    LIST_RECOVERIES = "list_recoveries"
+    LIST_RECOVERY_PHOTOS = "list_recovery_photos"
+    UPLOAD_PHOTO = "upload_photo"
+    UPLOAD_PERSONAL_PHOTO = "upload_personal_photo"

@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, Unpack
+from datetime import datetime
+from typing import IO, Any, TypeVar, Unpack
 
 import requests
 
+from integrations.base64json import CONTENT_TYPE, Base64JsonStream, base64_summary
 from integrations.errors import FailureClass, ProviderError, error_for_status
 from integrations.http import Transport, fetch_bytes, json_body, parse_retry_after
 from integrations.recoveryconnect.calls import Call
 from integrations.recoveryconnect.schemas import (
     Photo,
+    Recovery,
     Token,
     TransferOutcome,
+    UploadedPhoto,
     parse_photos,
+    parse_recoveries,
     parse_token,
     parse_transfer,
+    parse_uploaded,
 )
 from integrations.tokens import BearerTokenClient, TokenCache
 
 PROVIDER = "recoveryconnect"
 TOKENS = TokenCache()
 T = TypeVar("T")
+# How an upload's picture_time is written ("YYYY-MM-DD HH:mm:ss" in the docs).
+PICTURE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def checked_json(response: requests.Response) -> Any:
@@ -53,6 +61,19 @@ def checked_file(response: requests.Response) -> None:
             f"HTTP {response.status_code} {response.reason or ''} for the photo link".replace("  ", " "),
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
+
+
+def _upload_fields(
+    file_name: str, image_name: str, picture_time: datetime, type_id: int | None
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "file_name": file_name,
+        "image_name": image_name,
+        "picture_time": picture_time.strftime(PICTURE_TIME_FORMAT),
+    }
+    if type_id is not None:
+        fields["type"] = type_id
+    return fields
 
 
 class RecoveryConnectClient(BearerTokenClient):
@@ -129,6 +150,93 @@ class RecoveryConnectClient(BearerTokenClient):
             json_payload={"transfer_to": transfer_to},
             idempotent=False,
             check=lambda response: parse_transfer(checked_json(response)),
+        )
+
+    # Reference: docs/providers/recoveryconnect.md, "Recoveries"
+    def list_recoveries(self, *, order_id: int) -> list[Recovery]:
+        return self._authorized(
+            "GET",
+            f"/api/v140/orders/{order_id}/recoveries",
+            operation=Call.LIST_RECOVERIES,
+            check=lambda response: parse_recoveries(checked_json(response)),
+        )
+
+    # Reference: docs/providers/recoveryconnect.md, "Recovery photos" (listed as an order's photos are)
+    def list_recovery_photos(self, *, order_id: int, recovery_id: int) -> list[Photo]:
+        return self._authorized(
+            "GET",
+            f"/api/v130/orders/{order_id}/recoveries/{recovery_id}/photos",
+            operation=Call.LIST_RECOVERY_PHOTOS,
+            check=lambda response: parse_photos(checked_json(response)),
+        )
+
+    # Reference: docs/providers/recoveryconnect.md, "Upload a photo to a recovery"
+    def upload_photo(
+        self,
+        *,
+        order_id: int,
+        recovery_id: int,
+        open_file: Callable[[], IO[bytes]],
+        size: int,
+        file_name: str,
+        image_name: str,
+        picture_time: datetime,
+        type_id: int,
+    ) -> UploadedPhoto:
+        return self._upload(
+            f"/api/v130/orders/{order_id}/recoveries/{recovery_id}/photos",
+            Call.UPLOAD_PHOTO,
+            open_file=open_file,
+            size=size,
+            fields=_upload_fields(file_name, image_name, picture_time, type_id),
+            personal=False,
+        )
+
+    # Reference: docs/providers/recoveryconnect.md, "Upload a personal-property photo" (type optional)
+    def upload_personal_photo(
+        self,
+        *,
+        order_id: int,
+        recovery_id: int,
+        open_file: Callable[[], IO[bytes]],
+        size: int,
+        file_name: str,
+        image_name: str,
+        picture_time: datetime,
+        type_id: int | None = None,
+    ) -> UploadedPhoto:
+        return self._upload(
+            f"/api/v150/orders/{order_id}/recoveries/{recovery_id}/personals/photos",
+            Call.UPLOAD_PERSONAL_PHOTO,
+            open_file=open_file,
+            size=size,
+            fields=_upload_fields(file_name, image_name, picture_time, type_id),
+            personal=True,
+        )
+
+    def _upload(
+        self,
+        path: str,
+        operation: Call,
+        *,
+        open_file: Callable[[], IO[bytes]],
+        size: int,
+        fields: dict[str, Any],
+        personal: bool,
+    ) -> UploadedPhoto:
+        def body() -> Base64JsonStream:
+            # A fresh stream per attempt: a retried upload reads the file from storage again.
+            return Base64JsonStream(fields=fields, data_field="data", file=open_file(), size=size)
+
+        return self._authorized(
+            "POST",
+            path,
+            operation=operation,
+            body=body,
+            extra_headers={"Content-Type": CONTENT_TYPE},
+            summary=base64_summary(fields, "data", size),
+            idempotent=False,  # a second upload makes a second photo
+            check=lambda response: parse_uploaded(checked_json(response), personal=personal),
         )
 
     # Reference: docs/providers/recoveryconnect.md, "List an order's photos" (photo_url: pre-signed,

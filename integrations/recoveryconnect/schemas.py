@@ -30,6 +30,26 @@ class Photo:
 
 
 @dataclass(frozen=True)
+class Recovery:
+    """A recovery (the repossession event an order's recovery photos hang on). `created_at` is kept as
+    RecoveryConnect writes it: its format is not documented."""
+
+    id: int
+    order_id: int
+    created_at: str
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class UploadedPhoto:
+    """The answer to an upload: the new photo's id is `attachment_id`."""
+
+    order_id: int
+    attachment_id: int
+    recovery_id: int
+
+
+@dataclass(frozen=True)
 class TransferOutcome:
     """One orders[] entry: one photo to one destination (a client order id)."""
 
@@ -111,3 +131,41 @@ def parse_transfer(body: Any) -> list[TransferOutcome]:
                 raise _shape_error("attachment status is not a string")
             outcomes.append(TransferOutcome(destination, _int(attachment.get("id"), "attachment id"), status))
     return outcomes
+
+
+def parse_recoveries(body: Any) -> list[Recovery]:
+    recoveries = []
+    for entry in _list(_dict(body, "recoveries response").get("data"), "data"):
+        entry = _dict(entry, "recovery")
+        active = entry.get("is_active")
+        # Documented as the string "1"; 0/1 and booleans are read the same way, anything else is not guessed.
+        if active in ("1", 1, True):
+            is_active = True
+        elif active in ("0", 0, False):
+            is_active = False
+        else:
+            raise _shape_error('recovery is_active is not "1" or "0"')
+        created_at = entry.get("created_at")
+        if created_at is not None and not isinstance(created_at, str):
+            raise _shape_error("recovery created_at is not a string")
+        recoveries.append(
+            Recovery(
+                id=_int(entry.get("id"), "recovery id"),
+                order_id=_int(entry.get("order_id"), "recovery order_id"),
+                created_at=created_at or "",
+                is_active=is_active,
+            )
+        )
+    return recoveries
+
+
+def parse_uploaded(body: Any, *, personal: bool = False) -> UploadedPhoto:
+    body = _dict(body, "upload response")
+    if personal and body.get("status") != SUCCESS:
+        raise _shape_error(f'upload status is {body.get("status")!r}, not "success"')
+    data = _dict(body.get("data"), "upload response data")
+    return UploadedPhoto(
+        order_id=_int(data.get("order_id"), "order_id"),
+        attachment_id=_int(data.get("attachment_id"), "attachment_id"),
+        recovery_id=_int(data.get("recovery_id"), "recovery_id"),
+    )

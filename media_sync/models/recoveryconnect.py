@@ -1,4 +1,4 @@
-"""The RecoveryConnect mirror: orders and the photos listed on them."""
+"""The RecoveryConnect mirror: orders, their recoveries and the photos listed on them."""
 
 from __future__ import annotations
 
@@ -32,6 +32,29 @@ class RecoveryConnectOrder(models.Model):
         return f"Order {self.order_id}{client}"
 
 
+class RecoveryConnectRecovery(models.Model):
+    """A recovery of an order (the repossession event its recovery photos hang on), as last listed."""
+
+    recovery_id = models.PositiveBigIntegerField(unique=True)
+    order = models.ForeignKey(RecoveryConnectOrder, on_delete=models.CASCADE, related_name="recoveries")
+    created_at_provider = models.CharField(
+        "created at RecoveryConnect",
+        max_length=40,
+        blank=True,
+        help_text="As RecoveryConnect writes it (its format is not documented).",
+    )
+    is_active = models.BooleanField(default=True)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["order_id", "recovery_id"]
+        verbose_name = "RecoveryConnect recovery"
+
+    def __str__(self) -> str:
+        created = f" of {self.created_at_provider}" if self.created_at_provider else ""
+        return f"Recovery {self.recovery_id}{created}{'' if self.is_active else ' (inactive)'}"
+
+
 class RecoveryConnectPhoto(Pictured):
     """A photo listed at RecoveryConnect. Its pre-signed URL is short-lived and never stored."""
 
@@ -40,6 +63,19 @@ class RecoveryConnectPhoto(Pictured):
     name = models.CharField(max_length=255, blank=True)
     type_id = models.IntegerField(null=True, blank=True)
     type_name = models.CharField(max_length=100, blank=True)
+    recovery = models.ForeignKey(
+        RecoveryConnectRecovery,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="photos",
+        help_text="The recovery whose photo list names it (none: listed on the order only).",
+    )
+    personal = models.BooleanField(
+        "personal property",
+        default=False,
+        help_text="Set only for a photo we uploaded as personal property (RecoveryConnect's lists never say)",
+    )
     synced_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -26,6 +26,7 @@ class Operation(models.TextChoices):
     RC_SYNC_PHOTOS = "rc_sync_photos", "refresh photos"
     RC_TRANSFER_PHOTOS = "rc_transfer_photos", "transfer photos"
     RC_TRANSFER_ALL = "rc_transfer_all", "transfer all photos"
+    RC_UPLOAD_PHOTOS = "rc_upload_photos", "upload photos"
     CP_SYNC = "cp_sync", "refresh attachments"
     CP_UPLOAD = "cp_upload", "upload attachment"
     CP_UPDATE = "cp_update", "change attachment"
@@ -42,6 +43,10 @@ class Operation(models.TextChoices):
     TRANSFER_PHOTO = "transfer_photo", "transfer photo"
     TRANSFER_ALL_PHOTOS = "transfer_all_photos", "transfer all photos"
     FETCH_PHOTO = "fetch_photo", "fetch a photo (thumbnail)"
+    LIST_RECOVERIES = "list_recoveries", "list recoveries"
+    LIST_RECOVERY_PHOTOS = "list_recovery_photos", "list a recovery's photos"
+    UPLOAD_PHOTO = "upload_photo", "upload photo"
+    UPLOAD_PERSONAL_PHOTO = "upload_personal_photo", "upload personal-property photo"
     LIST_ATTACHMENTS = "list_attachments", "list attachments"
     UPLOAD_ATTACHMENT = "upload_attachment", "upload attachment"
     UPDATE_ATTACHMENT = "update_attachment", "change attachment"
@@ -68,6 +73,7 @@ JOB_TITLES = {
     Operation.RC_SYNC_PHOTOS: "Refresh RecoveryConnect photos",
     Operation.RC_TRANSFER_PHOTOS: "Transfer RecoveryConnect photos",
     Operation.RC_TRANSFER_ALL: "Transfer all RecoveryConnect photos of an order",
+    Operation.RC_UPLOAD_PHOTOS: "Upload photos to a RecoveryConnect recovery",
     Operation.CP_SYNC: "Refresh CorrigoPro attachments",
     Operation.CP_UPLOAD: "Upload to CorrigoPro",
     Operation.CP_UPDATE: "Change a CorrigoPro attachment",

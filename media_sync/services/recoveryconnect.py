@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from integrations.errors import FailureClass
 from integrations.recoveryconnect.client import RecoveryConnectClient
-from integrations.recoveryconnect.schemas import FAIL, Photo, TransferOutcome
+from integrations.recoveryconnect.schemas import FAIL, TransferOutcome
 from media_sync.models import (
     ItemStatus,
     Operation,
@@ -23,12 +23,12 @@ from media_sync.models import (
     TransferItem,
     TransferJob,
 )
-from media_sync.services import thumbnails
 from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.claims import job_claim, job_claim_each, job_claim_next
 from media_sync.services.items import item_finish, provider_call
 from media_sync.services.jobs import job_create
 from media_sync.services.providers import provider_transport
+from media_sync.services.recoveryconnect_mirror import OrderListing, rc_mirror_order
 from media_sync.services.refusals import InputRefused
 
 
@@ -328,46 +328,30 @@ def _not_there_yet(
 
 
 def _run_sync(job: TransferJob) -> None:
+    """Each order's photos, its recoveries and each recovery's photos, then the mirror of all of them."""
     recorder = ExchangeRecorder(job=job)
     client = rc_client(recorder=recorder)
     for item in job_claim_each(job=job):
         recorder.about(item=item.item)
-        photos = provider_call(job, [item], partial(client.list_photos, order_id=int(item.item)))
-        if photos is not None:
-            _mirror_photos(job, item, photos)
-
-
-def _mirror_photos(job: TransferJob, item: TransferItem, photos: list[Photo]) -> None:
-    order_id = int(item.item)
-    now = timezone.now()
-    with transaction.atomic():
-        order, _ = RecoveryConnectOrder.objects.get_or_create(order_id=order_id)
-        known = set(order.photos.values_list("photo_id", flat=True))
-        listed = {photo.id for photo in photos}
-        order.photos.exclude(photo_id__in=listed).delete()
-        for photo in photos:
-            RecoveryConnectPhoto.objects.update_or_create(
-                photo_id=photo.id,
-                defaults={
-                    "order": order,
-                    "name": photo.name,
-                    "type_id": photo.type_id,
-                    "type_name": photo.type_name,
-                    "synced_at": now,
-                },
+        order_id = int(item.item)
+        photos = provider_call(job, [item], partial(client.list_photos, order_id=order_id))
+        if photos is None:
+            continue
+        recoveries = provider_call(job, [item], partial(client.list_recoveries, order_id=order_id))
+        if recoveries is None:
+            continue
+        listing = OrderListing(photos=photos, recoveries=recoveries)
+        for recovery in recoveries:
+            listed = provider_call(
+                job,
+                [item],
+                partial(client.list_recovery_photos, order_id=order_id, recovery_id=recovery.id),
             )
-        order.photos_synced_at = now
-        order.save(update_fields=["photos_synced_at"])
-        thumbnails.thumbnails_refresh(
-            order.photos.all(), provider=Provider.RECOVERYCONNECT, parent_id=order_id
-        )
-        item_finish(
-            item=item,
-            job=job,
-            succeeded=True,
-            http_status=200,
-            message=f"{len(photos)} photos listed: {len(listed - known)} new, {len(known - listed)} removed",
-        )
+            if listed is None:
+                break
+            listing.recovery_photos[recovery.id] = listed
+        else:
+            rc_mirror_order(job, item, listing)
 
 
 RUNNERS: dict[str, Callable[[TransferJob], None]] = {

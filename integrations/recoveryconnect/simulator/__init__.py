@@ -1,4 +1,4 @@
-"""In-memory stand-in for MBSI RecoveryConnect (auth, list photos, transfer photos), reached over real HTTP.
+"""In-memory stand-in for MBSI RecoveryConnect (auth, photos, transfers, recoveries, uploads), over HTTP.
 
 Wire formats follow docs/providers/recoveryconnect.md. MBSI does not publish its
 error bodies, so the 401/404/422 shapes below are our choice (Laravel-style, which the API's style suggests).

@@ -3,13 +3,22 @@ out."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
+import time
 from typing import Any
 
 from integrations.recoveryconnect.simulator.demo import photo_jpeg
-from integrations.recoveryconnect.simulator.state import SimOrder, SimPhoto, Transfer, _Store
+from integrations.recoveryconnect.simulator.state import (
+    SimOrder,
+    SimPhoto,
+    SimRecovery,
+    Transfer,
+    _Store,
+)
 from integrations.simkit import BadRequestError, SimRequest, SimResponse, json_response, text_response
 
 PHOTO_URL_TTL_S = 900
@@ -106,7 +115,7 @@ class _Api(_Store):
         broken = self.broken_photos.get(int(photo_id))
         if photo is None or broken == "missing":
             return _storage_error(404, "NoSuchKey", "The specified key does not exist.")
-        content = photo_jpeg(photo.id, photo.name)
+        content = photo.content if photo.content is not None else photo_jpeg(photo.id, photo.name)
         if broken == "html":
             return text_response(200, "<html><body>Service unavailable</body></html>", "text/html")
         if broken == "corrupt":
@@ -148,11 +157,105 @@ class _Api(_Store):
         if dest is None or dest.closed or photo.locked or dest is source:
             return False
         new_id = self._new_photo_id()
-        dest.photos.append(SimPhoto(new_id, photo.name, photo.type_id, photo.type_name))
+        dest.photos.append(
+            SimPhoto(new_id, photo.name, photo.type_id, photo.type_name, content=photo.content)
+        )
         self.transfers.append(
             Transfer(source.internal_id, photo.id, dest_client_order_id, new_id, self.clock.now())
         )
         return True
+
+    # --- Recoveries, their photos and uploads ------------------------------------------------------
+
+    def _recovery_or_error(
+        self, request: SimRequest, order_id: str, recovery_id: str
+    ) -> tuple[SimOrder, SimRecovery] | SimResponse:
+        order = self._order_or_error(request, order_id)
+        if isinstance(order, SimResponse):
+            return order
+        recovery = next((r for r in order.recoveries if r.id == int(recovery_id)), None)
+        if recovery is None:
+            return json_response(404, {"message": "Recovery not found."})
+        return order, recovery
+
+    def _list_recoveries(self, request: SimRequest, order_id: str) -> SimResponse:
+        order = self._order_or_error(request, order_id)
+        if isinstance(order, SimResponse):
+            return order
+        data = [
+            {
+                "id": recovery.id,
+                "order_id": order.internal_id,
+                "created_at": recovery.created_at,
+                "is_active": "1" if recovery.is_active else "0",
+            }
+            for recovery in order.recoveries
+        ]
+        return json_response(200, {"data": data})
+
+    def _list_recovery_photos(self, request: SimRequest, order_id: str, recovery_id: str) -> SimResponse:
+        found = self._recovery_or_error(request, order_id, recovery_id)
+        if isinstance(found, SimResponse):
+            return found
+        order, recovery = found
+        data = [
+            {
+                "id": photo.id,
+                "type": {"id": photo.type_id, "name": photo.type_name},
+                "order_id": order.internal_id,
+                "name": photo.name,
+                "photo_url": self._photo_url(request, photo.id),
+            }
+            for photo in recovery.photos
+        ]
+        return json_response(200, {"data": data})
+
+    def _upload(self, request: SimRequest, order_id: str, recovery_id: str) -> SimResponse:
+        return self._store_upload(request, order_id, recovery_id, personal=False)
+
+    def _upload_personal(self, request: SimRequest, order_id: str, recovery_id: str) -> SimResponse:
+        return self._store_upload(request, order_id, recovery_id, personal=True)
+
+    def _store_upload(
+        self, request: SimRequest, order_id: str, recovery_id: str, *, personal: bool
+    ) -> SimResponse:
+        found = self._recovery_or_error(request, order_id, recovery_id)
+        if isinstance(found, SimResponse):
+            return found
+        order, recovery = found
+        body = _json_object(request)
+        checked = _upload_body(body, type_required=not personal)
+        if isinstance(checked, SimResponse):
+            return checked
+        content, type_id = checked
+        # The type's name as the order's other photos carry it (the simulator keeps no list of types).
+        known = {p.type_id: p.type_name for p in order.photos}
+        type_name = known.get(type_id, f"Type {type_id}") if type_id is not None else ""
+        photo = SimPhoto(self._new_photo_id(), body["file_name"], type_id, type_name, content=content)
+        order.photos.append(photo)
+        (recovery.personals if personal else recovery.photos).append(photo)
+        self.uploads.append(
+            {
+                "order_id": order.internal_id,
+                "recovery_id": recovery.id,
+                "attachment_id": photo.id,
+                "file_name": body["file_name"],
+                "image_name": body["image_name"],
+                "picture_time": body["picture_time"],
+                "type": type_id,
+                "personal": personal,
+                "size": len(content),
+                "sha256": hashlib.sha256(content).hexdigest(),
+            }
+        )
+        data = {
+            "order_id": order.internal_id,
+            "attachment_id": photo.id,
+            "recovery_id": recovery.id,
+            "file_name": body["file_name"],
+            "picture_time": body["picture_time"],
+        }
+        return json_response(200, {"data": data, "status": "success"} if personal else {"data": data})
 
 
 def _json_object(request: SimRequest) -> dict[str, Any]:
@@ -175,3 +278,30 @@ def _transfer_to(request: SimRequest) -> list[int] | SimResponse:
         if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
             return _invalid("transfer_to", f"The transfer_to.{index} must be a positive integer.")
     return list(value)
+
+
+def _upload_body(body: dict[str, Any], *, type_required: bool) -> tuple[bytes, int | None] | SimResponse:
+    """The decoded picture and type of an upload's body, or the 422 naming every field in error."""
+    errors: dict[str, list[str]] = {}
+    for name in ("file_name", "image_name", "picture_time", "data"):
+        if not isinstance(body.get(name), str) or not body[name]:
+            errors[name] = [f"The {name.replace('_', ' ')} field is required."]
+    if "picture_time" not in errors:
+        try:
+            time.strptime(body["picture_time"], "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            errors["picture_time"] = ["The picture time does not match the format Y-m-d H:i:s."]
+    content = b""
+    if "data" not in errors:
+        try:
+            content = base64.b64decode(body["data"], validate=True)
+        except (binascii.Error, ValueError):
+            errors["data"] = ["The data must be a valid base64 string."]
+    type_id = body.get("type")
+    if type_id is None and type_required:
+        errors["type"] = ["The type field is required."]
+    elif type_id is not None and (isinstance(type_id, bool) or not isinstance(type_id, int)):
+        errors["type"] = ["The type must be an integer."]
+    if errors:
+        return json_response(422, {"message": _INVALID, "errors": errors})
+    return content, type_id

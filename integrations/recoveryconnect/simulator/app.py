@@ -36,12 +36,20 @@ class RecoveryConnectSimulator(_Control, _Api):
         self.add_route(
             "PUT", r"/api/v130/orders/(?P<order_id>\d+)/photos/(?P<photo_id>\d+)", self._transfer_one
         )
+        order = r"/orders/(?P<order_id>\d+)"
+        recovery = rf"{order}/recoveries/(?P<recovery_id>\d+)"
+        self.add_route("GET", rf"/api/v140{order}/recoveries", self._list_recoveries)
+        self.add_route("GET", rf"/api/v130{recovery}/photos", self._list_recovery_photos)
+        self.add_route("POST", rf"/api/v130{recovery}/photos", self._upload)
+        self.add_route("POST", rf"/api/v150{recovery}/personals/photos", self._upload_personal)
         # Any leading path: served at the root by serve(), a link still carries the mounted path.
         self.add_route("GET", r"(?:/[\w.-]+)*/photos/(?P<photo_id>\d+)\.jpg", self._photo_file)
         self.add_route("POST", "/_sim/recoveryconnect/orders", self._control_add_order)
         self.add_route("GET", "/_sim/recoveryconnect/orders", self._control_orders)
         self.add_route("POST", "/_sim/recoveryconnect/seed-demo", self._control_seed_demo)
         self.add_route("GET", "/_sim/recoveryconnect/transfers", self._control_transfers)
+        self.add_route("POST", "/_sim/recoveryconnect/recoveries", self._control_add_recovery)
+        self.add_route("GET", "/_sim/recoveryconnect/uploads", self._control_uploads)
         self.add_route("GET", "/_sim/recoveryconnect/behaviour", lambda request: self._behaviour_response())
         self.add_route("POST", "/_sim/recoveryconnect/behaviour", self._control_behaviour)
 

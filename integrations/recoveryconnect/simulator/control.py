@@ -3,7 +3,12 @@ turn."""
 
 from __future__ import annotations
 
-from integrations.recoveryconnect.simulator.state import BROKEN_KINDS, _order_dict, _Store
+from integrations.recoveryconnect.simulator.state import (
+    BROKEN_KINDS,
+    _order_dict,
+    _recovery_dict,
+    _Store,
+)
 from integrations.simkit import SimRequest, SimResponse, json_response
 
 
@@ -32,6 +37,20 @@ class _Control(_Store):
 
     def _control_transfers(self, request: SimRequest) -> SimResponse:
         return json_response(200, {"transfers": [vars(transfer) for transfer in self.transfers]})
+
+    def _control_add_recovery(self, request: SimRequest) -> SimResponse:
+        """Body: {"order_id": <internal id>, "id"?, "created_at"?, "is_active"?}."""
+        body = request.json()
+        if not isinstance(body, dict) or "order_id" not in body:
+            return json_response(400, {"message": "Body must be a JSON object with order_id."})
+        try:
+            recovery = self.add_recovery(**body)
+        except (TypeError, ValueError) as error:
+            return json_response(400, {"message": str(error)})
+        return json_response(201, _recovery_dict(recovery))
+
+    def _control_uploads(self, request: SimRequest) -> SimResponse:
+        return json_response(200, {"uploads": list(self.uploads)})
 
     def _control_behaviour(self, request: SimRequest) -> SimResponse:
         body = request.json()

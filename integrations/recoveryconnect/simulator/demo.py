@@ -26,6 +26,13 @@ _DEMO_PHOTOS: dict[int, list[dict[str, Any]]] = {
     57076505: [{"name": "front.jpg"}],
     57076507: [{"name": "front.jpg"}, {"name": "plate.jpg"}, {"name": "damage-rear.jpg", **_DAMAGE}],
 }
+# Every open demo order has one recovery (created now); this one has two, so "several recoveries" shows.
+_DEMO_RECOVERIES: dict[int, list[dict[str, Any]]] = {
+    57076503: [
+        {"created_at": "2026-01-12 09:30:00", "is_active": False},
+        {"created_at": "2026-02-03 14:05:00"},
+    ],
+}
 PHOTO_SIZE = (1024, 768)
 
 
