@@ -327,6 +327,8 @@ MEDIA_SYNC_MEDIA_GRACE_DAYS = env_int("MEDIA_SYNC_MEDIA_GRACE_DAYS", 30, minimum
 MEDIA_SYNC_MAX_CLAIMS = env_int("MEDIA_SYNC_MAX_CLAIMS", 5)
 # One RecoveryConnect transfer names at most this many destination orders (form, command and service).
 MEDIA_SYNC_MAX_DESTINATIONS = env_int("MEDIA_SYNC_MAX_DESTINATIONS", 50, minimum=1)
+# The largest photo uploaded to a RecoveryConnect recovery (bytes): RecoveryConnect publishes no limit.
+RECOVERYCONNECT_MAX_UPLOAD_BYTES = env_int("RECOVERYCONNECT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1)
 
 
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()

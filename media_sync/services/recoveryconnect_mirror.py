@@ -4,6 +4,7 @@ recovery each photo hangs on, in a fixed number of queries whatever the number o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -85,7 +86,7 @@ def rc_mirror_order(job: TransferJob, item: TransferItem, listing: OrderListing)
 
 
 def _mirror_recoveries(
-    order: RecoveryConnectOrder, recoveries: list[Recovery], now: object
+    order: RecoveryConnectOrder, recoveries: list[Recovery], now: datetime
 ) -> dict[int, int]:
     """The order's recoveries as listed (those no longer listed are dropped); recovery id -> row pk."""
     order.recoveries.exclude(recovery_id__in=[r.id for r in recoveries]).delete()

@@ -88,6 +88,11 @@ def _fail(picture: Model, reason: str) -> None:
     )
 
 
+def thumbnails_store(picture: Pictured, previews: Previews, stem: str) -> None:
+    """Keep previews made from a copy we hold (a photo we uploaded): the picture is ready, nothing fetched."""
+    _store(picture, previews, stem)
+
+
 def _rc_batch(order_id: int, batch: int) -> bool:
     photos = list(
         RecoveryConnectPhoto.objects.filter(
