@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from media_sync.admin.base import (
@@ -17,6 +19,8 @@ from media_sync.admin.base import (
 )
 from media_sync.admin.forms import DestinationsForm
 from media_sync.admin.pictures import PictureViewsMixin, picture
+from media_sync.admin.recoveryconnect_upload import URL_NAME as UPLOAD_URL_NAME
+from media_sync.admin.recoveryconnect_upload import RecoveryInline, upload_view
 from media_sync.models import Operation, Provider, RecoveryConnectOrder, RecoveryConnectPhoto
 from media_sync.selectors import rc_transfers_done
 from media_sync.services.audit import audit_name_items
@@ -66,9 +70,21 @@ def left_out(
 
 class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = RecoveryConnectPhoto
-    readonly_fields = fields = ("picture", "photo_id", "name", "type_name", "synced_at")
+    readonly_fields = fields = (
+        "picture",
+        "photo_id",
+        "name",
+        "type_name",
+        "recovery",
+        "personal",
+        "synced_at",
+    )
     extra = 0
     show_change_link = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RecoveryConnectPhoto]:
+        queryset: QuerySet[RecoveryConnectPhoto] = super().get_queryset(request)
+        return queryset.select_related("recovery")
 
     @admin.display(description="picture")
     def picture(self, photo: RecoveryConnectPhoto) -> str:
@@ -92,9 +108,31 @@ class RecoveryConnectOrderAdmin(
     search_help_text = "Internal order id or client order id (exact), or words of the description."
     fields = ["order_id", "client_order_id", "description", "photos_synced_at"]
     readonly_fields = ["photos_synced_at"]
-    inlines = [PhotoInline]
+    inlines = [RecoveryInline, PhotoInline]
     actions = ["transfer_all_photos", "refresh_photos"]
     list_per_page = 50
+
+    def get_urls(self) -> list[URLPattern]:
+        upload = path(
+            "<path:object_id>/upload/",
+            self.admin_site.admin_view(lambda request, object_id: upload_view(self, request, object_id)),
+            name=UPLOAD_URL_NAME,
+        )
+        return [upload, *super().get_urls()]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # "Upload photos…" among the order's tools, for whoever may run the upload (operators).
+        extra_context = extra_context or {}
+        if self.has_run_jobs_permission(request) and object_id.isdigit():
+            upload = reverse(f"admin:{UPLOAD_URL_NAME}", args=[object_id])
+            extra_context["object_tool_links"] = [(upload, "Upload photos…")]
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RecoveryConnectOrder]:
         queryset: QuerySet[RecoveryConnectOrder] = super().get_queryset(request)

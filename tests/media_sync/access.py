@@ -32,6 +32,7 @@ from media_sync.models import (
     AuditEvent,
     CorrigoAttachment,
     CorrigoWorkOrder,
+    RecoveryConnectRecovery,
     SuBatch,
     SuBatchPhoto,
     SuProperty,
@@ -103,6 +104,11 @@ def build_world(
     """Real work through the simulators where the app would do it, so every page has something true to
     show: a job with a failed item (retryable), an uploaded attachment, a sent batch."""
     order = order_on_both_sides(rc_sim, 57076503, 9100001, [180461378])
+    # One recovery, at RecoveryConnect and mirrored, so the order's "Upload photos…" has one to upload to.
+    rc_sim.add_recovery(57076503, id=10120166, created_at="2026-01-12 09:30:00")
+    RecoveryConnectRecovery.objects.create(
+        recovery_id=10120166, order=order, created_at_provider="2026-01-12 09:30:00"
+    )
     rc_sim.add_order(57076502, 9100002)
     job = rc_transfer_photos_start(
         photos=list(order.photos.all()), destinations=[9109999], triggered_by="olga", enqueue=False
@@ -257,7 +263,11 @@ MODELS: dict[str, Grants] = {
         BOTH,
         add=OPS,
         root_deletes="blocked",
-        add_payload=lambda w: {"order_id": 57079000, "client_order_id": 9179000, **inline_forms("photos")},
+        add_payload=lambda w: {
+            "order_id": 57079000,
+            "client_order_id": 9179000,
+            **inline_forms("recoveries", "photos"),
+        },
     ),
     "media_sync/recoveryconnectphoto": Grants(BOTH, root_adds=False, root_deletes="no"),
     "media_sync/corrigoworkorder": Grants(
@@ -359,6 +369,11 @@ OTHER_ROUTES: dict[str, Route] = {
     "admin/media_sync/recoveryconnectphoto/<path:object_id>/preview/": Route(page(OPERATOR, LEAD)),
     "admin/media_sync/corrigoattachment/<path:object_id>/thumbnail/": Route(page(OPERATOR, LEAD)),
     "admin/media_sync/corrigoattachment/<path:object_id>/preview/": Route(page(OPERATOR, LEAD)),
+    "admin/media_sync/recoveryconnectorder/<path:object_id>/upload/": Route(
+        page(OPERATOR),
+        WITH_ROOT,
+        lambda w: {"photos": [SimpleUploadedFile("a.jpg", tiny_jpeg(), "image/jpeg")]},
+    ),
     "admin/media_sync/corrigoworkorder/<path:object_id>/upload/": Route(
         page(OPERATOR),
         WITH_ROOT,
