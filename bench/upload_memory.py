@@ -1,4 +1,6 @@
-"""Peak memory of a CorrigoPro upload, 1 / 10 / 20 MB, against a plain `requests` upload of the file.
+"""Peak memory of a CorrigoPro upload and of a RecoveryConnect upload (base64 inside JSON), 1 / 10 / 20 MB,
+against a plain `requests` upload of the file (CorrigoPro: `files=`; RecoveryConnect: the base64 JSON body
+built in memory, `requests.post(json=...)`).
 
 The simulator runs in its own process (it reads bodies whole: that is not ours to measure). This process
 is the worker: the same client the jobs use, streaming the file from disk. Peak is the highest resident
@@ -9,10 +11,12 @@ memory seen while uploading, minus what it was just before; sampled every 2 ms.
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -22,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import MB, emit, timed_with_peak  # noqa: E402
 from integrations.corrigopro.client import CorrigoProClient, new_message_id  # noqa: E402
+from integrations.recoveryconnect.client import RecoveryConnectClient  # noqa: E402
 from integrations.tokens import TokenCache  # noqa: E402
 
 SERVER = """
@@ -34,9 +39,25 @@ server = serve(sim)
 print(server.url, flush=True)
 time.sleep(3600)
 """
+RC_SERVER = """
+import sys, time
+from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
+from integrations.simkit import serve
+sim = RecoveryConnectSimulator()
+sim.add_order(57076503, 9100001, recoveries=[{"id": 10120166}])
+server = serve(sim)
+print(server.url, flush=True)
+time.sleep(3600)
+"""
+TARGET = 10 * MB
 
 
 def main() -> None:
+    corrigopro()
+    recoveryconnect()
+
+
+def corrigopro() -> None:
     server = subprocess.Popen([sys.executable, "-c", SERVER], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
@@ -104,6 +125,77 @@ def main() -> None:
                     ratio="flat" if streamed <= 10 * MB else "grows",
                     target="flat in file size (within 10 MB)",
                     met=streamed <= 10 * MB,
+                )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def recoveryconnect() -> None:
+    server = subprocess.Popen([sys.executable, "-c", RC_SERVER], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        client = RecoveryConnectClient(
+            base_url=url,
+            username="demo",
+            password="demo-password",
+            token_cache=TokenCache(),
+            timeout=(5, 120),
+        )
+        token = client.login().access_token  # the naive upload below uses the same token
+        path_of = "/api/v130/orders/57076503/recoveries/10120166/photos"
+        print("RecoveryConnect upload (base64 in JSON): peak memory above the start (target: within 10 MB)")
+        print(f"{'size':>6} | {'streamed (ours)':>16} | {'built whole':>12} | target")
+        with tempfile.TemporaryDirectory() as folder:
+            for size_mb in (1, 10, 20):
+                size = size_mb * MB - 4096
+                path = Path(folder) / f"{size_mb}mb.jpg"
+                path.write_bytes(b"\xff\xd8\xff" + os.urandom(size - 3))
+
+                def ours(path: Path = path, size: int = size) -> object:
+                    return client.upload_photo(
+                        order_id=57076503,
+                        recovery_id=10120166,
+                        open_file=lambda: path.open("rb"),
+                        size=size,
+                        file_name=path.name,
+                        image_name=path.stem,
+                        picture_time=datetime(2026, 1, 2, 3, 4, 5),
+                        type_id=2,
+                    )
+
+                def whole(path: Path = path) -> object:
+                    # What a plain `requests` upload does: the file read, encoded and put in json= (requests
+                    # serialises the whole body in memory).
+                    body = {
+                        "file_name": path.name,
+                        "image_name": path.stem,
+                        "picture_time": "2026-01-02 03:04:05",
+                        "data": base64.b64encode(path.read_bytes()).decode(),
+                        "type": 2,
+                    }
+                    response = requests.post(
+                        f"{url}{path_of}",
+                        json=body,
+                        timeout=120,
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    response.raise_for_status()
+                    return response
+
+                ours()  # warm up: imports, connection, buffers
+                streamed, naive = timed_with_peak(ours)[1], timed_with_peak(whole)[1]
+                verdict = "met" if streamed <= TARGET else "MISSED"
+                print(f"{size_mb:>4}MB | {streamed / MB:>13.1f} MB | {naive / MB:>9.1f} MB | {verdict}")
+                emit(
+                    part="upload memory",
+                    measure=f"RecoveryConnect upload of {size_mb} MB (base64 JSON), peak above start",
+                    ours=f"{streamed / MB:.1f} MB",
+                    against=f"{naive / MB:.1f} MB body built in memory",
+                    ratio="flat" if streamed <= TARGET else "grows",
+                    target="flat in file size (within 10 MB)",
+                    met=streamed <= TARGET,
                 )
     finally:
         server.terminate()
