@@ -42,7 +42,7 @@ def checked_json(response: requests.Response) -> Any:
     try:
         body = response.json()
         if isinstance(body, dict) and isinstance(body.get("message"), str):
-            message = body["message"]
+            message = body["message"] + _field_errors(body.get("errors"))
     except ValueError:
         pass
     raise error_for_status(
@@ -50,6 +50,17 @@ def checked_json(response: requests.Response) -> Any:
         f"HTTP {response.status_code}: {message}",
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
     )
+
+
+def _field_errors(errors: Any) -> str:
+    """A 422's field errors (Laravel's `{"errors": {field: [messages]}}`), said after its message."""
+    if not isinstance(errors, dict):
+        return ""
+    said = [
+        f"{field}: {' '.join(str(m) for m in messages) if isinstance(messages, list) else messages}"
+        for field, messages in errors.items()
+    ]
+    return f" ({'; '.join(said)})"[:500] if said else ""
 
 
 def checked_file(response: requests.Response) -> None:

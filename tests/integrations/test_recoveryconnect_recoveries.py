@@ -317,3 +317,13 @@ def test_an_upload_answer_of_another_shape_is_a_parse_error(answer: Any, persona
     with pytest.raises(ProviderError) as caught:
         parse_uploaded(answer, personal=personal)
     assert caught.value.failure_class == FailureClass.PARSE
+
+
+def test_a_422_names_the_fields_in_error(client: RecoveryConnectClient) -> None:
+    with pytest.raises(ProviderError) as caught:
+        send(client, file_name="", image_name="")
+    assert caught.value.http_status == 422
+    assert caught.value.message == (
+        "HTTP 422: The given data was invalid. (file_name: The file name field is required.; "
+        "image_name: The image name field is required.)"
+    )

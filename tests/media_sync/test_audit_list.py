@@ -284,7 +284,7 @@ def test_display_words_fall_back_to_the_stored_value_and_a_cut_list_is_counted_a
     from media_sync.admin import display
 
     assert display.operation_words("transfer_photo") == "transfer photo"
-    assert display.operation_words("rc_upload_photos") == "rc_upload_photos"  # not in the table: as stored
+    assert display.operation_words("rc_unheard_of") == "rc_unheard_of"  # not in the table: as stored
     assert display.subject_short("order 57076503") == "order 57076503"
     assert display.subject_short("property NT7, property NT8") == "2 properties"
     # job_create keeps 200 characters of a long list: the last one may be cut, so "at least".

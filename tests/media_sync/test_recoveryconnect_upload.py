@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
-from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
+from integrations.recoveryconnect.simulator import DEMO_ORDERS, RecoveryConnectSimulator
 from integrations.simkit import Faults, labelled_jpeg
 from media_sync.models import (
     AuditEvent,
@@ -31,6 +31,7 @@ from media_sync.models import (
     ThumbnailStatus,
     TransferJob,
 )
+from media_sync.services.demo import demo_orders_load
 from media_sync.services.recoveryconnect import rc_refresh_start
 from media_sync.services.recoveryconnect_upload import FOUND_AFTER_UNANSWERED, UploadSource, rc_upload_start
 from media_sync.services.refusals import InputRefused
@@ -322,3 +323,25 @@ def test_an_unanswered_upload_is_looked_up_and_not_sent_twice(
         ("list_recovery_photos", "succeeded", ""),
     ]
     assert RecoveryConnectPhoto.objects.filter(photo_id=rc_sim.uploads[0]["attachment_id"]).exists()
+
+
+def test_the_demo_mirrors_a_recovery_for_every_open_order(rc_sim: RecoveryConnectSimulator) -> None:
+    rc_sim.seed_demo()
+    job = demo_orders_load()
+    assert job is not None and job.status == JobStatus.SUCCEEDED
+    for order_id, _, closed in DEMO_ORDERS:
+        count = RecoveryConnectRecovery.objects.filter(order__order_id=order_id).count()
+        assert count == (0 if closed else 2 if order_id == ORDER else 1)
+
+
+def test_an_unanswered_personal_upload_is_looked_up_among_the_orders_photos(
+    rc_sim: RecoveryConnectSimulator, order: RecoveryConnectOrder, settings: Any
+) -> None:
+    settings.MEDIA_SYNC_HTTP_TIMEOUT = (2.0, 0.5)
+    rc_sim.faults = Faults(hang_burst=1, hang_s=0.6)
+    job = upload(order, "bag.jpg", personal=True)
+    assert job.status == JobStatus.SUCCEEDED and len(rc_sim.uploads) == 1
+    assert job.items.get().message == FOUND_AFTER_UNANSWERED
+    operations = AuditEvent.objects.filter(job=job, kind=AuditKind.HTTP).order_by("id")
+    assert [r.operation for r in operations] == ["upload_personal_photo", "list_photos"]
+    assert RecoveryConnectPhoto.objects.get(photo_id=rc_sim.uploads[0]["attachment_id"]).personal
