@@ -49,6 +49,8 @@ EXIF_IFD = 0x8769
 EXIF_DATETIME_ORIGINAL = 0x9003
 EXIF_FORMAT = "%Y:%m:%d %H:%M:%S"
 FOUND_AFTER_UNANSWERED = "found after an unanswered call: not sent again"
+# A file's name is its job item (and the audit row's item): what those columns hold.
+MAX_NAME = 100
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,9 @@ def rc_upload_start(
     doubles = sorted({name for name in names if names.count(name) > 1})
     if doubles:
         raise InputRefused(f"two files are named {', '.join(doubles)}: rename one (a name tells them apart)")
+    too_long = [name for name in names if len(name) > MAX_NAME]
+    if too_long:
+        raise InputRefused(f"{too_long[0][:40]}…: a file name may have at most {MAX_NAME} characters here")
     if type_id is not None and type_id <= 0:
         raise InputRefused(f"photo type {type_id} is not a RecoveryConnect attachment type id")
     recovery = rc_recovery_choose(order, recovery_id)

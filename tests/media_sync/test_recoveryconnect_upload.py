@@ -345,3 +345,11 @@ def test_an_unanswered_personal_upload_is_looked_up_among_the_orders_photos(
     operations = AuditEvent.objects.filter(job=job, kind=AuditKind.HTTP).order_by("id")
     assert [r.operation for r in operations] == ["upload_personal_photo", "list_photos"]
     assert RecoveryConnectPhoto.objects.get(photo_id=rc_sim.uploads[0]["attachment_id"]).personal
+
+
+def test_two_files_of_one_name_or_a_name_too_long_are_refused(order: RecoveryConnectOrder) -> None:
+    with pytest.raises(InputRefused, match=r"two files are named a\.jpg"):
+        upload(order, "a.jpg", "a.jpg")
+    with pytest.raises(InputRefused, match="at most 100 characters"):
+        upload(order, "x" * 97 + ".jpg")
+    assert not MediaFile.objects.exists()
