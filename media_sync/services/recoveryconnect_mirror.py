@@ -80,8 +80,8 @@ def rc_mirror_order(job: TransferJob, item: TransferItem, listing: OrderListing)
             job=job,
             succeeded=True,
             http_status=200,
-            message=f"{len(photos)} photos listed: {new} new, {removed} removed; "
-            f"{len(listing.recoveries)} recoveries",
+            message=f"{len(photos)} photos listed: {new} new, {removed} removed"
+            + (f"; {len(listing.recoveries)} recoveries" if listing.recoveries else ""),
         )
 
 

@@ -367,7 +367,7 @@ def test_the_dashboard_and_batch_pages_take_any_query(client: Client, world: Non
 # --- Commands: mirror first, follow a batch sent elsewhere, --sync everywhere ----------------------------
 
 
-def test_rc_transfer_mirrors_an_order_not_mirrored_yet_with_one_list_call(
+def test_rc_transfer_mirrors_an_order_not_mirrored_yet_with_its_list_calls(
     rc_sim: RecoveryConnectSimulator,
 ) -> None:
     rc_sim.add_order(57076520, 9100020, photos=[{"id": 180461400, "name": "front.jpg"}])
@@ -379,7 +379,11 @@ def test_rc_transfer_mirrors_an_order_not_mirrored_yet_with_one_list_call(
     assert lines[1:] == ["180461400 -> 9100002: succeeded [success]"]
     mirror = TransferJob.objects.get(operation="rc_sync_photos")
     calls = AuditEvent.objects.filter(job=mirror, kind=AuditKind.HTTP).exclude(operation="auth")
-    assert list(calls.values_list("operation", flat=True)) == ["list_photos"]
+    # Its photos and its recoveries (it has none, so no recovery's photos are asked for).
+    assert list(calls.order_by("id").values_list("operation", flat=True)) == [
+        "list_photos",
+        "list_recoveries",
+    ]
     assert RecoveryConnectOrder.objects.get(order_id=57076520).photos.count() == 1
 
 

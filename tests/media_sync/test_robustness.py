@@ -47,7 +47,7 @@ def test_an_error_after_the_provider_answered_ends_the_item_instead_of_stranding
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(RecoveryConnectPhoto.objects, "update_or_create", broken)
+    monkeypatch.setattr(RecoveryConnectPhoto.objects, "bulk_create", broken)
     job_run(job_id=job.pk)
     item = job.items.get()
     assert (item.status, item.failure_class) == (ItemStatus.FAILED, "internal")

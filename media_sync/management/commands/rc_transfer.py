@@ -89,8 +89,8 @@ class Command(JobCommand):
         self.start_job(options, start)
 
     def mirror(self, order_id: int, user: str) -> RecoveryConnectOrder:
-        """An order not mirrored yet is listed at RecoveryConnect first (one call, in the audit, run
-        here whatever --sync says: the transfer needs its photos)."""
+        """An order not mirrored yet is listed at RecoveryConnect first (its photos and recoveries, in the
+        audit, run here whatever --sync says: the transfer needs its photos)."""
         job = rc_refresh_start(order_ids=[order_id], triggered_by=user, enqueue=False)
         job_run(job_id=job.pk)
         item = job.items.get()
