@@ -34,6 +34,7 @@ from media_sync.models import (
 )
 from media_sync.services.corrigopro import cp_sync_start, cp_upload_start
 from media_sync.services.corrigopro_keep import cp_keep_start
+from media_sync.services.demo import demo_work_orders_load
 from media_sync.services.jobs import job_retry_failed
 from media_sync.services.retention import prune
 from media_sync.services.run import job_run
@@ -411,3 +412,14 @@ def test_prune_never_drops_a_kept_copy_while_its_attachment_is_there(
     assert kept_bytes(CorrigoAttachment.objects.get()) == mirrored
     CorrigoWorkOrder.objects.all().delete()  # its attachments go with it: the copy is no one's evidence
     assert prune(dry_run=False).media_files == 1
+
+
+def test_the_demo_work_orders_come_with_our_copies(
+    cp_sim: CorrigoProSimulator, django_capture_on_commit_callbacks: Capture
+) -> None:
+    cp_sim.seed_demo()
+    with django_capture_on_commit_callbacks(execute=True):
+        demo_work_orders_load()
+    attachments = CorrigoAttachment.objects.all()
+    assert attachments.exists() and not attachments.filter(kept_file__isnull=True).exists()
+    assert {job.triggered_by for job in keep_jobs()} == {"demo"}
