@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from integrations.corrigopro.client import CorrigoProClient
 from integrations.corrigopro.rules import MAX_FILE_SIZE
-from integrations.errors import FailureClass
+from integrations.errors import FailureClass, ProviderError
 from media_sync.models import (
     AuditEvent,
     AuditKind,
@@ -197,10 +197,14 @@ def _keep_one(job: TransferJob, client: CorrigoProClient, item: TransferItem) ->
 
         def download() -> int:
             # The link is valid 15 minutes and never stored: asked for right before its one use.
-            url = client.download_url(work_order_id=int(item.destination), attachment_id=item.item)
-            return client.save_file(
-                url, max_bytes=MAX_FILE_SIZE, expected_size=attachment.size or None, start=copy.start
-            )
+            try:
+                url = client.download_url(work_order_id=int(item.destination), attachment_id=item.item)
+                return client.save_file(
+                    url, max_bytes=MAX_FILE_SIZE, expected_size=attachment.size or None, start=copy.start
+                )
+            except ProviderError as error:
+                error.unconfirmed = False  # a download changes nothing at CorrigoPro: nothing to look up
+                raise
 
         size = provider_call(job, [item], download)
         if size is None:
