@@ -181,6 +181,15 @@ def _store(fileobj: IO[bytes], attachment: CorrigoAttachment, *, size: int, sha2
     return media
 
 
+def _failed(job: TransferJob, item: TransferItem, *, message: str = "", failure_class: str = "") -> None:
+    """The item ends failed (unless provider_call ended it already), the reason goes on the attachment's
+    "our copy", and a thumbnail that waited for our copy is fetched from CorrigoPro instead."""
+    if message:
+        item_finish(item=item, job=job, succeeded=False, failure_class=failure_class, message=message)
+    CorrigoAttachment.objects.filter(attachment_id=item.item).update(keep_error=item.message[:1000])
+    thumbnails.thumbnails_enqueue(provider=Provider.CORRIGOPRO, parent_id=int(item.destination))
+
+
 def _keep_one(job: TransferJob, client: CorrigoProClient, item: TransferItem) -> None:
     attachment = CorrigoAttachment.objects.filter(attachment_id=item.item).first()
     if attachment is not None and attachment.kept_file_id:
@@ -189,8 +198,7 @@ def _keep_one(job: TransferJob, client: CorrigoProClient, item: TransferItem) ->
     refusal = _refused(attachment)
     if refusal is not None or attachment is None:
         message, failure_class = refusal or ("", "")
-        item_finish(item=item, job=job, succeeded=False, failure_class=failure_class, message=message)
-        CorrigoAttachment.objects.filter(attachment_id=item.item).update(keep_error=message[:1000])
+        _failed(job, item, message=message, failure_class=failure_class)
         return
     with tempfile.NamedTemporaryFile(prefix="cp-keep-", suffix=".part") as part:
         copy = _Copy(part)
@@ -208,25 +216,30 @@ def _keep_one(job: TransferJob, client: CorrigoProClient, item: TransferItem) ->
 
         size = provider_call(job, [item], download)
         if size is None:
-            CorrigoAttachment.objects.filter(pk=attachment.pk).update(keep_error=item.message[:1000])
-            # The thumbnail waited for our copy: fetched from CorrigoPro instead.
-            thumbnails.thumbnails_enqueue(provider=Provider.CORRIGOPRO, parent_id=int(item.destination))
+            _failed(job, item)
             return
         part.flush()
         sha256 = copy.digest.hexdigest()
         media = _store(part, attachment, size=size, sha256=sha256)
     with transaction.atomic():
-        CorrigoAttachment.objects.filter(pk=attachment.pk).update(
+        linked = CorrigoAttachment.objects.filter(pk=attachment.pk, kept_file__isnull=True).update(
             kept_file=media, kept_at=timezone.now(), keep_error=""
         )
+        if not linked:  # another job (a retry of an older one) kept it meanwhile: one copy is enough
+            media.file.delete(save=False)
+            media.delete()
         item_finish(
             item=item,
             job=job,
             succeeded=True,
             http_status=200,
             reference=sha256,
-            message=f"our copy kept: {size} bytes, SHA-256 {sha256}",
+            message=f"our copy kept: {size} bytes, SHA-256 {sha256}"
+            if linked
+            else "our copy was already kept",
         )
+    if not linked:
+        return
     attachment.kept_file = media
     if attachment.thumbnail_status in (ThumbnailStatus.PENDING, ThumbnailStatus.FAILED):
         thumbnails.thumbnails_from_copy(attachment)
