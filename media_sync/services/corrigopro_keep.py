@@ -58,7 +58,11 @@ class KeepParams(WorkOrderParams):
 
 
 def cp_keep_start(
-    *, work_order: CorrigoWorkOrder, triggered_by: str, attachment_ids: Iterable[str] | None = None
+    *,
+    work_order: CorrigoWorkOrder,
+    triggered_by: str,
+    attachment_ids: Iterable[str] | None = None,
+    enqueue: bool = True,
 ) -> TransferJob | None:
     """Queue a copy of the work order's attachments (of those named, if given) that we do not hold yet:
     one job for all of them, queued once the caller's writes commit. None when the setting is off or
@@ -84,6 +88,7 @@ def cp_keep_start(
         triggered_by=triggered_by,
         items=[(attachment_id, str(work_order_id)) for attachment_id in ids],
         params=KeepParams(work_order_id=work_order_id),
+        enqueue=enqueue,
     )
 
 

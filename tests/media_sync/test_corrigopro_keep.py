@@ -318,6 +318,23 @@ def test_a_broken_download_is_tried_again_and_never_kept_half(
     assert kept_bytes(CorrigoAttachment.objects.get()) == mirrored
 
 
+def test_an_attachment_removed_before_our_copy_was_made_fails_saying_so_without_a_call(
+    mirrored: bytes, django_capture_on_commit_callbacks: Capture
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    with capture(execute=True):
+        job = cp_keep_start(work_order=CorrigoWorkOrder.objects.get(), triggered_by="olga", enqueue=False)
+    assert job is not None
+    CorrigoAttachment.objects.update(removed_at=timezone.now())  # the removal arrived first
+    with capture(execute=True):
+        job_run(job_id=job.pk)
+    item = job.items.get()
+    assert item.status == ItemStatus.FAILED
+    assert item.message.startswith("the customer removed it at CorrigoPro before our copy was made")
+    assert not AuditEvent.objects.filter(job=job, kind=AuditKind.HTTP).exists()
+    assert cp_keep_start(work_order=CorrigoWorkOrder.objects.get(), triggered_by="olga") is None
+
+
 # --- Off, and our own uploads ---------------------------------------------------------------------------
 
 
