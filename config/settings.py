@@ -273,6 +273,9 @@ CORRIGOPRO = {
     ),
     "WEBHOOK_AUDIENCE": env_str("CORRIGOPRO_WEBHOOK_AUDIENCE", "CorrigoProDirect"),
 }
+# Keep our own copy of every CorrigoPro attachment (downloaded by a worker once it is added), so the
+# evidence a customer sent stays when they delete it at CorrigoPro.
+CORRIGOPRO_KEEP_FILES = env_bool("CORRIGOPRO_KEEP_FILES", True)
 SUAPI = {
     "BASE_URL": provider_setting("SUAPI_BASE_URL", f"{SIMULATOR_URL}/suapi"),
     "APP_ID": provider_setting("SUAPI_APP_ID", "demo-app"),

@@ -247,24 +247,68 @@ class ProviderSession:
 FETCH_CHUNK = 64 * 1024
 
 
-def read_capped(response: requests.Response, *, max_bytes: int) -> bytes:
-    """A streamed body read a chunk at a time, refused as soon as it passes `max_bytes` (the declared
-    length is believed only when it already says too much)."""
-    declared = response.headers.get("Content-Length", "")
-    too_large = ProviderError(
+def _too_large(response: requests.Response, max_bytes: int) -> ProviderError:
+    return ProviderError(
         f"the file is larger than {max_bytes} bytes: not read",
         failure_class=FailureClass.TOO_LARGE,
         transient=False,
         http_status=response.status_code,
     )
+
+
+def read_capped(response: requests.Response, *, max_bytes: int) -> bytes:
+    """A streamed body read a chunk at a time, refused as soon as it passes `max_bytes` (the declared
+    length is believed only when it already says too much)."""
+    declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise too_large
+        raise _too_large(response, max_bytes)
     body = bytearray()
     for chunk in response.iter_content(FETCH_CHUNK):
         body += chunk
         if len(body) > max_bytes:
-            raise too_large
+            raise _too_large(response, max_bytes)
     return bytes(body)
+
+
+def stream_into(
+    session: ProviderSession,
+    url: str,
+    *,
+    operation: str,
+    max_bytes: int,
+    expected_size: int | None,
+    status_check: Callable[[requests.Response], object],
+    start: Callable[[], Callable[[bytes], object]],
+) -> int:
+    """GET a pre-signed link and write its body, a chunk at a time, to the writer `start` gives (called
+    once per attempt, so a retried download starts over): never the whole file in memory. Refused past
+    `max_bytes` (the declared length first, then as it streams); a body shorter or longer than the
+    `expected_size` the provider listed is a broken download, tried again. Returns the bytes written."""
+
+    def check(response: requests.Response) -> int:
+        try:
+            status_check(response)
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise _too_large(response, max_bytes)
+            write, written = start(), 0
+            for chunk in response.iter_content(FETCH_CHUNK):
+                written += len(chunk)
+                if written > max_bytes:
+                    raise _too_large(response, max_bytes)
+                write(chunk)
+            if expected_size is not None and written != expected_size:
+                raise ProviderError(
+                    f"the download gave {written} bytes where {expected_size} were listed",
+                    failure_class=FailureClass.CONNECTION,
+                    transient=True,
+                    http_status=response.status_code,
+                )
+            return written
+        finally:
+            response.close()
+
+    return session.request("GET", url, operation=operation, stream=True, check=check)
 
 
 def fetch_bytes(

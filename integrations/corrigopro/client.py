@@ -21,7 +21,7 @@ from integrations.corrigopro.schemas import (
     parse_uploaded,
 )
 from integrations.errors import FailureClass, ProviderError, error_for_status
-from integrations.http import Transport, fetch_bytes, json_body, parse_retry_after
+from integrations.http import Transport, fetch_bytes, json_body, parse_retry_after, stream_into
 from integrations.multipart import MultipartStream, new_boundary
 from integrations.multipart import content_type as multipart_content_type
 from integrations.tokens import BearerTokenClient, TokenCache
@@ -239,6 +239,26 @@ class CorrigoProClient(BearerTokenClient):
             max_bytes=max_bytes,
             status_check=checked,
             decode=decode,
+        )
+
+    def save_file(
+        self,
+        url: str,
+        *,
+        max_bytes: int,
+        expected_size: int | None,
+        start: Callable[[], Callable[[bytes], object]],
+    ) -> int:
+        """The file behind a fresh download link, streamed a chunk at a time into the writer `start` gives
+        (once per attempt); refused past `max_bytes`. Returns its size."""
+        return stream_into(
+            self._session,
+            url,
+            operation=Call.DOWNLOAD_FILE,
+            max_bytes=max_bytes,
+            expected_size=expected_size,
+            status_check=checked,
+            start=start,
         )
 
     @staticmethod

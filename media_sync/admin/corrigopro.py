@@ -25,6 +25,7 @@ from media_sync.admin.base import (
     record_refusal,
     start_or_show,
 )
+from media_sync.admin.corrigopro_kept import our_copy, our_copy_response
 from media_sync.admin.filters import ChoicesFilter
 from media_sync.admin.forms import MetadataForm, UploadForm
 from media_sync.admin.pictures import PictureViewsMixin, picture
@@ -56,9 +57,14 @@ class AttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
         "document_type",
         "added_by",
         "state",
+        "our_copy",
         "links",
     )
     extra = 0
+
+    @admin.display(description="our copy")
+    def our_copy(self, attachment: CorrigoAttachment) -> str:
+        return our_copy(attachment)
 
     @admin.display(description="picture")
     def picture(self, attachment: CorrigoAttachment) -> str:
@@ -226,6 +232,7 @@ class CorrigoAttachmentAdmin(
         "visibility",
         "added_by",
         "removed_at",
+        "our_copy",
         "links",
     ]
     list_filter = [AddedByFilter, DocumentTypeFilter, ("removed_at", admin.EmptyFieldListFilter)]
@@ -243,8 +250,13 @@ class CorrigoAttachmentAdmin(
     def links(self, attachment: CorrigoAttachment) -> str:
         return attachment_links(attachment)
 
+    @admin.display(description="our copy")
+    def our_copy(self, attachment: CorrigoAttachment) -> str:
+        return our_copy(attachment)
+
     def get_urls(self) -> list[URLPattern]:
         views = {
+            "our_copy": self.our_copy_view,
             "download": self.download_view,
             "edit": self.edit_view,
             "delete_at_provider": self.delete_view_at_provider,
@@ -269,6 +281,10 @@ class CorrigoAttachmentAdmin(
         if not allowed:
             raise PermissionDenied
         return attachment
+
+    def our_copy_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
+        """Our kept copy, for whoever may view the attachment, also after the customer removed it."""
+        return our_copy_response(request, self._attachment(request, object_id, run=False))
 
     def download_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         """A fresh link each time, never stored; the file streams through to the browser."""

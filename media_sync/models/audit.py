@@ -15,6 +15,10 @@ class AuditKind(models.TextChoices):
     WEBHOOK = "webhook", "Webhook received"
     REFUSAL = "refusal", "Refused before sending"
     LOCKOUT = "lockout", "Login locked out"
+    # What the mirror learnt without a job item of its own (a refresh no longer listing an attachment).
+    MIRROR = "mirror", "Mirror changed"
+    # Someone read a file we keep (our copy of a customer's attachment).
+    ACCESS = "access", "Kept copy downloaded"
 
 
 class AuditEvent(ProviderAnswer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from media_sync.models.media import Pictured
+from media_sync.models.media import MediaFile, Pictured
 from media_sync.models.vocabulary import Provider
 
 
@@ -42,6 +42,13 @@ class CorrigoAttachment(Pictured):
     )
     removed_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(default=timezone.now)
+    # Our copy of the file (CORRIGOPRO_KEEP_FILES), kept after the customer removes it at CorrigoPro.
+    # PROTECT: the copy is evidence; retention never drops the bytes of one while this row exists.
+    kept_file = models.ForeignKey(
+        MediaFile, on_delete=models.PROTECT, null=True, blank=True, related_name="cp_kept"
+    )
+    kept_at = models.DateTimeField(null=True, blank=True)
+    keep_error = models.TextField(blank=True, help_text="Why the last try to keep a copy failed.")
 
     class Meta:
         ordering = ["work_order_id", "name"]

@@ -32,6 +32,7 @@ class Operation(models.TextChoices):
     CP_UPDATE = "cp_update", "change attachment"
     CP_DELETE = "cp_delete", "delete attachment"
     CP_DOWNLOAD = "cp_download", "download attachment"
+    CP_KEEP = "cp_keep", "keep a copy"
     SU_CREATE_BATCH = "su_create_batch", "send photos"
     SU_DELETE = "su_delete", "delete photo"
     # A batch sent from elsewhere (su_pending with a batch id we never sent): its photos are learnt from
@@ -60,6 +61,7 @@ class Operation(models.TextChoices):
     # Done here, not at a provider.
     SU_PHOTO_ADD = "su_photo_add", "add photo"
     LOGIN_LOCKOUT = "login_lockout", "login locked out"
+    CP_KEPT_DOWNLOAD = "cp_kept_download", "download our copy"
     # Webhooks: "webhook_" and the event's type.
     WEBHOOK_ATTACHMENT_ADDED = "webhook_AttachmentAdded", "webhook: attachment added"
     WEBHOOK_ATTACHMENT_REMOVED = "webhook_AttachmentRemoved", "webhook: attachment removed"
@@ -79,6 +81,7 @@ JOB_TITLES = {
     Operation.CP_UPDATE: "Change a CorrigoPro attachment",
     Operation.CP_DELETE: "Delete a CorrigoPro attachment",
     Operation.CP_DOWNLOAD: "Download a CorrigoPro attachment",
+    Operation.CP_KEEP: "Keep a copy of CorrigoPro attachments",
     Operation.SU_CREATE_BATCH: "Send photos to Booking.com",
     Operation.SU_DELETE: "Delete a photo from Booking.com",
     Operation.SU_FOLLOW_BATCH: "Follow a Booking.com batch sent elsewhere",

@@ -35,6 +35,7 @@ from media_sync.services.corrigopro import (
     UploadParams,
     cp_client,
 )
+from media_sync.services.corrigopro_keep import audit_record_removed, cp_keep_link_upload, cp_keep_start
 from media_sync.services.items import item_finish, provider_call
 
 
@@ -67,10 +68,13 @@ def _sync_one(job: TransferJob, client: CorrigoProClient, item: TransferItem) ->
         work_order, _ = CorrigoWorkOrder.objects.get_or_create(work_order_id=work_order_id)
         listed = {attachment.id for attachment in attachments}
         gone = work_order.attachments.filter(removed_at__isnull=True).exclude(attachment_id__in=listed)
+        audit_record_removed(job=job, work_order_id=work_order_id, attachments=list(gone))
         removed = gone.update(removed_at=now)
         new = sum(_mirror_attachment(work_order, attachment, now) for attachment in attachments)
         work_order.attachments_synced_at = now
         work_order.save(update_fields=["attachments_synced_at"])
+        # Those not kept yet (new ones, or an earlier copy that failed): one job for the work order.
+        cp_keep_start(work_order=work_order, triggered_by=job.triggered_by)
         thumbnails.thumbnails_refresh(
             work_order.attachments.all(), provider=Provider.CORRIGOPRO, parent_id=work_order_id
         )
@@ -155,6 +159,7 @@ def _upload_one(job: TransferJob, client: CorrigoProClient, item: TransferItem) 
                 "thumbnail_status": thumbnails.picture_status(mime_type=media.mime_type, name=item.item),
             },
         )
+        cp_keep_link_upload(attachment_id=uploaded.attachment_id, media=media)
         thumbnails.thumbnails_enqueue(provider=Provider.CORRIGOPRO, parent_id=params["work_order_id"])
         item_finish(
             item=item,

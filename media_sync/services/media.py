@@ -214,7 +214,12 @@ def media_preview(fileobj: IO[bytes]) -> bytes:
 def media_previews(data: bytes) -> Previews:
     """A thumbnail and a larger preview (JPEG) of a provider's picture, from one reduced decode.
     Raises InputRefused (a ValueError) when the bytes are no readable picture or too large to decode."""
-    reduced = _preview_image(io.BytesIO(data))
+    return media_previews_of(io.BytesIO(data))
+
+
+def media_previews_of(fileobj: IO[bytes]) -> Previews:
+    """media_previews of a file we hold (our copy of an attachment), read from storage as Pillow needs."""
+    reduced = _preview_image(fileobj)
     preview = _jpeg(reduced, quality=85)
     reduced.thumbnail(THUMBNAIL_SIZE, reducing_gap=1.0)
     return Previews(thumbnail=_jpeg(reduced), preview=preview)

@@ -39,7 +39,8 @@ class PruneReport:
 
 def _prunable_media() -> tuple[list[int], int]:
     """Uploaded files (CorrigoPro uploads) whose every job ended over the grace period ago. Never a
-    Booking.com gallery photo (it is the gallery), never a file an open job still names."""
+    Booking.com gallery photo (it is the gallery), never a file an open job still names, never our kept
+    copy of a CorrigoPro attachment while its attachment row exists (it is the evidence)."""
     cutoff = timezone.now() - timedelta(days=settings.MEDIA_SYNC_MEDIA_GRACE_DAYS)
     needed: set[int] = set()
     recent = Q(status__in=OPEN_JOBS) | Q(finished_at__gte=cutoff) | Q(finished_at__isnull=True)
@@ -50,7 +51,7 @@ def _prunable_media() -> tuple[list[int], int]:
     ):
         needed.add(int(media_id))
     candidates = (
-        MediaFile.objects.filter(su_photo__isnull=True, created_at__lt=cutoff)
+        MediaFile.objects.filter(su_photo__isnull=True, cp_kept__isnull=True, created_at__lt=cutoff)
         .exclude(file="")
         .values_list("pk", "size")
     )

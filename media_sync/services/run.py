@@ -10,6 +10,7 @@ from django.conf import settings
 from config.observability import log_about
 from media_sync.models import ItemStatus, TransferJob
 from media_sync.services import (
+    corrigopro_keep,
     corrigopro_runners,
     recoveryconnect,
     recoveryconnect_upload,
@@ -25,6 +26,7 @@ RUNNERS: dict[str, Callable[[TransferJob], None]] = {
     **recoveryconnect.RUNNERS,
     **recoveryconnect_upload.RUNNERS,
     **corrigopro_runners.RUNNERS,
+    **corrigopro_keep.RUNNERS,
     **suapi.RUNNERS,
     **suapi_polls.RUNNERS,
 }

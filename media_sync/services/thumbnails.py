@@ -25,16 +25,20 @@ from integrations.errors import ProviderError
 from media_sync.models import (
     AuditEvent,
     CorrigoAttachment,
+    ItemStatus,
+    Operation,
     Pictured,
     Provider,
     RecoveryConnectPhoto,
     ThumbnailStatus,
+    TransferItem,
 )
 
 # Modules, not names: they queue thumbnails from here as they mirror, so each imports the other.
 from media_sync.services import corrigopro, recoveryconnect
 from media_sync.services.audit import ExchangeRecorder
-from media_sync.services.media import Previews, media_previews
+from media_sync.services.media import Previews, media_previews, media_previews_of
+from media_sync.services.refusals import InputRefused
 
 TASK = "media_sync.tasks.make_thumbnails"
 # Pictures per task run: a run stays well inside django-q2's timeout even at the provider's slowest.
@@ -125,19 +129,58 @@ def _rc_batch(order_id: int, batch: int) -> bool:
     return len(photos) > batch
 
 
+def _cp_stem(attachment: CorrigoAttachment) -> str:
+    stem = PurePosixPath(attachment.name).stem or attachment.attachment_id
+    return f"cp-{attachment.attachment_id[:8]}-{stem[:40]}"
+
+
+def thumbnails_from_copy(attachment: CorrigoAttachment) -> None:
+    """The thumbnail and preview of an attachment made from our kept copy: nothing fetched again."""
+    media = attachment.kept_file
+    if media is None or not media.file:
+        return
+    try:
+        with media.file.storage.open(media.file.name, "rb") as fileobj:
+            previews = media_previews_of(fileobj)
+    except InputRefused as refusal:
+        _fail(attachment, str(refusal))
+        return
+    except OSError as error:
+        _fail(attachment, f"our copy could not be read: {type(error).__name__}")
+        return
+    _store(attachment, previews, _cp_stem(attachment))
+
+
+def cp_being_kept() -> QuerySet[TransferItem, Any]:
+    """The ids of attachments a keep job is about to download (it makes their thumbnails from our copy)."""
+    return TransferItem.objects.filter(
+        job__operation=Operation.CP_KEEP, status__in=(ItemStatus.PENDING, ItemStatus.IN_PROGRESS)
+    ).values("item")
+
+
 def _cp_batch(work_order_id: int, batch: int) -> bool:
     attachments = list(
         CorrigoAttachment.objects.filter(
             work_order__work_order_id=work_order_id,
             thumbnail_status=ThumbnailStatus.PENDING,
-            removed_at__isnull=True,
-        ).order_by("pk")[: batch + 1]
+        )
+        # Removed at CorrigoPro: only our copy is left to make a thumbnail from.
+        .exclude(removed_at__isnull=False, kept_file__isnull=True)
+        .exclude(attachment_id__in=cp_being_kept())
+        .select_related("kept_file")
+        .order_by("pk")[: batch + 1]
     )
     if not attachments:
         return False
     recorder = ExchangeRecorder(job=None, subject=f"work order {work_order_id}", triggered_by=TRIGGERED_BY)
     client = corrigopro.cp_client(recorder=recorder)
     for attachment in attachments[:batch]:
+        if attachment.kept_file is not None and attachment.kept_file.file:
+            thumbnails_from_copy(attachment)
+            continue
+        if attachment.removed_at:
+            _fail(attachment, "removed at CorrigoPro, and no copy of ours is left")
+            continue
         recorder.about(item=attachment.attachment_id, destination=str(work_order_id))
         fetch = partial(client.fetch_file, max_bytes=MAX_PICTURE_BYTES, decode=media_previews)
         try:
@@ -147,8 +190,7 @@ def _cp_batch(work_order_id: int, batch: int) -> bool:
         except ProviderError as error:
             _fail(attachment, error.message)
             continue
-        stem = PurePosixPath(attachment.name).stem or attachment.attachment_id
-        _store(attachment, previews, f"cp-{attachment.attachment_id[:8]}-{stem[:40]}")
+        _store(attachment, previews, _cp_stem(attachment))
     return len(attachments) > batch
 
 

@@ -40,6 +40,7 @@ from media_sync.models import (
     WebhookStatus,
 )
 from media_sync.services import thumbnails
+from media_sync.services.corrigopro_keep import cp_keep_start
 
 logger = logging.getLogger(__name__)
 
@@ -220,10 +221,16 @@ def _attachment_added(delivery: WebhookDelivery, attachment: WebhookAttachment) 
     return f"attachment {attachment_id} added" if created else f"attachment {attachment_id} already known"
 
 
-def _thumbnails(delivery: WebhookDelivery) -> None:
-    # Once per delivery, after its attachments are stored: the task thumbnails every pending one.
-    if delivery.work_order_id is not None:
-        thumbnails.thumbnails_enqueue(provider=Provider.CORRIGOPRO, parent_id=delivery.work_order_id)
+def _keep_and_thumbnail(delivery: WebhookDelivery, attachment_ids: list[str]) -> None:
+    # Once per delivery, after its attachments are stored: one job keeps our copy of them all (and makes
+    # their thumbnails from it); the thumbnail task does every other pending one.
+    if delivery.work_order_id is None:
+        return
+    if attachment_ids:
+        cp_keep_start(
+            work_order=_work_order(delivery), attachment_ids=attachment_ids, triggered_by=WEBHOOK_USER
+        )
+    thumbnails.thumbnails_enqueue(provider=Provider.CORRIGOPRO, parent_id=delivery.work_order_id)
 
 
 def _attachment_removed(delivery: WebhookDelivery, attachment_id: str) -> str:
@@ -234,7 +241,8 @@ def _attachment_removed(delivery: WebhookDelivery, attachment_id: str) -> str:
     if stored.removed_at:
         return f"attachment {attachment_id} already removed"
     CorrigoAttachment.objects.filter(pk=stored.pk).update(removed_at=timezone.now())
-    return f"attachment {attachment_id} removed by the customer"
+    kept = "our copy stays" if stored.kept_file_id else "no copy of ours was made"
+    return f"attachment {attachment_id} removed by the customer; {kept}"
 
 
 def _new_work_order(delivery: WebhookDelivery, event: NewWorkOrder) -> str:
@@ -243,14 +251,14 @@ def _new_work_order(delivery: WebhookDelivery, event: NewWorkOrder) -> str:
         CorrigoWorkOrder.objects.filter(pk=work_order.pk).update(status=event.status[:30])
     for attachment in event.attachments:
         _attachment_added(delivery, attachment)
-    _thumbnails(delivery)
+    _keep_and_thumbnail(delivery, [attachment.attachment_id for attachment in event.attachments])
     return f"work order {work_order.work_order_id} received with {len(event.attachments)} attachment(s)"
 
 
 def _apply(delivery: WebhookDelivery, event: Event) -> str:
     if isinstance(event, AttachmentAdded):
         message = _attachment_added(delivery, event.attachment)
-        _thumbnails(delivery)
+        _keep_and_thumbnail(delivery, [event.attachment.attachment_id])
         return message
     if isinstance(event, AttachmentRemoved):
         return _attachment_removed(delivery, event.attachment_id)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +237,77 @@ def test_upload_request_summary_names_the_file_size_not_its_bytes(
 def test_no_test_reaches_beyond_loopback() -> None:
     with pytest.raises(requests.ConnectionError, match="may not reach the network"):
         requests.get("http://192.0.2.1/", timeout=1)
+
+
+# --- save_file: a download streamed into a writer ----------------------------------------------------
+
+
+def test_save_file_streams_a_download_link_into_the_writer_once_per_attempt(
+    client: CorrigoProClient, cp_sim: CorrigoProSimulator
+) -> None:
+    attachment = cp_sim.customer_add_attachment(1001, content=JPEG)
+    url = client.download_url(work_order_id=1001, attachment_id=attachment.id)
+    cp_sim.garbage_next = "truncated"  # the first GET of the file gives half of it
+    starts: list[bytearray] = []
+
+    def start() -> Any:
+        starts.append(bytearray())
+        return starts[-1].extend
+
+    assert client.save_file(url, max_bytes=len(JPEG), expected_size=len(JPEG), start=start) == len(JPEG)
+    # Shorter than listed: a broken download, tried again from a fresh start.
+    assert [bytes(body) for body in starts] == [JPEG[: len(JPEG) // 2], JPEG]
+
+
+def test_save_file_refuses_by_content_length_before_writing_a_byte(
+    client: CorrigoProClient, cp_sim: CorrigoProSimulator
+) -> None:
+    attachment = cp_sim.customer_add_attachment(1001, content=JPEG)
+    url = client.download_url(work_order_id=1001, attachment_id=attachment.id)
+    started: list[bytes] = []
+    with pytest.raises(ProviderError) as raised:
+        client.save_file(url, max_bytes=len(JPEG) - 1, expected_size=None, start=lambda: started.append)
+    assert raised.value.failure_class == FailureClass.TOO_LARGE and not raised.value.transient
+    assert started == []
+
+
+class _Endless(BaseHTTPRequestHandler):
+    """A file server that names no length (chunked) and sends more than any limit: only counting stops it."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = b"\xff" * 65536
+        with contextlib.suppress(OSError):
+            for _ in range(64):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_save_file_refuses_a_body_of_no_stated_length_as_soon_as_it_passes_the_limit(
+    client: CorrigoProClient,
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Endless)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    written = bytearray()
+    try:
+        with pytest.raises(ProviderError) as raised:
+            client.save_file(
+                f"http://127.0.0.1:{server.server_port}/file",
+                max_bytes=200_000,
+                expected_size=None,
+                start=lambda: written.extend,
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert raised.value.failure_class == FailureClass.TOO_LARGE
+    assert len(written) <= 200_000  # never a byte past the limit handed on

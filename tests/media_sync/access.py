@@ -383,6 +383,10 @@ OTHER_ROUTES: dict[str, Route] = {
     "admin/media_sync/corrigoattachment/<path:object_id>/download/": Route(
         page(OPERATOR, LEAD), frozenset({OPERATOR, LEAD, ROOT})
     ),
+    # Our kept copy, from media storage: whoever may read the attachment; each download is an audit row.
+    "admin/media_sync/corrigoattachment/<path:object_id>/our-copy/": Route(
+        page(OPERATOR, LEAD), frozenset({OPERATOR, LEAD, ROOT})
+    ),
     "admin/media_sync/corrigoattachment/<path:object_id>/edit/": Route(
         page(OPERATOR), WITH_ROOT, lambda w: {"name": "renamed.jpg"}
     ),

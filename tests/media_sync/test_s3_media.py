@@ -33,12 +33,14 @@ from media_sync.models import (
     AuditEvent,
     AuditKind,
     BatchStatus,
+    CorrigoAttachment,
     CorrigoWorkOrder,
     ItemStatus,
     JobStatus,
     MediaFile,
     SuBatch,
     SuProperty,
+    ThumbnailStatus,
 )
 from media_sync.services.corrigopro import cp_sync_start, cp_upload_start
 from media_sync.services.media import media_file_store, media_link
@@ -230,6 +232,24 @@ def test_an_upload_retried_after_a_transient_failure_reads_the_file_from_s3_agai
     assert stored is not None and stored.content == content and upload.size == len(content)
     attempts = AuditEvent.objects.filter(job=job, kind=AuditKind.HTTP, operation="upload_attachment")
     assert sorted(attempts.values_list("attempt", flat=True)) == [1, 2]
+
+
+def test_a_kept_copy_of_a_corrigopro_attachment_is_streamed_into_the_bucket(
+    s3: Bucket, settings: Any, cp_sim: CorrigoProSimulator, django_capture_on_commit_callbacks: Any
+) -> None:
+    content = demo_picture(42, (1600, 1200))  # many 64 KB chunks, not one
+    cp_sim.add_work_order(1002, attachments=[{"name": "leak.jpg", "content": content}])
+    with django_capture_on_commit_callbacks(execute=True):  # the keep job, queued on commit, runs here
+        job_run(job_id=cp_sync_start(work_order_ids=[1002], triggered_by="olga", enqueue=False).pk)
+    attachment = CorrigoAttachment.objects.select_related("kept_file").get()
+    media = attachment.kept_file
+    assert media is not None and media.sha256 == hashlib.sha256(content).hexdigest()
+    head = s3.client.head_object(Bucket=s3.name, Key=media.file.name)
+    assert (head["ContentType"], head["ContentLength"]) == ("image/jpeg", len(content))
+    assert s3.read(media.file.name) == content
+    # Its thumbnail was made from our copy in the bucket, and nothing was written to local disk.
+    assert attachment.thumbnail_status == ThumbnailStatus.READY and s3.read(attachment.thumbnail.name)
+    assert local_files(settings) == []
 
 
 # --- Booking.com: photos fetched from S3 pre-signed links --------------------------------------------

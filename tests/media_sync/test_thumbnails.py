@@ -192,7 +192,10 @@ def test_every_thumbnail_request_goes_through_the_shared_rate_limit(
 
 
 @pytest.fixture
-def work_order(cp_sim: CorrigoProSimulator) -> dict[str, str]:
+def work_order(cp_sim: CorrigoProSimulator, settings: Any) -> dict[str, str]:
+    # Without kept copies the thumbnail task fetches each picture itself; with them (the default) the
+    # keep job makes thumbnails from our copy: tests/media_sync/test_corrigopro_keep.py.
+    settings.CORRIGOPRO_KEEP_FILES = False
     cp_sim.add_work_order(
         WORK_ORDER,
         attachments=[
