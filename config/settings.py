@@ -260,6 +260,8 @@ RECOVERYCONNECT = {
     "USERNAME": provider_setting("RECOVERYCONNECT_USERNAME", "demo"),
     "PASSWORD": provider_setting("RECOVERYCONNECT_PASSWORD", "demo-password"),
 }
+# The zone of the times RecoveryConnect gives without an offset (a document's created_at): not published.
+RECOVERYCONNECT_TIME_ZONE = env_str("RECOVERYCONNECT_TIME_ZONE", "UTC")
 
 CORRIGOPRO = {
     "BASE_URL": provider_setting("CORRIGOPRO_BASE_URL", f"{SIMULATOR_URL}/corrigopro"),
