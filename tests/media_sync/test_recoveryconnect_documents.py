@@ -378,3 +378,21 @@ def test_operator_refreshes_documents_from_the_admin(
         response = client.post(ORDERS, {"action": "refresh_documents", "_selected_action": [source.pk]})
     assert response.status_code == 302
     assert source.documents.count() == 2
+
+
+def test_a_document_has_its_own_timeline_and_the_order_timeline_shows_its_transfers(
+    client: Client, source: RecoveryConnectOrder
+) -> None:
+    run(rc_transfer_documents_start(order=source, destinations=[9100002], triggered_by="ann"))
+    login(client, "leo", "Team leads")
+    document = RecoveryConnectDocument.objects.get(document_id=7300002)
+    timeline = reverse("admin:media_sync_auditevent_timeline", args=["document", "7300002"])
+    page = client.get(reverse("admin:media_sync_recoveryconnectdocument_change", args=[document.pk]))
+    assert f'<a href="{timeline}" class="timeline-link">Timeline</a>' in page.text
+    rows = client.get(timeline).context["rows"]
+    assert [(r["event"].operation, r["event"].destination) for r in rows] == [
+        ("rc_transfer_documents", "9100002")
+    ]
+    order_rows = client.get(reverse("admin:media_sync_auditevent_timeline", args=["order", "57076503"]))
+    items = {r["event"].item for r in order_rows.context["rows"]}
+    assert {"7300001", "7300002", "7300003", "all documents", "57076503"} <= items
