@@ -267,7 +267,7 @@ try:
     zoneinfo.ZoneInfo(RECOVERYCONNECT_TIME_ZONE)
 except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     raise SettingError(
-        "RECOVERYCONNECT_TIME_ZONE", "an IANA time zone such as UTC or America/Chicago", RECOVERYCONNECT_TIME_ZONE
+        "RECOVERYCONNECT_TIME_ZONE", "an IANA time zone such as UTC", RECOVERYCONNECT_TIME_ZONE
     ) from None
 
 CORRIGOPRO = {
