@@ -5,6 +5,7 @@ RecoveryConnect has one document transfer call and it moves every document of th
 
 from __future__ import annotations
 
+import time
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from media_sync.models import (
 )
 from media_sync.selectors import DoneBefore
 from media_sync.services.audit import ExchangeRecorder
-from media_sync.services.claims import job_claim, job_claim_each, job_claim_next
+from media_sync.services.claims import CLAIM_POLL_S, job_claim, job_claim_each, job_run_past_deadline
 from media_sync.services.items import item_finish, provider_call
 from media_sync.services.jobs import job_create
 from media_sync.services.recoveryconnect import _record_outcomes, rc_check_destination_count, rc_client
@@ -212,16 +213,24 @@ def _mirror_documents(job: TransferJob, item: TransferItem, documents: list[Docu
         )
 
 
+def _claim_all(job: TransferJob) -> list[TransferItem]:
+    """Every pending item of the job in one claim (one UPDATE), once none of them is still settling after
+    an unanswered call: the call moves every document, so two workers must never split a job's items and
+    each send it. Empty when nothing is pending or the run's time is up."""
+    while not job_run_past_deadline():
+        pending = job.items.filter(status=ItemStatus.PENDING)
+        settled = timezone.now() - timedelta(seconds=settings.MEDIA_SYNC_HTTP_TIMEOUT[1])
+        if not pending.filter(unconfirmed=True, updated_at__gt=settled).exists():
+            return job_claim(items=pending)
+        time.sleep(CLAIM_POLL_S)  # a provider still working on the unanswered call has as long again
+    return []
+
+
 def _run_transfer(job: TransferJob) -> None:
     recorder = ExchangeRecorder(job=job)
     client = rc_client(recorder=recorder)
     params: TransferDocumentsParams = job.params
-    # The first pending item (waiting out an unanswered one's settling time), then all the others: one
-    # call carries them all, as it moves every document anyway.
-    while first := job_claim_next(job=job):
-        settled = timezone.now() - timedelta(seconds=settings.MEDIA_SYNC_HTTP_TIMEOUT[1])
-        rest = job.items.filter(status=ItemStatus.PENDING).exclude(unconfirmed=True, updated_at__gt=settled)
-        claimed = first + job_claim(items=rest)
+    while claimed := _claim_all(job):
         items = _to_send(job, client, recorder, claimed, params)
         if not items:
             continue
