@@ -161,13 +161,16 @@ def parse_documents(body: Any) -> list[Document]:
     documents = []
     for entry in _list(_dict(body, "documents response").get("data"), "data"):
         entry = _dict(entry, "document")
+        document_id = _int(entry.get("id"), "document id")
+        if not 0 < document_id < 2**63:  # what the mirror's id column holds
+            raise _shape_error(f"document id {document_id} is out of range")
         order_id = entry.get("order_id")
         url = next(
             (entry[k] for k in ("document_url", "download_url", "url") if isinstance(entry.get(k), str)), ""
         )
         documents.append(
             Document(
-                id=_int(entry.get("id"), "document id"),
+                id=document_id,
                 order_id=order_id if isinstance(order_id, int) and not isinstance(order_id, bool) else None,
                 name=str(entry.get("name") or entry.get("file_name") or ""),
                 uploaded_by=_uploader(entry.get("uploaded_by", entry.get("uploader"))),

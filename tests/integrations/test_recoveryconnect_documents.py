@@ -216,7 +216,14 @@ def test_parse_is_tolerant_where_the_page_is_silent_but_never_guesses_an_id() ->
     assert (second.uploaded_by, second.created_at) == ("Bo", datetime(2026, 11, 2, 10, 15, tzinfo=UTC))
     assert second.document_url == "https://x/y?s=1"
     assert (third.uploaded_by, third.created_at) == ("", None)
-    bad_bodies: list[Any] = [{"data": [{"id": "1"}]}, {"data": [{"name": "no id"}]}, {"data": {}}, []]
+    bad_bodies: list[Any] = [
+        {"data": [{"id": "1"}]},
+        {"data": [{"name": "no id"}]},
+        {"data": [{"id": -5}]},
+        {"data": [{"id": 2**63}]},
+        {"data": {}},
+        [],
+    ]
     for bad in bad_bodies:
         with pytest.raises(ProviderError) as caught:
             parse_documents(bad)
