@@ -14,3 +14,5 @@ class Call(StrEnum):
     TRANSFER_PHOTO = "transfer_photo"
     TRANSFER_ALL_PHOTOS = "transfer_all_photos"
     FETCH_PHOTO = "fetch_photo"
+    LIST_DOCUMENTS = "list_documents"
+    TRANSFER_DOCUMENTS = "transfer_documents"

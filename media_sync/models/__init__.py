@@ -13,7 +13,11 @@ from media_sync.models.jobs import (
 )
 from media_sync.models.media import MediaFile, Pictured, ThumbnailStatus
 from media_sync.models.providers import FailureAlert, ProviderLease, ProviderPace
-from media_sync.models.recoveryconnect import RecoveryConnectOrder, RecoveryConnectPhoto
+from media_sync.models.recoveryconnect import (
+    RecoveryConnectDocument,
+    RecoveryConnectOrder,
+    RecoveryConnectPhoto,
+)
 from media_sync.models.suapi import BatchStatus, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
 from media_sync.models.vocabulary import JOB_TITLES, Operation, Outcome, Provider
 
@@ -37,6 +41,7 @@ __all__ = [
     "ProviderAnswer",
     "ProviderLease",
     "ProviderPace",
+    "RecoveryConnectDocument",
     "RecoveryConnectOrder",
     "RecoveryConnectPhoto",
     "SuBatch",

@@ -26,6 +26,8 @@ class Operation(models.TextChoices):
     RC_SYNC_PHOTOS = "rc_sync_photos", "refresh photos"
     RC_TRANSFER_PHOTOS = "rc_transfer_photos", "transfer photos"
     RC_TRANSFER_ALL = "rc_transfer_all", "transfer all photos"
+    RC_SYNC_DOCUMENTS = "rc_sync_documents", "refresh documents"
+    RC_TRANSFER_DOCUMENTS = "rc_transfer_documents", "transfer documents"
     CP_SYNC = "cp_sync", "refresh attachments"
     CP_UPLOAD = "cp_upload", "upload attachment"
     CP_UPDATE = "cp_update", "change attachment"
@@ -43,6 +45,8 @@ class Operation(models.TextChoices):
     TRANSFER_PHOTO = "transfer_photo", "transfer photo"
     TRANSFER_ALL_PHOTOS = "transfer_all_photos", "transfer all photos"
     FETCH_PHOTO = "fetch_photo", "fetch a photo (thumbnail)"
+    LIST_DOCUMENTS = "list_documents", "list documents"
+    TRANSFER_DOCUMENTS = "transfer_documents", "transfer documents"
     LIST_ATTACHMENTS = "list_attachments", "list attachments"
     UPLOAD_ATTACHMENT = "upload_attachment", "upload attachment"
     UPDATE_ATTACHMENT = "update_attachment", "change attachment"
@@ -70,6 +74,8 @@ JOB_TITLES = {
     Operation.RC_SYNC_PHOTOS: "Refresh RecoveryConnect photos",
     Operation.RC_TRANSFER_PHOTOS: "Transfer RecoveryConnect photos",
     Operation.RC_TRANSFER_ALL: "Transfer all RecoveryConnect photos of an order",
+    Operation.RC_SYNC_DOCUMENTS: "Refresh RecoveryConnect documents",
+    Operation.RC_TRANSFER_DOCUMENTS: "Transfer the RecoveryConnect documents of an order",
     Operation.CP_SYNC: "Refresh CorrigoPro attachments",
     Operation.CP_UPLOAD: "Upload to CorrigoPro",
     Operation.CP_UPDATE: "Change a CorrigoPro attachment",

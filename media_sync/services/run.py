@@ -9,7 +9,14 @@ from django.conf import settings
 
 from config.observability import log_about
 from media_sync.models import ItemStatus, TransferJob
-from media_sync.services import corrigopro_keep, corrigopro_runners, recoveryconnect, suapi, suapi_polls
+from media_sync.services import (
+    corrigopro_keep,
+    corrigopro_runners,
+    recoveryconnect,
+    recoveryconnect_documents,
+    suapi,
+    suapi_polls,
+)
 from media_sync.services.claims import job_run_scope
 from media_sync.services.jobs import job_enqueue, job_mark_started, job_refresh_status
 
@@ -17,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 RUNNERS: dict[str, Callable[[TransferJob], None]] = {
     **recoveryconnect.RUNNERS,
+    **recoveryconnect_documents.RUNNERS,
     **corrigopro_runners.RUNNERS,
     **corrigopro_keep.RUNNERS,
     **suapi.RUNNERS,
