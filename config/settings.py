@@ -7,6 +7,7 @@ the built-in provider simulators. README.md lists every variable.
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -260,6 +261,14 @@ RECOVERYCONNECT = {
     "USERNAME": provider_setting("RECOVERYCONNECT_USERNAME", "demo"),
     "PASSWORD": provider_setting("RECOVERYCONNECT_PASSWORD", "demo-password"),
 }
+# The zone of the times RecoveryConnect gives without an offset (a document's created_at): not published.
+RECOVERYCONNECT_TIME_ZONE = env_str("RECOVERYCONNECT_TIME_ZONE", "UTC")
+try:
+    zoneinfo.ZoneInfo(RECOVERYCONNECT_TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise SettingError(
+        "RECOVERYCONNECT_TIME_ZONE", "an IANA time zone such as UTC", RECOVERYCONNECT_TIME_ZONE
+    ) from None
 
 CORRIGOPRO = {
     "BASE_URL": provider_setting("CORRIGOPRO_BASE_URL", f"{SIMULATOR_URL}/corrigopro"),

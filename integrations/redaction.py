@@ -11,6 +11,9 @@ import requests
 
 SECRET_KEY_PATTERN = re.compile(r"pass|secret|token|authori[sz]ation|api[-_]?key|signature|cookie", re.I)
 RESPONSE_SUMMARY_LIMIT = 2000
+# A link's query inside text that is not JSON (a cut-off answer, an HTML page): its signature goes too.
+# Slashes may come escaped ("https:\/\/"), as PHP's JSON writes them.
+LINK_QUERY_PATTERN = re.compile(r"(https?:(?:\\?/){2}[^\s\"'?<>]*)\?[^\s\"'<>]*")
 
 
 def redact(value: Any) -> Any:
@@ -27,7 +30,10 @@ def redact(value: Any) -> Any:
 def summarize(payload: Any, limit: int = RESPONSE_SUMMARY_LIMIT) -> str:
     if payload is None:
         return ""
-    text = payload if isinstance(payload, str) else json.dumps(redact(payload), separators=(",", ":"))
+    if isinstance(payload, str):
+        text = LINK_QUERY_PATTERN.sub(r"\1?[redacted]", payload)
+    else:
+        text = json.dumps(redact(payload), separators=(",", ":"))
     return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more characters]"
 
 

@@ -223,7 +223,7 @@ def job_item_pictures(job: TransferJob, items: list[TransferItem]) -> dict[int, 
 
 # --- Timelines --------------------------------------------------------------------------------------
 
-TIMELINE_KINDS = ("order", "workorder", "property", "photo", "attachment")
+TIMELINE_KINDS = ("order", "workorder", "property", "photo", "document", "attachment")
 
 
 def audit_timeline(kind: str, key: str) -> QuerySet[AuditEvent]:
@@ -231,7 +231,7 @@ def audit_timeline(kind: str, key: str) -> QuerySet[AuditEvent]:
     webhooks and refusals naming it, and the rows of its photos or attachments. Each condition is on a
     (column, -timestamp) index. An unknown kind, or a non-numeric id where one is numeric: ValueError."""
     rc, cp = Provider.RECOVERYCONNECT, Provider.CORRIGOPRO
-    if kind in ("order", "workorder", "photo"):
+    if kind in ("order", "workorder", "photo", "document"):
         if not (key.isascii() and key.isdigit() and len(key) <= 18):
             raise ValueError(f"{key!r} is not a {kind} id")
         key = str(int(key))
@@ -239,8 +239,11 @@ def audit_timeline(kind: str, key: str) -> QuerySet[AuditEvent]:
         order = RecoveryConnectOrder.objects.filter(order_id=int(key)).first()
         about = Q(subject=f"order {key}") | Q(provider=rc, item=key)  # a refresh's item is the order
         if order is not None:
-            photos = [str(photo_id) for photo_id in order.photos.values_list("photo_id", flat=True)]
-            about |= Q(provider=rc, item__in=photos)
+            # Its photos' and documents' ids, in one query.
+            photo_ids = order.photos.order_by().values_list("photo_id", flat=True)
+            document_ids = order.documents.order_by().values_list("document_id", flat=True)
+            items = [str(item_id) for item_id in photo_ids.union(document_ids, all=True)]
+            about |= Q(provider=rc, item__in=items)
             if order.client_order_id:  # transfers into it
                 about |= Q(provider=rc, destination=str(order.client_order_id))
     elif kind == "workorder":
@@ -252,7 +255,7 @@ def audit_timeline(kind: str, key: str) -> QuerySet[AuditEvent]:
             )
     elif kind == "property":
         about = Q(subject=f"property {key}") | Q(provider=Provider.SUAPI, destination=key)
-    elif kind == "photo":
+    elif kind in ("photo", "document"):
         about = Q(provider=rc, item=key)
     elif kind == "attachment":
         about = Q(provider=cp, item=key)

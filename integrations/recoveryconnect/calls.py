@@ -18,3 +18,5 @@ class Call(StrEnum):
     LIST_RECOVERY_PHOTOS = "list_recovery_photos"
     UPLOAD_PHOTO = "upload_photo"
     UPLOAD_PERSONAL_PHOTO = "upload_personal_photo"
+    LIST_DOCUMENTS = "list_documents"
+    TRANSFER_DOCUMENTS = "transfer_documents"

@@ -13,11 +13,13 @@ from integrations.errors import FailureClass, ProviderError, error_for_status
 from integrations.http import Transport, fetch_bytes, json_body, parse_retry_after
 from integrations.recoveryconnect.calls import Call
 from integrations.recoveryconnect.schemas import (
+    Document,
     Photo,
     Recovery,
     Token,
     TransferOutcome,
     UploadedPhoto,
+    parse_documents,
     parse_photos,
     parse_recoveries,
     parse_token,
@@ -260,4 +262,26 @@ class RecoveryConnectClient(BearerTokenClient):
             max_bytes=max_bytes,
             status_check=checked_file,
             decode=decode,
+        )
+
+    # Reference: docs/providers/recoveryconnect.md, "Documents" (list: the field names are our pick, the
+    # download link lasts about 30 minutes and is never stored)
+    def list_documents(self, *, order_id: int) -> list[Document]:
+        return self._authorized(
+            "GET",
+            f"/api/v130/orders/{order_id}/documents",
+            operation=Call.LIST_DOCUMENTS,
+            check=lambda response: parse_documents(checked_json(response)),
+        )
+
+    # Reference: docs/providers/recoveryconnect.md, "Documents" (transfer: every document of the order;
+    # no per-document call exists)
+    def transfer_documents(self, *, order_id: int, transfer_to: list[int]) -> list[TransferOutcome]:
+        return self._authorized(
+            "PUT",
+            f"/api/v150/orders/{order_id}/documents/transfer",
+            operation=Call.TRANSFER_DOCUMENTS,
+            json_payload={"transfer_to": transfer_to},
+            idempotent=False,  # a second transfer makes a second copy of every document
+            check=lambda response: parse_transfer(checked_json(response)),
         )

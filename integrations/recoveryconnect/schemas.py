@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from integrations.errors import FailureClass, ProviderError
@@ -169,3 +170,70 @@ def parse_uploaded(body: Any, *, personal: bool = False) -> UploadedPhoto:
         attachment_id=_int(data.get("attachment_id"), "attachment_id"),
         recovery_id=_int(data.get("recovery_id"), "recovery_id"),
     )
+
+
+# --- Documents ----------------------------------------------------------------------------------------
+# The public page says only that documents "follow the same shapes under /documents" and that a document
+# read carries who uploaded it and a download link lasting about 30 minutes. The field names are our pick
+# (docs/providers/recoveryconnect.md, "Documents"): {"id", "order_id", "name", "uploaded_by", "created_at":
+# "YYYY-MM-DD HH:mm:ss", "document_url"}. Where the page is silent we read tolerantly (the uploader as a
+# string or an object with a name, a time with or without a "T" or an offset, no time at all); the id
+# must be an integer: an id is never guessed.
+
+
+@dataclass(frozen=True)
+class Document:
+    id: int
+    order_id: int | None
+    name: str
+    uploaded_by: str
+    # The provider's time as it gave it: naive when it names no offset (the caller knows the zone).
+    created_at: datetime | None
+    # Pre-signed, about 30 minutes: read it, never store it.
+    document_url: str
+
+
+def _uploader(value: Any) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, dict):
+        if isinstance(value.get("name"), str):
+            return str(value["name"]).strip()
+        parts = [value.get(key) for key in ("first_name", "last_name")]
+        return " ".join(part.strip() for part in parts if isinstance(part, str) and part.strip())
+    return ""
+
+
+def _provider_time(value: Any) -> datetime | None:
+    """ "YYYY-MM-DD HH:mm:ss" as documented for the other reads; ISO 8601 (a "T", a fraction, an offset or
+    "Z") is read too. Anything else is no time, not a guess."""
+    if not isinstance(value, str) or len(value.strip()) < 19:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def parse_documents(body: Any) -> list[Document]:
+    documents = []
+    for entry in _list(_dict(body, "documents response").get("data"), "data"):
+        entry = _dict(entry, "document")
+        document_id = _int(entry.get("id"), "document id")
+        if not 0 < document_id < 2**63:  # what the mirror's id column holds
+            raise _shape_error(f"document id {document_id} is out of range")
+        order_id = entry.get("order_id")
+        url = next(
+            (entry[k] for k in ("document_url", "download_url", "url") if isinstance(entry.get(k), str)), ""
+        )
+        documents.append(
+            Document(
+                id=document_id,
+                order_id=order_id if isinstance(order_id, int) and not isinstance(order_id, bool) else None,
+                name=str(entry.get("name") or entry.get("file_name") or ""),
+                uploaded_by=_uploader(entry.get("uploaded_by", entry.get("uploader"))),
+                created_at=_provider_time(entry.get("created_at")),
+                document_url=url,
+            )
+        )
+    return documents

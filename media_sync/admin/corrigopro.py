@@ -226,7 +226,6 @@ class CorrigoAttachmentAdmin(
         "picture",
         "name",
         "work_order",
-        "mime_type",
         "size",
         "document_type",
         "visibility",

@@ -19,8 +19,8 @@ def our_copy(attachment: CorrigoAttachment) -> str:
     """kept (with its download link) / failed (with the reason) / not yet / off."""
     if attachment.kept_file_id:
         url = reverse("admin:media_sync_corrigoattachment_our_copy", args=[attachment.pk])
-        when = f" {attachment.kept_at:%Y-%m-%d %H:%M}" if attachment.kept_at else ""
-        return format_html('kept{} · <a href="{}">download our copy</a>', when, url)
+        when = f"kept {attachment.kept_at:%Y-%m-%d %H:%M}" if attachment.kept_at else "kept"
+        return format_html('<span title="{}">kept</span> · <a href="{}">download</a>', when, url)
     if attachment.keep_error:
         return format_html(
             '<span title="{}">failed: {}</span>', attachment.keep_error, attachment.keep_error[:80]

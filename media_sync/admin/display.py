@@ -22,7 +22,16 @@ NOUNS = {
 NUMBER = re.compile(r"[0-9]{1,18}")
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Operations whose item is the order or work order itself (one item per record refreshed).
-REFRESHES = {Operation.RC_SYNC_PHOTOS, Operation.LIST_PHOTOS, Operation.CP_SYNC, Operation.LIST_ATTACHMENTS}
+REFRESHES = {
+    Operation.RC_SYNC_PHOTOS,
+    Operation.LIST_PHOTOS,
+    Operation.RC_SYNC_DOCUMENTS,
+    Operation.LIST_DOCUMENTS,
+    Operation.CP_SYNC,
+    Operation.LIST_ATTACHMENTS,
+}
+# Operations whose item is a RecoveryConnect document.
+DOCUMENT_OPERATIONS = {Operation.RC_TRANSFER_DOCUMENTS, Operation.TRANSFER_DOCUMENTS}
 SUBJECT_LENGTH = 200  # TransferJob.subject's max_length: a longer list was cut
 
 
@@ -58,7 +67,9 @@ def item_timeline(event: AuditEvent) -> tuple[str, str] | None:
     """The (kind, key) of the photo, attachment, order or work order a row's item names, else None."""
     item = event.item
     if event.provider == Provider.RECOVERYCONNECT and NUMBER.fullmatch(item):
-        return ("order" if event.operation in REFRESHES else "photo", item)
+        if event.operation in REFRESHES:
+            return ("order", item)
+        return ("document" if event.operation in DOCUMENT_OPERATIONS else "photo", item)
     if event.provider == Provider.CORRIGOPRO:
         if GUID.fullmatch(item):
             return ("attachment", item)

@@ -19,6 +19,7 @@ from media_sync.admin.base import (
 )
 from media_sync.admin.forms import DestinationsForm
 from media_sync.admin.pictures import PictureViewsMixin, picture
+from media_sync.admin.recoveryconnect_documents import DocumentInline, OrderDocumentsMixin
 from media_sync.admin.recoveryconnect_upload import URL_NAME as UPLOAD_URL_NAME
 from media_sync.admin.recoveryconnect_upload import RecoveryInline, upload_view
 from media_sync.models import Operation, Provider, RecoveryConnectOrder, RecoveryConnectPhoto
@@ -93,7 +94,7 @@ class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(RecoveryConnectOrder)
 class RecoveryConnectOrderAdmin(
-    ForgivingListMixin, TimelineLinkMixin, RunJobsPermissionMixin, admin.ModelAdmin
+    ForgivingListMixin, TimelineLinkMixin, RunJobsPermissionMixin, OrderDocumentsMixin, admin.ModelAdmin
 ):
     timeline_kind, timeline_key = "order", "order_id"
     list_display = [
@@ -106,10 +107,10 @@ class RecoveryConnectOrderAdmin(
     ]
     search_fields = ["=order_id", "=client_order_id", "description"]
     search_help_text = "Internal order id or client order id (exact), or words of the description."
-    fields = ["order_id", "client_order_id", "description", "photos_synced_at"]
-    readonly_fields = ["photos_synced_at"]
-    inlines = [RecoveryInline, PhotoInline]
-    actions = ["transfer_all_photos", "refresh_photos"]
+    fields = ["order_id", "client_order_id", "description", "photos_synced_at", "documents_synced_at"]
+    readonly_fields = ["photos_synced_at", "documents_synced_at"]
+    inlines = [RecoveryInline, PhotoInline, DocumentInline]
+    actions = ["transfer_all_photos", "refresh_photos", "transfer_documents", "refresh_documents"]
     list_per_page = 50
 
     def get_urls(self) -> list[URLPattern]:

@@ -14,6 +14,7 @@ from media_sync.models.jobs import (
 from media_sync.models.media import MediaFile, Pictured, ThumbnailStatus
 from media_sync.models.providers import FailureAlert, ProviderLease, ProviderPace
 from media_sync.models.recoveryconnect import (
+    RecoveryConnectDocument,
     RecoveryConnectOrder,
     RecoveryConnectPhoto,
     RecoveryConnectRecovery,
@@ -41,6 +42,7 @@ __all__ = [
     "ProviderAnswer",
     "ProviderLease",
     "ProviderPace",
+    "RecoveryConnectDocument",
     "RecoveryConnectOrder",
     "RecoveryConnectPhoto",
     "RecoveryConnectRecovery",

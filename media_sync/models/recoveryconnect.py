@@ -1,4 +1,4 @@
-"""The RecoveryConnect mirror: orders, their recoveries and the photos listed on them."""
+"""The RecoveryConnect mirror: orders, their recoveries, and the photos and documents listed on them."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class RecoveryConnectOrder(models.Model):
     )
     description = models.CharField(max_length=200, blank=True)
     photos_synced_at = models.DateTimeField(null=True, blank=True)
+    documents_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -84,3 +85,24 @@ class RecoveryConnectPhoto(Pictured):
 
     def __str__(self) -> str:
         return f"Photo {self.photo_id} {self.name}".strip()
+
+
+class RecoveryConnectDocument(models.Model):
+    """A document listed on an order at RecoveryConnect: who uploaded it and when, as RecoveryConnect says.
+    Its download link lasts about 30 minutes and is never stored."""
+
+    document_id = models.PositiveBigIntegerField(unique=True)
+    order = models.ForeignKey(RecoveryConnectOrder, on_delete=models.CASCADE, related_name="documents")
+    name = models.CharField(max_length=255, blank=True)
+    uploaded_by = models.CharField(max_length=255, blank=True)
+    uploaded_at = models.DateTimeField(
+        null=True, blank=True, help_text="RecoveryConnect's time for the upload (RECOVERYCONNECT_TIME_ZONE)."
+    )
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["order_id", "document_id"]
+        verbose_name = "RecoveryConnect document"
+
+    def __str__(self) -> str:
+        return f"Document {self.document_id} {self.name}".strip()

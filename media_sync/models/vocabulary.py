@@ -27,6 +27,8 @@ class Operation(models.TextChoices):
     RC_TRANSFER_PHOTOS = "rc_transfer_photos", "transfer photos"
     RC_TRANSFER_ALL = "rc_transfer_all", "transfer all photos"
     RC_UPLOAD_PHOTOS = "rc_upload_photos", "upload photos"
+    RC_SYNC_DOCUMENTS = "rc_sync_documents", "refresh documents"
+    RC_TRANSFER_DOCUMENTS = "rc_transfer_documents", "transfer documents"
     CP_SYNC = "cp_sync", "refresh attachments"
     CP_UPLOAD = "cp_upload", "upload attachment"
     CP_UPDATE = "cp_update", "change attachment"
@@ -48,6 +50,8 @@ class Operation(models.TextChoices):
     LIST_RECOVERY_PHOTOS = "list_recovery_photos", "list a recovery's photos"
     UPLOAD_PHOTO = "upload_photo", "upload photo"
     UPLOAD_PERSONAL_PHOTO = "upload_personal_photo", "upload personal-property photo"
+    LIST_DOCUMENTS = "list_documents", "list documents"
+    TRANSFER_DOCUMENTS = "transfer_documents", "transfer documents"
     LIST_ATTACHMENTS = "list_attachments", "list attachments"
     UPLOAD_ATTACHMENT = "upload_attachment", "upload attachment"
     UPDATE_ATTACHMENT = "update_attachment", "change attachment"
@@ -76,6 +80,8 @@ JOB_TITLES = {
     Operation.RC_TRANSFER_PHOTOS: "Transfer RecoveryConnect photos",
     Operation.RC_TRANSFER_ALL: "Transfer all RecoveryConnect photos of an order",
     Operation.RC_UPLOAD_PHOTOS: "Upload photos to a RecoveryConnect recovery",
+    Operation.RC_SYNC_DOCUMENTS: "Refresh RecoveryConnect documents",
+    Operation.RC_TRANSFER_DOCUMENTS: "Transfer the RecoveryConnect documents of an order",
     Operation.CP_SYNC: "Refresh CorrigoPro attachments",
     Operation.CP_UPLOAD: "Upload to CorrigoPro",
     Operation.CP_UPDATE: "Change a CorrigoPro attachment",

@@ -13,6 +13,7 @@ from integrations.suapi.simulator import DEMO_PROPERTIES, demo_picture
 from media_sync.models import CorrigoWorkOrder, RecoveryConnectOrder, SuProperty, TransferJob
 from media_sync.services.corrigopro import cp_sync_start
 from media_sync.services.recoveryconnect import rc_refresh_start
+from media_sync.services.recoveryconnect_documents import rc_documents_refresh_start
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_batch_start
 from media_sync.services.suapi_photos import su_photo_add
@@ -45,6 +46,15 @@ def demo_orders_load() -> TransferJob | None:
             },
         )
     job = rc_refresh_start(
+        order_ids=[order_id for order_id, _, _ in DEMO_ORDERS], triggered_by="demo", enqueue=False
+    )
+    return job_run(job_id=job.pk)
+
+
+def demo_documents_load() -> TransferJob | None:
+    """Mirror the demo orders' documents (call after demo_orders_load), so a team lead sees them and an
+    operator can transfer them."""
+    job = rc_documents_refresh_start(
         order_ids=[order_id for order_id, _, _ in DEMO_ORDERS], triggered_by="demo", enqueue=False
     )
     return job_run(job_id=job.pk)

@@ -172,13 +172,18 @@ def rc_transfer_all_start(
 # --- Running jobs (called by the worker through services.run) --------------------------------------
 
 
-def _record_outcomes(job: TransferJob, items: list[TransferItem], outcomes: list[TransferOutcome]) -> None:
+def _record_outcomes(
+    job: TransferJob, items: list[TransferItem], outcomes: list[TransferOutcome], noun: str = "photo"
+) -> None:
     # One answer, one transaction: a worker that dies here leaves all of it to do again, never half.
+    # `noun`: what an entry moves (a photo; a document for the document transfer, whose answer is alike).
     with transaction.atomic():
-        _record_each(job, items, outcomes)
+        _record_each(job, items, outcomes, noun)
 
 
-def _record_each(job: TransferJob, items: list[TransferItem], outcomes: list[TransferOutcome]) -> None:
+def _record_each(
+    job: TransferJob, items: list[TransferItem], outcomes: list[TransferOutcome], noun: str = "photo"
+) -> None:
     by_key = {(str(o.photo_id), str(o.destination)): o for o in outcomes}
     for item in items:
         outcome = by_key.pop((item.item, item.destination), None)
@@ -189,7 +194,7 @@ def _record_each(job: TransferJob, items: list[TransferItem], outcomes: list[Tra
                 succeeded=False,
                 failure_class=FailureClass.PARSE,
                 http_status=200,
-                message=f"RecoveryConnect's answer left out photo {item.item} for order {item.destination}",
+                message=f"RecoveryConnect's answer left out {noun} {item.item} for order {item.destination}",
             )
             continue
         item_finish(
@@ -202,12 +207,12 @@ def _record_each(job: TransferJob, items: list[TransferItem], outcomes: list[Tra
             message=""
             if outcome.succeeded
             else (
-                "RecoveryConnect answered fail for this photo and destination (it gives no reason)"
+                f"RecoveryConnect answered fail for this {noun} and destination (it gives no reason)"
                 if outcome.status == FAIL
                 else f"RecoveryConnect answered status {outcome.status!r}"
             ),
         )
-    # A transfer-all can move photos we had not mirrored yet: each still gets its item and its row.
+    # A transfer-all can move photos (documents) we had not mirrored yet: each still gets its item and row.
     for (photo_id, destination), outcome in by_key.items():
         extra, _ = TransferItem.objects.get_or_create(
             job=job,
@@ -221,7 +226,7 @@ def _record_each(job: TransferJob, items: list[TransferItem], outcomes: list[Tra
             },
         )
         if extra.status == ItemStatus.IN_PROGRESS:
-            _record_each(job, [extra], [outcome])
+            _record_each(job, [extra], [outcome], noun)
 
 
 def _run_transfer(job: TransferJob) -> None:

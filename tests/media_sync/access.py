@@ -41,6 +41,7 @@ from media_sync.models import (
 from media_sync.services.corrigopro import cp_upload_start
 from media_sync.services.media import media_link
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
+from media_sync.services.recoveryconnect_documents import rc_documents_refresh_start
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_batch_start
 from media_sync.services.suapi_photos import su_photo_add
@@ -114,6 +115,9 @@ def build_world(
         photos=list(order.photos.all()), destinations=[9109999], triggered_by="olga", enqueue=False
     )
     job_run(job_id=job.pk)  # 9109999 is unknown at RecoveryConnect: the item fails
+    rc_sim.add_document(57076503, "release-form.pdf", "Dana Whitfield")
+    documents = rc_documents_refresh_start(order_ids=[57076503], triggered_by="olga", enqueue=False)
+    job_run(job_id=documents.pk)
 
     cp_sim.add_work_order(1001)
     work_order = CorrigoWorkOrder.objects.create(work_order_id=1001, status="Accepted")
@@ -153,6 +157,7 @@ def build_world(
     objects = {
         "media_sync/recoveryconnectorder": order,
         "media_sync/recoveryconnectphoto": order.photos.get(),
+        "media_sync/recoveryconnectdocument": order.documents.get(),
         "media_sync/corrigoworkorder": work_order,
         "media_sync/corrigoattachment": CorrigoAttachment.objects.get(),
         "media_sync/webhookdelivery": delivery,
@@ -266,10 +271,11 @@ MODELS: dict[str, Grants] = {
         add_payload=lambda w: {
             "order_id": 57079000,
             "client_order_id": 9179000,
-            **inline_forms("recoveries", "photos"),
+            **inline_forms("recoveries", "photos", "documents"),
         },
     ),
     "media_sync/recoveryconnectphoto": Grants(BOTH, root_adds=False, root_deletes="no"),
+    "media_sync/recoveryconnectdocument": Grants(BOTH, root_adds=False, root_deletes="no"),
     "media_sync/corrigoworkorder": Grants(
         BOTH,
         add=OPS,
@@ -467,6 +473,9 @@ ACTIONS: dict[tuple[str, str], Action] = {
     ("django_q/ormq", "delete_selected"): DELETE_SELECTED,
     ("media_sync/recoveryconnectorder", "transfer_all_photos"): TRANSFER,
     ("media_sync/recoveryconnectorder", "refresh_photos"): Action(WITH_ROOT),
+    # Every document of the order goes: the form asks only where to (and whether to send again).
+    ("media_sync/recoveryconnectorder", "transfer_documents"): TRANSFER,
+    ("media_sync/recoveryconnectorder", "refresh_documents"): Action(WITH_ROOT),
     ("media_sync/recoveryconnectorder", "delete_selected"): DELETE_BLOCKED,
     ("media_sync/recoveryconnectphoto", "transfer_photos"): TRANSFER,
     ("media_sync/corrigoworkorder", "refresh_attachments"): Action(WITH_ROOT),

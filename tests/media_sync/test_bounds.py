@@ -257,6 +257,7 @@ def world(rc_sim: RecoveryConnectSimulator, monkeypatch: pytest.MonkeyPatch) -> 
     """Two of everything each list shows, one per page, so paging is really in play."""
     for n in (1, 2):
         order = order_on_both_sides(rc_sim, 57076500 + n, 9100000 + n, [180461300 + n])
+        order.documents.create(document_id=7300000 + n, name=f"{n}.pdf", uploaded_by="x")
         work_order = CorrigoWorkOrder.objects.create(work_order_id=1000 + n, status="Accepted")
         work_order.attachments.create(
             attachment_id=f"0f8fad5b-d9cb-469f-a165-70867728950{n}", name=f"{n}.jpg"
@@ -290,7 +291,7 @@ def test_every_list_answers_a_bad_query_with_the_list_and_a_message(
 ) -> None:
     login(client, "someone", visitor)
     lists = model_lists()
-    assert len(lists) == 9
+    assert len(lists) == 10
     for url in lists:
         response = client.get(f"{url}?{query}")
         assert response.status_code == 200, url

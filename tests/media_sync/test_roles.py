@@ -42,6 +42,7 @@ pytestmark = pytest.mark.django_db
 LISTS = [
     "recoveryconnectorder",
     "recoveryconnectphoto",
+    "recoveryconnectdocument",
     "corrigoworkorder",
     "corrigoattachment",
     "webhookdelivery",

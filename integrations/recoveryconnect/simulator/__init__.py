@@ -6,6 +6,15 @@ error bodies, so the 401/404/422 shapes below are our choice (Laravel-style, whi
 
 from integrations.recoveryconnect.simulator.app import RecoveryConnectSimulator
 from integrations.recoveryconnect.simulator.demo import DEMO_ORDERS, photo_jpeg
+from integrations.recoveryconnect.simulator.documents import DEMO_DOCUMENTS, FIRST_DOCUMENT_ID, document_pdf
 from integrations.recoveryconnect.simulator.state import FIRST_PHOTO_ID
 
-__all__ = ["DEMO_ORDERS", "FIRST_PHOTO_ID", "RecoveryConnectSimulator", "photo_jpeg"]
+__all__ = [
+    "DEMO_DOCUMENTS",
+    "DEMO_ORDERS",
+    "FIRST_DOCUMENT_ID",
+    "FIRST_PHOTO_ID",
+    "RecoveryConnectSimulator",
+    "document_pdf",
+    "photo_jpeg",
+]

@@ -6,11 +6,12 @@ import secrets
 
 from integrations.recoveryconnect.simulator.api import _Api
 from integrations.recoveryconnect.simulator.control import _Control
+from integrations.recoveryconnect.simulator.documents import _Documents
 from integrations.recoveryconnect.simulator.state import DEFAULT_MOUNT_PREFIX
 from integrations.simkit import Clock
 
 
-class RecoveryConnectSimulator(_Control, _Api):
+class RecoveryConnectSimulator(_Documents, _Control, _Api):
     def __init__(
         self,
         username: str = "demo",
@@ -52,6 +53,8 @@ class RecoveryConnectSimulator(_Control, _Api):
         self.add_route("GET", "/_sim/recoveryconnect/uploads", self._control_uploads)
         self.add_route("GET", "/_sim/recoveryconnect/behaviour", lambda request: self._behaviour_response())
         self.add_route("POST", "/_sim/recoveryconnect/behaviour", self._control_behaviour)
+        # Documents: list, transfer, their links and control routes (simulator/documents.py).
+        self.add_document_routes()
 
     def reset(self) -> None:
         with self.lock:

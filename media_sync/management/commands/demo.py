@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from media_sync.management.jobcommand import add_sync_argument
 from media_sync.services.demo import (
     demo_booking_batch_send,
+    demo_documents_load,
     demo_orders_load,
     demo_users_reset,
     demo_work_orders_load,
@@ -122,7 +123,12 @@ class Command(BaseCommand):
             children.start([*manage, "run_simulators", "--demo"])
             simulators = urlsplit(settings.SIMULATOR_URL)
             wait_for_port(simulators.hostname or "127.0.0.1", simulators.port or 8001)
-            for what, load in (("orders", demo_orders_load), ("work orders", demo_work_orders_load)):
+            loads = (
+                ("orders", demo_orders_load),
+                ("order documents", demo_documents_load),
+                ("work orders", demo_work_orders_load),
+            )
+            for what, load in loads:
                 job = load()
                 self.stdout.write(
                     f"demo {what} mirrored: job {job.pk if job else '-'} {job.status if job else ''}"
@@ -140,6 +146,8 @@ class Command(BaseCommand):
                     "  try: RecoveryConnect photos > search 57076503 > select three > "
                     "'Transfer selected photos to orders…' > 9100002 9100005\n"
                     "  the simulator fails transfers to 9100003 (a closed order) and of locked photos\n"
+                    "  documents: RecoveryConnect orders > select 57076503 > 'Transfer documents of the "
+                    "selected order to…' > 9100002\n"
                     "  CorrigoPro work orders 4100001-4100006: upload, download, edit, delete attachments;\n"
                     "  the simulated customer attaches a photo to 4100001 every 90 s (Webhook deliveries)\n"
                     "  Booking.com photo batches: the demo batch for NT7 ends within about two minutes\n"
