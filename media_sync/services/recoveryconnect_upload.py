@@ -8,6 +8,7 @@ destination = recovery id), streaming each from storage as base64 inside the JSO
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -140,7 +141,10 @@ def _exif_time(fileobj: IO[bytes]) -> datetime | None:
 
 
 def _local(moment: datetime) -> datetime:
-    return timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    """A file's time as RecoveryConnect's times are read (RECOVERYCONNECT_TIME_ZONE): picture_time names no
+    zone. An EXIF time is the camera's own clock and is sent as it is."""
+    zone = zoneinfo.ZoneInfo(settings.RECOVERYCONNECT_TIME_ZONE)
+    return timezone.localtime(moment, zone) if timezone.is_aware(moment) else moment
 
 
 def _check_file(upload: UploadSource, max_size: int, picture_time: datetime | None) -> tuple[str, str]:

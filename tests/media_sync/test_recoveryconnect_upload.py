@@ -353,3 +353,14 @@ def test_two_files_of_one_name_or_a_name_too_long_are_refused(order: RecoveryCon
     with pytest.raises(InputRefused, match="at most 100 characters"):
         upload(order, "x" * 97 + ".jpg")
     assert not MediaFile.objects.exists()
+
+
+def test_a_files_time_is_sent_in_recoveryconnects_zone(
+    rc_sim: RecoveryConnectSimulator, order: RecoveryConnectOrder, tmp_path: Path, settings: Any
+) -> None:
+    settings.RECOVERYCONNECT_TIME_ZONE = "America/Chicago"
+    path = write(tmp_path, "rear.jpg", jpeg("rear"))
+    os.utime(path, (1767225600, 1767225600))  # 2026-01-01 00:00:00 UTC
+    code, out = run_command("rc_upload", "--order", str(ORDER), "--file", path, "--sync")
+    assert code == 0, out
+    assert rc_sim.uploads[0]["picture_time"] == "2025-12-31 18:00:00"
