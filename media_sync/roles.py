@@ -12,6 +12,7 @@ OPERATORS, TEAM_LEADS = "Operators", "Team leads"
 _READ = [
     "view_recoveryconnectorder",
     "view_recoveryconnectphoto",
+    "view_recoveryconnectrecovery",
     "view_recoveryconnectdocument",
     "view_transferjob",
     "view_transferitem",

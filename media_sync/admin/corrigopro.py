@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 
 from integrations.corrigopro.rules import DOCUMENT_TYPES
@@ -25,6 +25,7 @@ from media_sync.admin.base import (
     record_refusal,
     start_or_show,
 )
+from media_sync.admin.corrigopro_attachments import AttachmentInline, attachment_links, links_for
 from media_sync.admin.corrigopro_kept import our_copy, our_copy_response
 from media_sync.admin.filters import ChoicesFilter
 from media_sync.admin.forms import MetadataForm, UploadForm
@@ -45,52 +46,6 @@ from media_sync.services.corrigopro import (
 )
 from media_sync.services.corrigopro_download import DownloadFailed, cp_download
 from media_sync.services.refusals import InputRefused
-
-
-class AttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = CorrigoAttachment
-    readonly_fields = fields = (
-        "picture",
-        "name",
-        "mime_type",
-        "size",
-        "document_type",
-        "added_by",
-        "state",
-        "our_copy",
-        "links",
-    )
-    extra = 0
-
-    @admin.display(description="our copy")
-    def our_copy(self, attachment: CorrigoAttachment) -> str:
-        return our_copy(attachment)
-
-    @admin.display(description="picture")
-    def picture(self, attachment: CorrigoAttachment) -> str:
-        return picture(attachment)
-
-    @admin.display(description="state")
-    def state(self, attachment: CorrigoAttachment) -> str:
-        return f"removed {attachment.removed_at:%Y-%m-%d %H:%M}" if attachment.removed_at else "present"
-
-    @admin.display(description="")
-    def links(self, attachment: CorrigoAttachment) -> str:
-        return attachment_links(attachment)
-
-
-def attachment_links(attachment: CorrigoAttachment) -> str:
-    if attachment.removed_at:
-        return ""
-    names = [("download", "Download"), ("edit", "Edit"), ("delete_at_provider", "Delete")]
-    return format_html_join(
-        " · ",
-        '<a href="{}">{}</a>',
-        (
-            (reverse(f"admin:media_sync_corrigoattachment_{view}", args=[attachment.pk]), label)
-            for view, label in names
-        ),
-    )
 
 
 @admin.register(CorrigoWorkOrder)
@@ -247,7 +202,14 @@ class CorrigoAttachmentAdmin(
 
     @admin.display(description="")
     def links(self, attachment: CorrigoAttachment) -> str:
-        return attachment_links(attachment)
+        return attachment_links(attachment, can_run=True)
+
+    @admin.display(description="")
+    def links_read(self, attachment: CorrigoAttachment) -> str:
+        return attachment_links(attachment, can_run=False)
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return links_for(request, super().get_list_display(request))
 
     @admin.display(description="our copy")
     def our_copy(self, attachment: CorrigoAttachment) -> str:

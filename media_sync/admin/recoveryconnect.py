@@ -77,11 +77,17 @@ class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
         "name",
         "type_name",
         "recovery",
-        "personal",
+        "personal_property",
         "synced_at",
     )
     extra = 0
     show_change_link = False
+
+    @admin.display(description="personal property")
+    def personal_property(self, photo: RecoveryConnectPhoto) -> str:
+        # Known only for photos we uploaded as personal property: a column of red crosses would say "no"
+        # for every other photo, which nobody knows.
+        return "yes" if photo.personal else ""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RecoveryConnectPhoto]:
         queryset: QuerySet[RecoveryConnectPhoto] = super().get_queryset(request)

@@ -84,12 +84,19 @@ class RecoveryUploadForm(forms.Form):
 
     def __init__(self, *args: Any, order: RecoveryConnectOrder, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        recoveries = list(order.recoveries.all())
+        # Active ones first, newest first; nothing is chosen for the operator: a photo on the wrong
+        # recovery is a photo in the wrong repossession's evidence.
+        recoveries = sorted(
+            order.recoveries.all(), key=lambda r: (r.is_active, r.created_at_provider or ""), reverse=True
+        )
         if len(recoveries) > 1:
             cast(forms.TypedChoiceField, self.fields["recovery"]).choices = [
-                (r.recovery_id, f"{r.recovery_id} — created {r.created_at_provider or '?'}"
-                 f"{'' if r.is_active else ' (inactive)'}")
-                for r in recoveries
+                ("", "— choose a recovery —"),
+                *(
+                    (r.recovery_id, f"{r.recovery_id} — created {r.created_at_provider or '?'}"
+                     f"{'' if r.is_active else ' (inactive)'}")
+                    for r in recoveries
+                ),
             ]  # fmt: skip
         else:
             del self.fields["recovery"]  # one (or none: the service says so) — nothing to choose

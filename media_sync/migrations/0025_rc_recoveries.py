@@ -128,6 +128,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "verbose_name": "RecoveryConnect recovery",
+                "verbose_name_plural": "RecoveryConnect recoveries",
                 "ordering": ["order_id", "recovery_id"],
             },
         ),

@@ -40,7 +40,9 @@ class TransferJob(models.Model):
         indexes = [models.Index(fields=["status", "enqueued_at"])]
 
     def __str__(self) -> str:
-        return f"Job {self.pk}: {self.get_operation_display()} {self.subject}"
+        # The title names its kind of subject already ("… of an order"): the subject follows a dash.
+        subject = f" — {self.subject}" if self.subject else ""
+        return f"Job {self.pk}: {self.get_operation_display()}{subject}"
 
     @property
     def is_finished(self) -> bool:

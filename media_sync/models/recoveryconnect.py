@@ -50,6 +50,7 @@ class RecoveryConnectRecovery(models.Model):
     class Meta:
         ordering = ["order_id", "recovery_id"]
         verbose_name = "RecoveryConnect recovery"
+        verbose_name_plural = "RecoveryConnect recoveries"
 
     def __str__(self) -> str:
         created = f" of {self.created_at_provider}" if self.created_at_provider else ""

@@ -166,6 +166,21 @@ def test_team_lead_reads_but_cannot_change_anything(
         assert client.get(page).status_code == 200
     for page in (WORK_ORDERS, url("corrigoworkorder_change", attachment.work_order)):
         assert ">Upload an attachment</a>" not in client.get(page).text
+    # No Edit or Delete links to a 403; our copy (the file we uploaded) is the download, not CorrigoPro's.
+    edit, delete = (
+        url("corrigoattachment_edit", attachment),
+        url("corrigoattachment_delete_at_provider", attachment),
+    )
+    for page in (ATTACHMENTS, url("corrigoworkorder_change", attachment.work_order)):
+        text = client.get(page).text
+        assert edit not in text and delete not in text
+        assert url("corrigoattachment_our_copy", attachment) in text
+        assert url("corrigoattachment_download", attachment) not in text
+    CorrigoAttachment.objects.update(kept_file=None)
+    assert url("corrigoattachment_download", attachment) in client.get(ATTACHMENTS).text
+    operator = Client()
+    login(operator, "olga", "Operators")
+    assert edit in operator.get(ATTACHMENTS).text and delete in operator.get(ATTACHMENTS).text
     for view in ("corrigoattachment_edit", "corrigoattachment_delete_at_provider"):
         assert client.post(url(view, attachment), {"name": "x.jpg"}).status_code == 403
     upload = client.post(

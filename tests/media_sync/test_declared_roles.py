@@ -4,6 +4,7 @@ a schedule deleted, is back after the next `migrate`."""
 from __future__ import annotations
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django_q.models import Schedule
@@ -23,6 +24,19 @@ def test_each_role_holds_exactly_its_declared_permissions() -> None:
         assert codenames(name) == set(declared)
     assert "run_jobs" in ROLES["Operators"] and "run_jobs" not in ROLES["Team leads"]
     assert "export_auditevent" in ROLES["Team leads"] and "export_auditevent" not in ROLES["Operators"]
+
+
+def test_both_roles_may_read_every_model_the_admin_shows() -> None:
+    """A model shown on an admin page (registered, or an inline of one) that a role may not view is
+    silently left out of that page for the role: an order page without its recoveries."""
+    shown = set()
+    for model, model_admin in admin.site._registry.items():
+        shown.add(model)
+        shown.update(inline.model for inline in model_admin.inlines)
+    ours = {model._meta.model_name for model in shown if model._meta.app_label == "media_sync"}
+    assert "recoveryconnectrecovery" in ours
+    for role in ROLES.values():
+        assert {f"view_{name}" for name in ours} - set(role) == set()
 
 
 def test_migrate_puts_a_changed_role_and_a_deleted_schedule_right() -> None:

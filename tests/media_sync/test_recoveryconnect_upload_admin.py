@@ -98,6 +98,8 @@ def test_several_recoveries_are_a_choice_and_a_bad_file_refuses_all(
     job_run(job_id=job.pk)
     form = operator.get(upload_url(order)).content.decode()
     assert 'name="recovery"' in form and "10120170 — created 2026-02-03 14:05:00" in form
+    # Nothing chosen for the operator; the newest active recovery heads the list.
+    assert form.index("— choose a recovery —") < form.index("10120170 — created") < form.index("10120166 —")
     files = [
         SimpleUploadedFile("a.jpg", tiny_jpeg(), "image/jpeg"),
         SimpleUploadedFile("notes.jpg", b"not a picture at all", "image/jpeg"),
@@ -108,6 +110,10 @@ def test_several_recoveries_are_a_choice_and_a_bad_file_refuses_all(
     assert not MediaFile.objects.exists() and rc_sim.uploads == []
     refusal = AuditEvent.objects.get(kind=AuditKind.REFUSAL, operation=Operation.RC_UPLOAD_PHOTOS)
     assert refusal.item == "a.jpg, notes.jpg" and refusal.triggered_by == "olga"
+    # A recovery left unchosen is a form error: nothing stored, nothing sent.
+    refused = operator.post(upload_url(order), {"photos": [SimpleUploadedFile("a.jpg", tiny_jpeg())]})
+    assert "This field is required" in refused.content.decode()
+    assert not MediaFile.objects.exists() and rc_sim.uploads == []
 
 
 def test_a_bad_picture_time_is_a_form_error(order: RecoveryConnectOrder, operator: Client) -> None:
