@@ -34,6 +34,26 @@ class RunJobsPermissionMixin:
         return request.user.has_perm(RUN_JOBS)
 
 
+class UploadToolMixin(RunJobsPermissionMixin, admin.ModelAdmin):
+    """An upload link among the record page's tools, for whoever may run the upload (a team lead would meet
+    a 403 behind it): `upload_tool` is the upload view's URL name and the link's words."""
+
+    upload_tool: tuple[str, str]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = extra_context or {}
+        if self.has_run_jobs_permission(request) and object_id.isdigit():
+            name, label = self.upload_tool
+            extra_context["object_tool_links"] = [(reverse(f"admin:{name}", args=[object_id]), label)]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
 class ReadOnlyAdminMixin:
     """Mirrors, jobs and the audit are written by services only, never edited by hand."""
 

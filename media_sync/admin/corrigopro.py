@@ -20,6 +20,7 @@ from media_sync.admin.base import (
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
     TimelineLinkMixin,
+    UploadToolMixin,
     job_url,
     posted,
     record_refusal,
@@ -49,8 +50,9 @@ from media_sync.services.refusals import InputRefused
 
 
 @admin.register(CorrigoWorkOrder)
-class CorrigoWorkOrderAdmin(ForgivingListMixin, TimelineLinkMixin, RunJobsPermissionMixin, admin.ModelAdmin):
+class CorrigoWorkOrderAdmin(ForgivingListMixin, TimelineLinkMixin, UploadToolMixin, admin.ModelAdmin):
     timeline_kind, timeline_key = "workorder", "work_order_id"
+    upload_tool = ("media_sync_corrigoworkorder_upload", "Upload an attachment")
     list_display = ["work_order_id", "status", "attachment_count", "attachments_synced_at", "upload_link"]
     list_filter = ["status"]
     search_fields = ["=work_order_id", "description"]
@@ -79,20 +81,6 @@ class CorrigoWorkOrderAdmin(ForgivingListMixin, TimelineLinkMixin, RunJobsPermis
         # The upload link only for whoever may upload: a team lead would meet a 403 behind it.
         shown = super().get_list_display(request)
         return shown if self.has_run_jobs_permission(request) else [f for f in shown if f != "upload_link"]
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        # "Upload an attachment" on the work order's own page too, for whoever may run the upload.
-        extra_context = extra_context or {}
-        if self.has_run_jobs_permission(request) and object_id.isdigit():
-            upload = reverse("admin:media_sync_corrigoworkorder_upload", args=[object_id])
-            extra_context["object_tool_links"] = [(upload, "Upload an attachment")]
-        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="")
     def upload_link(self, work_order: CorrigoWorkOrder) -> str:

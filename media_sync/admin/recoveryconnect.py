@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -14,6 +12,7 @@ from media_sync.admin.base import (
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
     TimelineLinkMixin,
+    UploadToolMixin,
     intermediate_action,
     job_url,
 )
@@ -100,9 +99,10 @@ class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(RecoveryConnectOrder)
 class RecoveryConnectOrderAdmin(
-    ForgivingListMixin, TimelineLinkMixin, RunJobsPermissionMixin, OrderDocumentsMixin, admin.ModelAdmin
+    ForgivingListMixin, TimelineLinkMixin, UploadToolMixin, OrderDocumentsMixin, admin.ModelAdmin
 ):
     timeline_kind, timeline_key = "order", "order_id"
+    upload_tool = (UPLOAD_URL_NAME, "Upload photos…")
     list_display = [
         "order_id",
         "client_order_id",
@@ -126,20 +126,6 @@ class RecoveryConnectOrderAdmin(
             name=UPLOAD_URL_NAME,
         )
         return [upload, *super().get_urls()]
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        # "Upload photos…" among the order's tools, for whoever may run the upload (operators).
-        extra_context = extra_context or {}
-        if self.has_run_jobs_permission(request) and object_id.isdigit():
-            upload = reverse(f"admin:{UPLOAD_URL_NAME}", args=[object_id])
-            extra_context["object_tool_links"] = [(upload, "Upload photos…")]
-        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RecoveryConnectOrder]:
         queryset: QuerySet[RecoveryConnectOrder] = super().get_queryset(request)

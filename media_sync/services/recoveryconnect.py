@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import partial
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -67,15 +67,30 @@ class SyncPhotosParams(TypedDict):
     """rc_sync_photos needs none: each item is an order id."""
 
 
-def rc_refresh_start(*, order_ids: list[int], triggered_by: str, enqueue: bool = True) -> TransferJob:
-    """List each order's photos at RecoveryConnect and mirror them (one item per order)."""
+def rc_orders_job_start(
+    *, operation: str, params: Mapping[str, Any], order_ids: list[int], triggered_by: str, enqueue: bool
+) -> TransferJob:
+    """A refresh of each order (its photos, or its documents): one item per order."""
+    if not order_ids:
+        raise InputRefused("give at least one order id")
     return job_create(
         provider=Provider.RECOVERYCONNECT,
-        operation=Operation.RC_SYNC_PHOTOS,
+        operation=operation,
         subject=", ".join(f"order {order_id}" for order_id in order_ids),
         triggered_by=triggered_by,
         items=[(str(order_id), "") for order_id in order_ids],
+        params=params,
+        enqueue=enqueue,
+    )
+
+
+def rc_refresh_start(*, order_ids: list[int], triggered_by: str, enqueue: bool = True) -> TransferJob:
+    """List each order's photos (and its recoveries') at RecoveryConnect and mirror them."""
+    return rc_orders_job_start(
+        operation=Operation.RC_SYNC_PHOTOS,
         params=SyncPhotosParams(),
+        order_ids=order_ids,
+        triggered_by=triggered_by,
         enqueue=enqueue,
     )
 

@@ -34,7 +34,12 @@ from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.claims import CLAIM_POLL_S, job_claim, job_claim_each, job_run_past_deadline
 from media_sync.services.items import item_finish, provider_call
 from media_sync.services.jobs import job_create
-from media_sync.services.recoveryconnect import _record_outcomes, rc_check_destination_count, rc_client
+from media_sync.services.recoveryconnect import (
+    _record_outcomes,
+    rc_check_destination_count,
+    rc_client,
+    rc_orders_job_start,
+)
 from media_sync.services.refusals import InputRefused
 
 # --- Starting jobs ----------------------------------------------------------------------------------
@@ -48,15 +53,11 @@ def rc_documents_refresh_start(
     *, order_ids: list[int], triggered_by: str, enqueue: bool = True
 ) -> TransferJob:
     """List each order's documents at RecoveryConnect and mirror them (one item per order)."""
-    if not order_ids:
-        raise InputRefused("give at least one order id")
-    return job_create(
-        provider=Provider.RECOVERYCONNECT,
+    return rc_orders_job_start(
         operation=Operation.RC_SYNC_DOCUMENTS,
-        subject=", ".join(f"order {order_id}" for order_id in order_ids),
-        triggered_by=triggered_by,
-        items=[(str(order_id), "") for order_id in order_ids],
         params=SyncDocumentsParams(),
+        order_ids=order_ids,
+        triggered_by=triggered_by,
         enqueue=enqueue,
     )
 
