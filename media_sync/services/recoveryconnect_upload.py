@@ -40,7 +40,7 @@ from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.claims import job_claim_each
 from media_sync.services.items import item_finish, provider_call
 from media_sync.services.jobs import job_create
-from media_sync.services.media import Previews, media_check, media_file_store, media_image_info, media_preview
+from media_sync.services.media import media_check, media_file_store
 from media_sync.services.recoveryconnect import rc_client
 from media_sync.services.refusals import InputRefused
 
@@ -343,19 +343,9 @@ def _record(
 def _thumbnail_from_our_copy(photo: RecoveryConnectPhoto, media: MediaFile, order_id: int) -> None:
     """We hold the very bytes we sent: the thumbnail and preview come from them, not from a fetch. Should
     that fail, the thumbnail worker fetches the photo as for any other."""
-    try:
-        with media.file.storage.open(media.file.name, "rb") as fileobj:
-            info = media_image_info(fileobj)
-            fileobj.seek(0)
-            preview = media_preview(fileobj)
-    except (InputRefused, OSError) as error:
+    if thumbnails.thumbnails_from_file(photo, media, f"rc-{photo.photo_id}"):
         RecoveryConnectPhoto.objects.filter(pk=photo.pk).update(thumbnail_status=ThumbnailStatus.PENDING)
         thumbnails.thumbnails_enqueue(provider=Provider.RECOVERYCONNECT, parent_id=order_id)
-        del error
-        return
-    thumbnails.thumbnails_store(
-        photo, Previews(thumbnail=info.thumbnail, preview=preview), f"rc-{photo.photo_id}"
-    )
 
 
 RUNNERS: dict[str, Callable[[TransferJob], None]] = {Operation.RC_UPLOAD_PHOTOS: _run_upload}

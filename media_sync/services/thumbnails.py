@@ -26,6 +26,7 @@ from media_sync.models import (
     AuditEvent,
     CorrigoAttachment,
     ItemStatus,
+    MediaFile,
     Operation,
     Pictured,
     Provider,
@@ -92,9 +93,18 @@ def _fail(picture: Model, reason: str) -> None:
     )
 
 
-def thumbnails_store(picture: Pictured, previews: Previews, stem: str) -> None:
-    """Keep previews made from a copy we hold (a photo we uploaded): the picture is ready, nothing fetched."""
+def thumbnails_from_file(picture: Pictured, media: MediaFile, stem: str) -> str:
+    """The thumbnail and preview of a picture made from a file we hold (one we uploaded, our kept copy):
+    nothing is fetched. Empty when they are stored; else why not, for the caller to act on."""
+    try:
+        with media.file.storage.open(media.file.name, "rb") as fileobj:
+            previews = media_previews_of(fileobj)
+    except InputRefused as refusal:
+        return str(refusal)
+    except OSError as error:
+        return f"our copy could not be read: {type(error).__name__}"
     _store(picture, previews, stem)
+    return ""
 
 
 def _rc_batch(order_id: int, batch: int) -> bool:
@@ -139,16 +149,9 @@ def thumbnails_from_copy(attachment: CorrigoAttachment) -> None:
     media = attachment.kept_file
     if media is None or not media.file:
         return
-    try:
-        with media.file.storage.open(media.file.name, "rb") as fileobj:
-            previews = media_previews_of(fileobj)
-    except InputRefused as refusal:
-        _fail(attachment, str(refusal))
-        return
-    except OSError as error:
-        _fail(attachment, f"our copy could not be read: {type(error).__name__}")
-        return
-    _store(attachment, previews, _cp_stem(attachment))
+    reason = thumbnails_from_file(attachment, media, _cp_stem(attachment))
+    if reason:
+        _fail(attachment, reason)  # the same bytes as CorrigoPro's: fetching them would fail alike
 
 
 def cp_being_kept() -> QuerySet[TransferItem, Any]:
