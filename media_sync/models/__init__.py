@@ -15,6 +15,7 @@ from media_sync.models.media import MediaFile, Pictured, ThumbnailStatus
 from media_sync.models.providers import FailureAlert, ProviderLease, ProviderPace
 from media_sync.models.recoveryconnect import RecoveryConnectOrder, RecoveryConnectPhoto
 from media_sync.models.suapi import BatchStatus, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
+from media_sync.models.suapi_gallery import GalleryOrigin, SuGalleryPhoto, SuRoom, SuTag
 from media_sync.models.vocabulary import JOB_TITLES, Operation, Outcome, Provider
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "CorrigoAttachment",
     "CorrigoWorkOrder",
     "FailureAlert",
+    "GalleryOrigin",
     "ItemStatus",
     "JobStatus",
     "MediaFile",
@@ -41,8 +43,11 @@ __all__ = [
     "RecoveryConnectPhoto",
     "SuBatch",
     "SuBatchPhoto",
+    "SuGalleryPhoto",
     "SuPhoto",
     "SuProperty",
+    "SuRoom",
+    "SuTag",
     "ThumbnailStatus",
     "TransferItem",
     "TransferJob",

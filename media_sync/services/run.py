@@ -9,7 +9,15 @@ from django.conf import settings
 
 from config.observability import log_about
 from media_sync.models import ItemStatus, TransferJob
-from media_sync.services import corrigopro_keep, corrigopro_runners, recoveryconnect, suapi, suapi_polls
+from media_sync.services import (
+    corrigopro_keep,
+    corrigopro_runners,
+    recoveryconnect,
+    suapi,
+    suapi_gallery,
+    suapi_gallery_jobs,
+    suapi_polls,
+)
 from media_sync.services.claims import job_run_scope
 from media_sync.services.jobs import job_enqueue, job_mark_started, job_refresh_status
 
@@ -21,6 +29,8 @@ RUNNERS: dict[str, Callable[[TransferJob], None]] = {
     **corrigopro_keep.RUNNERS,
     **suapi.RUNNERS,
     **suapi_polls.RUNNERS,
+    **suapi_gallery.RUNNERS,
+    **suapi_gallery_jobs.RUNNERS,
 }
 
 
