@@ -1,3 +1,3 @@
 """The admin: operators run work from here, team leads read and export."""
 
-from media_sync.admin import audit, corrigopro, jobs, recoveryconnect, suapi  # noqa: F401  (registers the ModelAdmins)
+from media_sync.admin import audit, corrigopro, jobs, recoveryconnect, suapi, suapi_gallery  # noqa: F401  (registers the ModelAdmins)

@@ -134,7 +134,7 @@ def test_tags_by_name_and_their_refusals(nt7: SuProperty, su_sim: SuApiSimulator
     calls = len(su_sim.log)
     with pytest.raises(InputRefused, match="Bed is named more than once"):
         su_set_tags_start(property=nt7, photo_id=DEMO_PHOTO_ID, tags=[13, 13], triggered_by="olga")
-    with pytest.raises(InputRefused, match="tag 4242 is not in Booking.com's tag list"):
+    with pytest.raises(InputRefused, match=r"tag 4242 is not in Booking\.com's tag list"):
         su_set_tags_start(property=nt7, photo_id=DEMO_PHOTO_ID, tags=[4242], triggered_by="olga")
     assert len(su_sim.log) == calls  # refused before sending
 
@@ -205,7 +205,7 @@ def test_the_main_photo_is_refused_for_delete_before_any_call(
     sent = sent_as(nt7, 30, DEMO_PHOTO_ID)
     refresh(nt7)
     calls = len(su_sim.log)
-    with pytest.raises(InputRefused, match="is the main photo of this property at Booking.com"):
+    with pytest.raises(InputRefused, match=r"is the main photo of this property at Booking\.com"):
         su_delete_start(sent=sent, triggered_by="olga")
     assert len(su_sim.log) == calls
     other = su_sim.add_outside_photo("NT7", seed=73).photo_id
