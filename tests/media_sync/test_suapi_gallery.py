@@ -26,6 +26,7 @@ from media_sync.models import (
     TransferJob,
 )
 from media_sync.schedules import SCHEDULES
+from media_sync.services.demo_gallery import demo_booking_gallery
 from media_sync.services.refusals import InputRefused
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_batch_start, su_delete_start
@@ -282,3 +283,22 @@ def test_schedules_refresh_every_gallery_and_the_tags_daily(
     su_sim.faults.update({"error_rate": 1.0})
     assert refresh_su_tags() == 0 and SuTag.objects.exists()  # a failed refresh forgets nothing
     assert not SuBatch.objects.exists()
+
+
+def test_the_demo_gallery_has_a_photo_added_outside_and_one_of_ours_removed(
+    live_app: Any, settings: Any, su_sim: SuApiSimulator
+) -> None:
+    settings.MEDIA_SYNC_PUBLIC_BASE_URL = live_app.url  # Booking.com fetches terrace.jpg from us
+    su_sim.seed_demo()
+    su_sim.enqueue_after_s = su_sim.process_after_s = 0
+    job = demo_booking_gallery()
+    assert job is not None and job.items.get().status == ItemStatus.SUCCEEDED
+    rows = list(SuGalleryPhoto.objects.order_by("removed_at", "position"))
+    assert [(row.origin, row.removed_at is None) for row in rows] == [
+        (GalleryOrigin.OUTSIDE, True),  # the simulator's own demo photo, the main one
+        (GalleryOrigin.OUTSIDE, True),  # added outside this app
+        (GalleryOrigin.SENT, False),  # terrace.jpg, ours, removed at Booking.com
+    ]
+    assert rows[2].sent is not None and rows[2].sent.photo is not None
+    assert rows[2].sent.photo.media.original_name == "terrace.jpg"
+    assert all(row.thumbnail_status == ThumbnailStatus.READY for row in rows[:2])

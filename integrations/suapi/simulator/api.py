@@ -143,7 +143,7 @@ class _Api(_Store):
     def _photo_dict(self, request: SimRequest, photo: SimPhoto) -> dict[str, Any]:
         # sample_url: a public watermarked preview this simulator serves itself, no credentials needed.
         host = request.header("Host") or "localhost"
-        sample = f"http://{host}{SAMPLE_PREFIX}/{photo.photo_id}.jpg"
+        sample = f"http://{host}{self.mount_prefix}{SAMPLE_PREFIX}/{photo.photo_id}.jpg"
         return {"url": photo.url, "sample_url": sample, "photo_id": photo.photo_id, "tags": list(photo.tags)}
 
     def _delete(self, request: SimRequest) -> SimResponse:

@@ -17,9 +17,12 @@ class SuApiSimulator(_Control, _Gallery):
         api_key: str = "demo-key",
         *,
         clock: Clock | None = None,
+        mount_prefix: str = "",
     ) -> None:
         super().__init__(clock)
         self.app_id, self.api_key = app_id, api_key
+        # Where a server mounting several simulators puts this one: sample_url links point under it.
+        self.mount_prefix = mount_prefix.rstrip("/")
         self._clear_state()
         self.add_route("POST", f"{API_PREFIX}/create", self._create)
         self.add_route("POST", PENDING_PATH, self._pending)

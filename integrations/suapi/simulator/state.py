@@ -162,6 +162,7 @@ class _Store(SimulatorApp):
 
     app_id: str
     api_key: str
+    mount_prefix: str
 
     def _clear_state(self) -> None:
         self.properties: dict[str, SimProperty] = {}
