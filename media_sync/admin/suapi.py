@@ -283,7 +283,7 @@ class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixi
             title=f"Delete photo {sent.booking_photo_id} from Booking.com",
             submit_label="Yes, delete it",
             warning=(
-                MAIN_PHOTO_KEPT.format(photo_id=sent.booking_photo_id).capitalize() + "."
+                "This " + MAIN_PHOTO_KEPT.format(photo_id=sent.booking_photo_id) + "."
                 if su_is_main_photo(batch.property, sent.booking_photo_id)
                 else f"This deletes photo {sent.booking_photo_id} from {batch.property} at Booking.com."
             ),
