@@ -4,6 +4,7 @@ retrieveAssociateImages, associate, unassociate, retrieveTags, the sample_url pr
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -74,7 +75,7 @@ def test_update_replaces_tags_and_refuses_unknown_tags_and_photos(
 def test_an_unknown_property_is_refused_by_every_gallery_verb(
     client: SuApiClient, hotel: dict[str, str], code: str
 ) -> None:
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: client.show(**hotel, photo_id=DEMO_PHOTO_ID),
         lambda: client.update(**hotel, photo_id=DEMO_PHOTO_ID, tags=[13]),
         lambda: client.image_order(**hotel, photo_ids=[DEMO_PHOTO_ID]),
