@@ -20,7 +20,9 @@ from tests.browser.pages import CSP_LISTENER, HEIGHT, WIDTH, judge, sign_in, use
 from tests.media_sync.access import ACTIONS, LEAD, OPERATOR, ROUTES, VISITORS, World, build_world, concrete
 
 # Pages that are not HTML for a person to read (files, CSV, JSON, images) or not one of ours to judge.
-NOT_PAGES = re.compile(r"export|summary|download|thumbnail|preview|progress|jsi18n|media-links|webhooks")
+NOT_PAGES = re.compile(
+    r"our-copy|export|summary|download|thumbnail|preview|progress|jsi18n|media-links|webhooks"
+)
 OPERATOR_FORMS = [key for key, action in ACTIONS.items() if action.confirm and OPERATOR in action.runners]
 
 
