@@ -52,7 +52,7 @@ from media_sync.selectors import ItemCounts, batches_with_item_counts, item_coun
 from media_sync.services.audit import audit_name_items
 from media_sync.services.refusals import InputRefused
 from media_sync.services.suapi import MAIN_PHOTO_KEPT, su_batch_start, su_delete_start, su_is_main_photo
-from media_sync.services.suapi_gallery import su_tags_ensure
+from media_sync.services.suapi_gallery import su_tags_ensure, tag_names
 from media_sync.services.suapi_photos import DELETED, su_photo_add, su_photo_preview, su_preflight
 from media_sync.services.suapi_polls import su_poll_now
 
@@ -348,6 +348,7 @@ class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixi
             "opts": self.opts,
             "title": str(batch),
             "batch": batch,
+            "tag_names": ", ".join(tag_names(batch.tags)),
             "rows": [photo_row(sent, {"batch": batch, "can_run": can_run}) for sent in photos],
             "counts": counts_text,
             "announce": batch_announcement(batch, counts_text),

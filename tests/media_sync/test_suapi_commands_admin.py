@@ -180,6 +180,7 @@ def test_operator_adds_a_photo_and_sends_it_through_the_preflight_form(
     assert batch.photos.count() == 1
     page = client.get(reverse("admin:media_sync_subatch_change", args=[batch.pk]))
     assert "Refresh status now" in page.text and batch.batch_id in page.text
+    assert "<td>Bed, Pool view</td>" in page.text  # the batch's tags, by name
     assert client.post(reverse("admin:media_sync_subatch_refresh", args=[batch.pk])).status_code == 302
 
 

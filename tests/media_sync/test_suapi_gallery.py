@@ -33,8 +33,9 @@ from media_sync.services.suapi import su_batch_start, su_delete_start
 from media_sync.services.suapi_gallery import su_galleries_refresh_all, su_gallery_sync_start, tag_names
 from media_sync.services.suapi_gallery_jobs import su_order_start, su_set_tags_start
 from media_sync.services.suapi_photos import su_photo_add
+from media_sync.services.suapi_polls import su_poll_now
 from media_sync.tasks import refresh_su_tags
-from tests.media_sync.factories import run_command
+from tests.media_sync.factories import run_command, su_waiting_batch
 
 pytestmark = pytest.mark.django_db
 HOTEL = ["--hotel", "NT7", "--channel-hotel", "12837615"]
@@ -302,3 +303,23 @@ def test_the_demo_gallery_has_a_photo_added_outside_and_one_of_ours_removed(
     assert rows[2].sent is not None and rows[2].sent.photo is not None
     assert rows[2].sent.photo.media.original_name == "terrace.jpg"
     assert all(row.thumbnail_status == ThumbnailStatus.READY for row in rows[:2])
+
+
+def test_a_photo_we_really_sent_lands_in_the_gallery_and_is_linked(
+    live_app: Any, settings: Any, su_sim: SuApiSimulator
+) -> None:
+    settings.MEDIA_SYNC_PUBLIC_BASE_URL = live_app.url
+    batch = su_waiting_batch(su_sim)  # pool.jpg (new) and facade.jpg (a copy of the demo photo)
+    su_sim.clock.advance(su_sim.process_after_s)
+    su_poll_now(batch=batch)
+    pool = batch.photos.get(item__item__contains="pool.jpg")
+    pool.refresh_from_db()
+    assert pool.status == "ok" and pool.booking_photo_id
+    refresh(batch.property)
+    rows = {row.photo_id: row for row in SuGalleryPhoto.objects.all()}
+    assert set(rows) == {DEMO_PHOTO_ID, pool.booking_photo_id}  # the duplicate added nothing
+    assert (rows[pool.booking_photo_id].origin, rows[pool.booking_photo_id].sent) == (
+        GalleryOrigin.SENT,
+        pool,
+    )
+    assert rows[DEMO_PHOTO_ID].origin == GalleryOrigin.OUTSIDE and rows[DEMO_PHOTO_ID].is_main
