@@ -142,9 +142,12 @@ class Reconciled:
 
 
 def _ours(property: SuProperty) -> dict[str, SuBatchPhoto]:
-    """The photos we sent that Booking.com took, by their photo_id (the latest send of each)."""
-    sent = SuBatchPhoto.objects.filter(batch__property=property, status=PhotoStatus.OK).exclude(
-        booking_photo_id=""
+    """The photos we sent that Booking.com took, by their photo_id (the latest send of each). A batch
+    sent elsewhere that we only follow is not ours: its photos count as added outside this app."""
+    sent = (
+        SuBatchPhoto.objects.filter(batch__property=property, status=PhotoStatus.OK)
+        .exclude(booking_photo_id="")
+        .exclude(batch__job__operation=Operation.SU_FOLLOW_BATCH)
     )
     return {row.booking_photo_id: row for row in sent.order_by("id")}
 
