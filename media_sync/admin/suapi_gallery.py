@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.safestring import SafeString
@@ -71,7 +71,9 @@ class GalleryRow:
 def gallery_rows(property: SuProperty) -> list[GalleryRow]:
     """The gallery as Booking.com orders it (main photo first), then the photos it no longer holds."""
     photos = list(
-        property.gallery.select_related("sent__photo__media").order_by("removed_at", "position", "photo_id")
+        property.gallery.select_related("sent__photo__media").order_by(
+            F("removed_at").asc(nulls_first=True), "position", "photo_id"
+        )
     )
     live = [row.photo_id for row in photos if not row.removed_at]
     rows = []

@@ -73,7 +73,8 @@ class SuGalleryPhoto(Pictured):
     removed_at = models.DateTimeField("removed at Booking.com", null=True, blank=True)
 
     class Meta:
-        ordering = ["property", "removed_at", "position"]
+        # Live photos first (NULL first on every database), in Booking.com's order.
+        ordering = ["property", models.F("removed_at").asc(nulls_first=True), "position"]
         constraints = [
             models.UniqueConstraint(fields=["property", "photo_id"], name="su_gallery_photo_unique")
         ]
