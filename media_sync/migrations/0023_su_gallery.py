@@ -6,73 +6,208 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('media_sync', '0023_cp_kept_files'),
+        ("media_sync", "0023_cp_kept_files"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SuTag',
+            name="SuTag",
             fields=[
-                ('tag_id', models.PositiveIntegerField(primary_key=True, serialize=False, verbose_name='tag id')),
-                ('name', models.CharField(max_length=200)),
-                ('synced_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "tag_id",
+                    models.PositiveIntegerField(primary_key=True, serialize=False, verbose_name="tag id"),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("synced_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name': 'Booking.com photo tag',
-                'ordering': ['name'],
+                "verbose_name": "Booking.com photo tag",
+                "ordering": ["name"],
             },
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='operation',
-            field=models.CharField(choices=[('rc_sync_photos', 'refresh photos'), ('rc_transfer_photos', 'transfer photos'), ('rc_transfer_all', 'transfer all photos'), ('cp_sync', 'refresh attachments'), ('cp_upload', 'upload attachment'), ('cp_update', 'change attachment'), ('cp_delete', 'delete attachment'), ('cp_download', 'download attachment'), ('cp_keep', 'keep a copy'), ('su_create_batch', 'send photos'), ('su_delete', 'delete photo'), ('su_follow_batch', 'follow a batch sent elsewhere'), ('su_sync_gallery', 'refresh gallery'), ('su_set_tags', 'change tags'), ('su_order_photos', 'order gallery'), ('su_room_photos', "change a room's photos"), ('auth', 'sign in'), ('list_photos', 'list photos'), ('transfer_photo', 'transfer photo'), ('transfer_all_photos', 'transfer all photos'), ('fetch_photo', 'fetch a photo (thumbnail)'), ('list_attachments', 'list attachments'), ('upload_attachment', 'upload attachment'), ('update_attachment', 'change attachment'), ('delete_attachment', 'delete attachment'), ('download_url', 'ask for a download link'), ('download_file', 'download file'), ('create', 'send photo batch'), ('pendingImages', 'check pending photos'), ('retrieveAll', 'list gallery'), ('delete', 'delete photo'), ('show', 'show photo'), ('update', 'change photo tags'), ('imageOrder', 'order photos'), ('retrieveAssociateImages', 'read gallery order'), ('associate', 'add photos to a room'), ('unassociate', 'take photos out of a room'), ('retrieveTags', 'list photo tags'), ('su_photo_add', 'add photo'), ('login_lockout', 'login locked out'), ('cp_kept_download', 'download our copy'), ('webhook_AttachmentAdded', 'webhook: attachment added'), ('webhook_AttachmentRemoved', 'webhook: attachment removed'), ('webhook_NewWorkOrder', 'webhook: new work order'), ('webhook', 'webhook: other event')], max_length=40),
+            model_name="auditevent",
+            name="operation",
+            field=models.CharField(
+                choices=[
+                    ("rc_sync_photos", "refresh photos"),
+                    ("rc_transfer_photos", "transfer photos"),
+                    ("rc_transfer_all", "transfer all photos"),
+                    ("cp_sync", "refresh attachments"),
+                    ("cp_upload", "upload attachment"),
+                    ("cp_update", "change attachment"),
+                    ("cp_delete", "delete attachment"),
+                    ("cp_download", "download attachment"),
+                    ("cp_keep", "keep a copy"),
+                    ("su_create_batch", "send photos"),
+                    ("su_delete", "delete photo"),
+                    ("su_follow_batch", "follow a batch sent elsewhere"),
+                    ("su_sync_gallery", "refresh gallery"),
+                    ("su_set_tags", "change tags"),
+                    ("su_order_photos", "order gallery"),
+                    ("su_room_photos", "change a room's photos"),
+                    ("auth", "sign in"),
+                    ("list_photos", "list photos"),
+                    ("transfer_photo", "transfer photo"),
+                    ("transfer_all_photos", "transfer all photos"),
+                    ("fetch_photo", "fetch a photo (thumbnail)"),
+                    ("list_attachments", "list attachments"),
+                    ("upload_attachment", "upload attachment"),
+                    ("update_attachment", "change attachment"),
+                    ("delete_attachment", "delete attachment"),
+                    ("download_url", "ask for a download link"),
+                    ("download_file", "download file"),
+                    ("create", "send photo batch"),
+                    ("pendingImages", "check pending photos"),
+                    ("retrieveAll", "list gallery"),
+                    ("delete", "delete photo"),
+                    ("show", "show photo"),
+                    ("update", "change photo tags"),
+                    ("imageOrder", "order photos"),
+                    ("retrieveAssociateImages", "read gallery order"),
+                    ("associate", "add photos to a room"),
+                    ("unassociate", "take photos out of a room"),
+                    ("retrieveTags", "list photo tags"),
+                    ("su_photo_add", "add photo"),
+                    ("login_lockout", "login locked out"),
+                    ("cp_kept_download", "download our copy"),
+                    ("webhook_AttachmentAdded", "webhook: attachment added"),
+                    ("webhook_AttachmentRemoved", "webhook: attachment removed"),
+                    ("webhook_NewWorkOrder", "webhook: new work order"),
+                    ("webhook", "webhook: other event"),
+                ],
+                max_length=40,
+            ),
         ),
         migrations.AlterField(
-            model_name='transferjob',
-            name='operation',
-            field=models.CharField(choices=[('rc_sync_photos', 'Refresh RecoveryConnect photos'), ('rc_transfer_photos', 'Transfer RecoveryConnect photos'), ('rc_transfer_all', 'Transfer all RecoveryConnect photos of an order'), ('cp_sync', 'Refresh CorrigoPro attachments'), ('cp_upload', 'Upload to CorrigoPro'), ('cp_update', 'Change a CorrigoPro attachment'), ('cp_delete', 'Delete a CorrigoPro attachment'), ('cp_download', 'Download a CorrigoPro attachment'), ('cp_keep', 'Keep a copy of CorrigoPro attachments'), ('su_create_batch', 'Send photos to Booking.com'), ('su_delete', 'Delete a photo from Booking.com'), ('su_follow_batch', 'Follow a Booking.com batch sent elsewhere'), ('su_sync_gallery', 'Refresh a Booking.com gallery'), ('su_set_tags', "Change a Booking.com photo's tags"), ('su_order_photos', 'Order a Booking.com gallery'), ('su_room_photos', "Change a Booking.com room's photos")], max_length=40),
+            model_name="transferjob",
+            name="operation",
+            field=models.CharField(
+                choices=[
+                    ("rc_sync_photos", "Refresh RecoveryConnect photos"),
+                    ("rc_transfer_photos", "Transfer RecoveryConnect photos"),
+                    ("rc_transfer_all", "Transfer all RecoveryConnect photos of an order"),
+                    ("cp_sync", "Refresh CorrigoPro attachments"),
+                    ("cp_upload", "Upload to CorrigoPro"),
+                    ("cp_update", "Change a CorrigoPro attachment"),
+                    ("cp_delete", "Delete a CorrigoPro attachment"),
+                    ("cp_download", "Download a CorrigoPro attachment"),
+                    ("cp_keep", "Keep a copy of CorrigoPro attachments"),
+                    ("su_create_batch", "Send photos to Booking.com"),
+                    ("su_delete", "Delete a photo from Booking.com"),
+                    ("su_follow_batch", "Follow a Booking.com batch sent elsewhere"),
+                    ("su_sync_gallery", "Refresh a Booking.com gallery"),
+                    ("su_set_tags", "Change a Booking.com photo's tags"),
+                    ("su_order_photos", "Order a Booking.com gallery"),
+                    ("su_room_photos", "Change a Booking.com room's photos"),
+                ],
+                max_length=40,
+            ),
         ),
         migrations.CreateModel(
-            name='SuGalleryPhoto',
+            name="SuGalleryPhoto",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('thumbnail', models.FileField(blank=True, max_length=300, upload_to='thumbnails/%Y/%m/')),
-                ('preview', models.FileField(blank=True, max_length=300, upload_to='previews/%Y/%m/')),
-                ('thumbnail_status', models.CharField(choices=[('pending', 'Pending'), ('ready', 'Ready'), ('failed', 'Failed'), ('not_a_picture', 'Not a picture')], default='pending', max_length=20)),
-                ('thumbnail_error', models.TextField(blank=True)),
-                ('photo_id', models.CharField(max_length=50, verbose_name='Booking.com photo id')),
-                ('origin', models.CharField(choices=[('sent', 'Sent from here'), ('outside', 'Added outside this app')], max_length=20)),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('is_main', models.BooleanField(default=False, verbose_name='main photo')),
-                ('first_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('seen_at', models.DateTimeField(blank=True, null=True)),
-                ('removed_at', models.DateTimeField(blank=True, null=True, verbose_name='removed at Booking.com')),
-                ('property', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='gallery', to='media_sync.suproperty')),
-                ('sent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='on_booking', to='media_sync.subatchphoto')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("thumbnail", models.FileField(blank=True, max_length=300, upload_to="thumbnails/%Y/%m/")),
+                ("preview", models.FileField(blank=True, max_length=300, upload_to="previews/%Y/%m/")),
+                (
+                    "thumbnail_status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                            ("not_a_picture", "Not a picture"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("thumbnail_error", models.TextField(blank=True)),
+                ("photo_id", models.CharField(max_length=50, verbose_name="Booking.com photo id")),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[("sent", "Sent from here"), ("outside", "Added outside this app")],
+                        max_length=20,
+                    ),
+                ),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("is_main", models.BooleanField(default=False, verbose_name="main photo")),
+                ("first_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("seen_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "removed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="removed at Booking.com"),
+                ),
+                (
+                    "property",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="gallery",
+                        to="media_sync.suproperty",
+                    ),
+                ),
+                (
+                    "sent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="on_booking",
+                        to="media_sync.subatchphoto",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Booking.com gallery photo',
-                'ordering': ['property', models.OrderBy(models.F('removed_at'), nulls_first=True), 'position'],
-                'constraints': [models.UniqueConstraint(fields=('property', 'photo_id'), name='su_gallery_photo_unique')],
+                "verbose_name": "Booking.com gallery photo",
+                "ordering": [
+                    "property",
+                    models.OrderBy(models.F("removed_at"), nulls_first=True),
+                    "position",
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("property", "photo_id"), name="su_gallery_photo_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SuRoom',
+            name="SuRoom",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel_room_id', models.CharField(max_length=50, verbose_name='channel room id')),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('photo_ids', models.JSONField(blank=True, default=list)),
-                ('synced_at', models.DateTimeField(blank=True, null=True)),
-                ('property', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rooms', to='media_sync.suproperty')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel_room_id", models.CharField(max_length=50, verbose_name="channel room id")),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("photo_ids", models.JSONField(blank=True, default=list)),
+                ("synced_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "property",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rooms",
+                        to="media_sync.suproperty",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Booking.com room',
-                'ordering': ['property', 'channel_room_id'],
-                'constraints': [models.UniqueConstraint(fields=('property', 'channel_room_id'), name='su_room_unique_per_property')],
+                "verbose_name": "Booking.com room",
+                "ordering": ["property", "channel_room_id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("property", "channel_room_id"), name="su_room_unique_per_property"
+                    )
+                ],
             },
         ),
     ]
