@@ -164,3 +164,15 @@ def test_faults_apply_to_the_gallery_verbs(client: SuApiClient, su_sim: SuApiSim
     with pytest.raises(ProviderError) as down:
         client.retrieve_associate_images(**NT7)
     assert down.value.transient
+
+
+def test_a_sample_of_an_unknown_photo_is_404_and_control_routes_check_their_bodies(
+    su_sim: SuApiSimulator, settings: Any
+) -> None:
+    su_sim.seed_demo()
+    base = settings.SUAPI["BASE_URL"]
+    assert requests.get(f"{base}/SUAPI/samples/nope.jpg", timeout=5).status_code == 404
+    bad = requests.post(f"{base}/_sim/suapi/properties/NT7/photos", json={"colour": 1}, timeout=5)
+    assert bad.status_code == 400
+    assert requests.post(f"{base}/_sim/suapi/properties/NT99/photos", json={}, timeout=5).status_code == 400
+    assert requests.post(f"{base}/_sim/suapi/properties/NT7/rooms", json={}, timeout=5).status_code == 400

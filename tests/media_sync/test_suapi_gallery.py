@@ -323,3 +323,16 @@ def test_a_photo_we_really_sent_lands_in_the_gallery_and_is_linked(
         pool,
     )
     assert rows[DEMO_PHOTO_ID].origin == GalleryOrigin.OUTSIDE and rows[DEMO_PHOTO_ID].is_main
+
+
+def test_a_gallery_refresh_through_a_provider_outage_fails_and_changes_nothing(
+    nt7: SuProperty, su_sim: SuApiSimulator
+) -> None:
+    refresh(nt7)
+    before = list(SuGalleryPhoto.objects.values_list("photo_id", "removed_at", "is_main"))
+    su_sim.remove_photo("NT7", DEMO_PHOTO_ID)  # would be marked removed, if the refresh got through
+    su_sim.faults.update({"error_rate": 1.0})
+    item = refresh(nt7).items.get()
+    assert item.status == ItemStatus.FAILED and item.http_status in (500, 502, 503)
+    assert list(SuGalleryPhoto.objects.values_list("photo_id", "removed_at", "is_main")) == before
+    assert AuditEvent.objects.filter(operation=Operation.RETRIEVE_ALL, outcome="failed").exists()
