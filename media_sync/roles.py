@@ -24,6 +24,9 @@ _READ = [
     "view_suphoto",
     "view_subatch",
     "view_subatchphoto",
+    "view_sugalleryphoto",
+    "view_suroom",
+    "view_sutag",
 ]
 ROLES: dict[str, list[str]] = {
     # Run transfers, uploads and batches; read the audit.
@@ -35,6 +38,9 @@ ROLES: dict[str, list[str]] = {
         "change_corrigoworkorder",
         "add_suproperty",
         "add_suphoto",
+        # A room's channel_room_id and name, kept by hand like a property's ids.
+        "add_suroom",
+        "change_suroom",
     ],
     # Read everything and export the audit; run nothing.
     TEAM_LEADS: [*_READ, "export_auditevent"],

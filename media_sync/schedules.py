@@ -24,6 +24,14 @@ SCHEDULES: dict[str, dict[str, Any]] = {
         "schedule_type": EVERY,
         "minutes": 5,
     },
+    "media-sync: refresh Booking.com galleries": {
+        "func": "media_sync.tasks.refresh_su_galleries",
+        "schedule_type": Schedule.DAILY,
+    },
+    "media-sync: refresh Booking.com photo tags": {
+        "func": "media_sync.tasks.refresh_su_tags",
+        "schedule_type": Schedule.DAILY,
+    },
     "media-sync: prune old rows and files": {
         "func": "media_sync.tasks.prune_old_rows",
         "schedule_type": Schedule.DAILY,

@@ -6,6 +6,7 @@ from media_sync.services.alerts import alerts_check
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.retention import prune
 from media_sync.services.run import job_run
+from media_sync.services.suapi_gallery import su_galleries_refresh_all, su_tags_refresh_scheduled
 from media_sync.services.suapi_polls import su_poll_due
 from media_sync.services.thumbnails import thumbnails_make, thumbnails_sweep_stalled
 from media_sync.services.webhooks import webhook_process, webhooks_sweep_received
@@ -29,6 +30,14 @@ def process_webhook(delivery_id: int) -> None:
 
 def poll_su_batches() -> int:
     return su_poll_due()
+
+
+def refresh_su_galleries() -> int:
+    return su_galleries_refresh_all()
+
+
+def refresh_su_tags() -> int:
+    return su_tags_refresh_scheduled()
 
 
 def check_alerts() -> int:

@@ -13,3 +13,12 @@ class Call(StrEnum):
     PENDING_IMAGES = "pendingImages"
     RETRIEVE_ALL = "retrieveAll"
     DELETE = "delete"
+    SHOW = "show"
+    UPDATE = "update"
+    IMAGE_ORDER = "imageOrder"
+    RETRIEVE_ASSOCIATE_IMAGES = "retrieveAssociateImages"
+    ASSOCIATE = "associate"
+    UNASSOCIATE = "unassociate"
+    RETRIEVE_TAGS = "retrieveTags"
+    # Not a verb: the GET of a photo's public preview (sample_url), for its thumbnail.
+    FETCH_PHOTO = "fetch_photo"

@@ -8,15 +8,21 @@ from typing import Any, TypeVar, Unpack
 import requests
 
 from integrations.errors import FailureClass, ProviderError, error_for_status
-from integrations.http import ProviderSession, Transport, json_body, parse_retry_after
+from integrations.http import ProviderSession, Transport, fetch_bytes, json_body, parse_retry_after
 from integrations.suapi.calls import Call
 from integrations.suapi.schemas import (
+    Associated,
     Created,
     Pending,
     PropertyPhoto,
+    Tag,
+    parse_associated,
     parse_created,
+    parse_message,
     parse_pending,
+    parse_property_photo,
     parse_property_photos,
+    parse_tags,
     succeeded,
 )
 
@@ -95,3 +101,101 @@ class SuApiClient:
     def delete(self, *, hotel_id: str, channel_hotel_id: str, photo_id: str) -> str:
         payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id, "photo_id": photo_id}
         return self._post(Call.DELETE, payload, lambda body: str(body.get("Ruid") or ""))
+
+    # Reference: docs/providers/suapi.md, "Verbs" (show)
+    def show(self, *, hotel_id: str, channel_hotel_id: str, photo_id: str) -> PropertyPhoto:
+        payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id, "photo_id": photo_id}
+        return self._post(Call.SHOW, payload, parse_property_photo)
+
+    # Reference: docs/providers/suapi.md, "Gallery, tags and rooms" (update)
+    def update(self, *, hotel_id: str, channel_hotel_id: str, photo_id: str, tags: list[int]) -> str:
+        payload = {
+            "hotel_id": hotel_id,
+            "channel_hotel_id": channel_hotel_id,
+            "photo_id": photo_id,
+            "tags": tags,
+        }
+        # Replaces the tags: sending it twice leaves the same tags.
+        return self._post(Call.UPDATE, payload, parse_message)
+
+    # Reference: docs/providers/suapi.md, "Gallery, tags and rooms" (imageOrder)
+    def image_order(
+        self, *, hotel_id: str, channel_hotel_id: str, photo_ids: list[str], channel_room_id: str = ""
+    ) -> str:
+        payload: dict[str, Any] = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id}
+        if channel_room_id:
+            payload["channel_room_id"] = channel_room_id
+        payload["photo_ids"] = photo_ids
+        return self._post(Call.IMAGE_ORDER, payload, parse_message)
+
+    # Reference: docs/providers/suapi.md, "Gallery, tags and rooms" (retrieveAssociateImages)
+    def retrieve_associate_images(
+        self, *, hotel_id: str, channel_hotel_id: str, channel_room_id: str = ""
+    ) -> Associated:
+        payload = {"hotel_id": hotel_id, "channel_hotel_id": channel_hotel_id}
+        if channel_room_id:
+            payload["channel_room_id"] = channel_room_id
+        return self._post(Call.RETRIEVE_ASSOCIATE_IMAGES, payload, parse_associated)
+
+    # Reference: docs/providers/suapi.md, "Gallery, tags and rooms" (associate, unassociate)
+    def associate(
+        self, *, hotel_id: str, channel_hotel_id: str, channel_room_id: str, photo_ids: list[str]
+    ) -> str:
+        return self._post(
+            Call.ASSOCIATE,
+            _room_payload(hotel_id, channel_hotel_id, channel_room_id, photo_ids),
+            parse_message,
+        )
+
+    # Reference: docs/providers/suapi.md, "Gallery, tags and rooms" (associate, unassociate)
+    def unassociate(
+        self, *, hotel_id: str, channel_hotel_id: str, channel_room_id: str, photo_ids: list[str]
+    ) -> str:
+        return self._post(
+            Call.UNASSOCIATE,
+            _room_payload(hotel_id, channel_hotel_id, channel_room_id, photo_ids),
+            parse_message,
+        )
+
+    # Reference: docs/providers/suapi.md, "Gallery, tags and rooms" (retrieveTags)
+    def retrieve_tags(self) -> list[Tag]:
+        # The one GET: no body, the same headers.
+        return self._session.request(
+            "GET",
+            PHOTO_PATH + Call.RETRIEVE_TAGS,
+            operation=Call.RETRIEVE_TAGS,
+            headers=self._headers,
+            check=lambda response: parse_tags(checked(response)),
+        )
+
+    # Reference: docs/providers/suapi.md, "Gallery, tags and rooms" (sample_url)
+    def fetch_sample(self, url: str, *, max_bytes: int, decode: Callable[[bytes], T]) -> T:
+        """A photo's public watermarked preview: a plain GET of the URL retrieveAll gave, no credentials."""
+        return fetch_bytes(
+            self._session,
+            url,
+            operation=Call.FETCH_PHOTO,
+            max_bytes=max_bytes,
+            status_check=checked_file,
+            decode=decode,
+        )
+
+
+def _room_payload(
+    hotel_id: str, channel_hotel_id: str, channel_room_id: str, photo_ids: list[str]
+) -> dict[str, Any]:
+    return {
+        "hotel_id": hotel_id,
+        "channel_hotel_id": channel_hotel_id,
+        "channel_room_id": channel_room_id,
+        "photo_ids": photo_ids,
+    }
+
+
+def checked_file(response: requests.Response) -> None:
+    if response.status_code != 200:
+        raise error_for_status(
+            response.status_code,
+            f"HTTP {response.status_code} for the photo's preview",
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )

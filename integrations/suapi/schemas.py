@@ -60,6 +60,36 @@ class PropertyPhoto:
     photo_id: str
     url: str
     tags: list[int]
+    # A watermarked public preview Booking.com serves: what a thumbnail is made from.
+    sample_url: str = ""
+
+
+@dataclass(frozen=True)
+class AssociatedPhoto:
+    photo_id: str
+    url: str
+    name: str
+    tags: list[int]
+
+
+@dataclass(frozen=True)
+class Associated:
+    """retrieveAssociateImages: the main photo first, then the others in Booking.com's order."""
+
+    main_photo: AssociatedPhoto | None
+    is_ordered: bool
+    other_photos: list[AssociatedPhoto]
+
+    @property
+    def photo_ids(self) -> list[str]:
+        main = [self.main_photo.photo_id] if self.main_photo else []
+        return main + [photo.photo_id for photo in self.other_photos if photo.photo_id not in main]
+
+
+@dataclass(frozen=True)
+class Tag:
+    tag_id: int
+    name: str
 
 
 def _text(value: Any) -> str:
@@ -146,13 +176,88 @@ def parse_pending(body: dict[str, Any]) -> Pending:
     return Pending(photos, _text(body.get("Ruid")))
 
 
+def _tag_ids(value: Any) -> list[int]:
+    return [tag for tag in value or [] if isinstance(tag, int) and not isinstance(tag, bool)]
+
+
+def _property_photo(entry: dict[str, Any]) -> PropertyPhoto:
+    return PropertyPhoto(
+        photo_id=_text(entry.get("photo_id")),
+        url=_text(entry.get("url")),
+        tags=_tag_ids(entry.get("tags")),
+        sample_url=_text(entry.get("sample_url")),
+    )
+
+
+def _shape_error(what: str) -> ProviderError:
+    return ProviderError(
+        f"unexpected response shape: {what}",
+        failure_class=FailureClass.PARSE,
+        transient=False,
+        http_status=200,
+    )
+
+
 def parse_property_photos(body: dict[str, Any]) -> list[PropertyPhoto]:
-    return [
-        PropertyPhoto(
-            photo_id=_text(entry.get("photo_id")),
-            url=_text(entry.get("url")),
-            tags=[tag for tag in entry.get("tags") or [] if isinstance(tag, int)],
-        )
-        for entry in body.get("Data") or []
-        if isinstance(entry, dict)
-    ]
+    entries = body.get("Data") or []
+    if not isinstance(entries, list):
+        raise _shape_error("Data is not a list")
+    return [_property_photo(entry) for entry in entries if isinstance(entry, dict) and entry.get("photo_id")]
+
+
+def parse_property_photo(body: dict[str, Any]) -> PropertyPhoto:
+    """show: the same fields for one photo, as an object or a list of one."""
+    data = body.get("Data")
+    if isinstance(data, list):
+        data = data[0] if data else None
+    if not isinstance(data, dict) or not data.get("photo_id"):
+        raise _shape_error("no photo in Data")
+    return _property_photo(data)
+
+
+def _associated_photo(entry: Any) -> AssociatedPhoto | None:
+    if not isinstance(entry, dict) or not entry.get("photo_id"):
+        return None
+    return AssociatedPhoto(
+        photo_id=_text(entry.get("photo_id")),
+        url=_text(entry.get("url")),
+        name=_text(entry.get("name")),
+        tags=_tag_ids(entry.get("tags")),
+    )
+
+
+def parse_associated(body: dict[str, Any]) -> Associated:
+    data = body.get("Data") or {}
+    if not isinstance(data, dict):
+        raise _shape_error("Data is not an object")
+    others = data.get("other_photos") or []
+    if not isinstance(others, list):
+        raise _shape_error("other_photos is not a list")
+    return Associated(
+        main_photo=_associated_photo(data.get("main_photo")),
+        is_ordered=bool(data.get("is_ordered")),
+        other_photos=[photo for photo in map(_associated_photo, others) if photo is not None],
+    )
+
+
+def parse_tags(body: dict[str, Any]) -> list[Tag]:
+    """retrieveTags: each tag's id and name (`tag_id`/`tag_name`, or `id`/`name`)."""
+    entries = body.get("Data") or []
+    if not isinstance(entries, list):
+        raise _shape_error("Data is not a list")
+    tags = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        tag_id = entry.get("tag_id", entry.get("id"))
+        name = _text(entry.get("tag_name", entry.get("name"))).strip()
+        if isinstance(tag_id, str) and tag_id.isdigit():
+            tag_id = int(tag_id)
+        if isinstance(tag_id, int) and not isinstance(tag_id, bool) and name:
+            tags.append(Tag(tag_id, name))
+    return tags
+
+
+def parse_message(body: dict[str, Any]) -> str:
+    """An answer that carries nothing but its words ("Image Order Updated Successfully")."""
+    return _text(body.get("Message")) or _text(body.get("Ruid"))

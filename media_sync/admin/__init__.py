@@ -7,4 +7,5 @@ from media_sync.admin import (  # noqa: F401  (registers the ModelAdmins)
     recoveryconnect,
     recoveryconnect_documents,
     suapi,
+    suapi_gallery,
 )

@@ -15,11 +15,17 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from media_sync.models import CorrigoAttachment, RecoveryConnectPhoto, SuPhoto, ThumbnailStatus
+from media_sync.models import (
+    CorrigoAttachment,
+    RecoveryConnectPhoto,
+    SuGalleryPhoto,
+    SuPhoto,
+    ThumbnailStatus,
+)
 
 # Every thumbnail shows in a box this size (CSS keeps the picture's shape inside it).
 WIDTH, HEIGHT = 80, 60
-PICTURED = (RecoveryConnectPhoto, CorrigoAttachment, SuPhoto)
+PICTURED = (RecoveryConnectPhoto, CorrigoAttachment, SuPhoto, SuGalleryPhoto)
 
 
 def picture_name(obj: Model) -> str:
@@ -27,6 +33,8 @@ def picture_name(obj: Model) -> str:
         return f"Photo {obj.name or obj.photo_id} ({obj.photo_id})"
     if isinstance(obj, CorrigoAttachment):
         return f"Attachment {obj.name or obj.attachment_id}"
+    if isinstance(obj, SuGalleryPhoto):
+        return f"Booking.com photo {obj.photo_id}"
     assert isinstance(obj, SuPhoto)
     return f"Photo {obj.media.original_name}"
 

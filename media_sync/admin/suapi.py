@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import Any
 
@@ -21,7 +20,6 @@ from media_sync.admin.base import (
     ForgivingListMixin,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
-    TimelineLinkMixin,
     intermediate_action,
     job_url,
     posted,
@@ -39,6 +37,7 @@ from media_sync.admin.progress import (
     progress_json,
     since_param,
 )
+from media_sync.admin.suapi_forms import TagChoiceField
 from media_sync.models import (
     BatchStatus,
     ItemStatus,
@@ -52,7 +51,8 @@ from media_sync.models import (
 from media_sync.selectors import ItemCounts, batches_with_item_counts, item_counts
 from media_sync.services.audit import audit_name_items
 from media_sync.services.refusals import InputRefused
-from media_sync.services.suapi import su_batch_start, su_delete_start
+from media_sync.services.suapi import MAIN_PHOTO_KEPT, su_batch_start, su_delete_start, su_is_main_photo
+from media_sync.services.suapi_gallery import su_tags_ensure, tag_names
 from media_sync.services.suapi_photos import DELETED, su_photo_add, su_photo_preview, su_preflight
 from media_sync.services.suapi_polls import su_poll_now
 
@@ -73,15 +73,8 @@ def batch_counts_text(statuses: list[str]) -> str:
     return ", ".join(f"{counts[status]} {status}" for status in ranked) or "no photos"
 
 
-def parse_tags(text: str) -> list[int]:
-    values = [part for part in re.split(r"[\s,;]+", text) if part]
-    if any(not value.isdigit() for value in values):
-        raise forms.ValidationError("tags are Booking.com tag ids: numbers, separated by commas or spaces")
-    return [int(value) for value in values]
-
-
 class SendPhotosForm(forms.Form):
-    tags = forms.CharField(required=False, help_text="Booking.com tag ids for every photo, e.g. 1, 13, 80.")
+    tags = TagChoiceField(help_text="Booking.com's tags for every photo, by name.")
     include = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, required=True)
 
     def __init__(self, *args: Any, photos: list[SuPhoto], **kwargs: Any) -> None:
@@ -89,9 +82,6 @@ class SendPhotosForm(forms.Form):
         include = self.fields["include"]
         assert isinstance(include, forms.MultipleChoiceField)
         include.choices = [(str(photo.pk), str(photo)) for photo in photos]
-
-    def clean_tags(self) -> list[int]:
-        return parse_tags(self.cleaned_data["tags"])
 
 
 class SuPhotoAddForm(forms.ModelForm):
@@ -103,31 +93,6 @@ class SuPhotoAddForm(forms.ModelForm):
     class Meta:
         model = SuPhoto
         fields = ["property"]
-
-
-class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = SuPhoto
-    readonly_fields = fields = ("picture", "media", "width", "height", "created_at")
-    extra = 0
-
-    @admin.display(description="picture")
-    def picture(self, photo: SuPhoto) -> str:
-        return picture(photo)
-
-
-class BatchInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = SuBatch
-    readonly_fields = fields = ("batch_id", "status", "created_at", "status_reason")
-    extra = 0
-    show_change_link = True
-
-
-@admin.register(SuProperty)
-class SuPropertyAdmin(ForgivingListMixin, TimelineLinkMixin, admin.ModelAdmin):
-    timeline_kind, timeline_key = "property", "hotel_id"
-    list_display = ["hotel_id", "channel_hotel_id", "name", "created_at"]
-    search_fields = ["=hotel_id", "=channel_hotel_id", "name"]
-    inlines = [PhotoInline, BatchInline]
 
 
 @admin.register(SuPhoto)
@@ -199,6 +164,7 @@ class SuPhotoAdmin(ForgivingListMixin, PictureViewsMixin, RunJobsPermissionMixin
             self.message_user(request, "Select photos of one property.", messages.ERROR)
             return None
         (property,) = properties
+        su_tags_ensure(triggered_by=request.user.get_username())  # the form offers the tags by name
         preflight = su_preflight(property=property, photos=photos)
         by_pk = {photo.pk: photo for photo in photos}
 
@@ -316,7 +282,11 @@ class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixi
             operation=Operation.SU_DELETE,
             title=f"Delete photo {sent.booking_photo_id} from Booking.com",
             submit_label="Yes, delete it",
-            warning=f"This deletes photo {sent.booking_photo_id} from {batch.property} at Booking.com.",
+            warning=(
+                "This " + MAIN_PHOTO_KEPT.format(photo_id=sent.booking_photo_id) + "."
+                if su_is_main_photo(batch.property, sent.booking_photo_id)
+                else f"This deletes photo {sent.booking_photo_id} from {batch.property} at Booking.com."
+            ),
             provider=Provider.SUAPI,
             subject=f"property {batch.property.hotel_id}",
             item=sent.booking_photo_id,
@@ -378,6 +348,7 @@ class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixi
             "opts": self.opts,
             "title": str(batch),
             "batch": batch,
+            "tag_names": ", ".join(tag_names(batch.tags)),
             "rows": [photo_row(sent, {"batch": batch, "can_run": can_run}) for sent in photos],
             "counts": counts_text,
             "announce": batch_announcement(batch, counts_text),

@@ -20,6 +20,7 @@ from media_sync.models.recoveryconnect import (
     RecoveryConnectRecovery,
 )
 from media_sync.models.suapi import BatchStatus, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
+from media_sync.models.suapi_gallery import GalleryOrigin, SuGalleryPhoto, SuRoom, SuTag
 from media_sync.models.vocabulary import JOB_TITLES, Operation, Outcome, Provider
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "CorrigoAttachment",
     "CorrigoWorkOrder",
     "FailureAlert",
+    "GalleryOrigin",
     "ItemStatus",
     "JobStatus",
     "MediaFile",
@@ -48,8 +50,11 @@ __all__ = [
     "RecoveryConnectRecovery",
     "SuBatch",
     "SuBatchPhoto",
+    "SuGalleryPhoto",
     "SuPhoto",
     "SuProperty",
+    "SuRoom",
+    "SuTag",
     "ThumbnailStatus",
     "TransferItem",
     "TransferJob",

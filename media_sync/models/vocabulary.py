@@ -40,6 +40,10 @@ class Operation(models.TextChoices):
     # A batch sent from elsewhere (su_pending with a batch id we never sent): its photos are learnt from
     # the first read, and nothing of it can be sent again from here.
     SU_FOLLOW_BATCH = "su_follow_batch", "follow a batch sent elsewhere"
+    SU_SYNC_GALLERY = "su_sync_gallery", "refresh gallery"
+    SU_SET_TAGS = "su_set_tags", "change tags"
+    SU_ORDER_PHOTOS = "su_order_photos", "order gallery"
+    SU_ROOM_PHOTOS = "su_room_photos", "change a room's photos"
     # Provider calls: the values of integrations' `Call` enums.
     AUTH = "auth", "sign in"
     LIST_PHOTOS = "list_photos", "list photos"
@@ -62,6 +66,13 @@ class Operation(models.TextChoices):
     PENDING_IMAGES = "pendingImages", "check pending photos"
     RETRIEVE_ALL = "retrieveAll", "list gallery"
     DELETE = "delete", "delete photo"
+    SHOW = "show", "show photo"
+    UPDATE = "update", "change photo tags"
+    IMAGE_ORDER = "imageOrder", "order photos"
+    RETRIEVE_ASSOCIATE_IMAGES = "retrieveAssociateImages", "read gallery order"
+    ASSOCIATE = "associate", "add photos to a room"
+    UNASSOCIATE = "unassociate", "take photos out of a room"
+    RETRIEVE_TAGS = "retrieveTags", "list photo tags"
     # Done here, not at a provider.
     SU_PHOTO_ADD = "su_photo_add", "add photo"
     LOGIN_LOCKOUT = "login_lockout", "login locked out"
@@ -91,4 +102,8 @@ JOB_TITLES = {
     Operation.SU_CREATE_BATCH: "Send photos to Booking.com",
     Operation.SU_DELETE: "Delete a photo from Booking.com",
     Operation.SU_FOLLOW_BATCH: "Follow a Booking.com batch sent elsewhere",
+    Operation.SU_SYNC_GALLERY: "Refresh a Booking.com gallery",
+    Operation.SU_SET_TAGS: "Change a Booking.com photo's tags",
+    Operation.SU_ORDER_PHOTOS: "Order a Booking.com gallery",
+    Operation.SU_ROOM_PHOTOS: "Change a Booking.com room's photos",
 }

@@ -16,6 +16,8 @@ from media_sync.services import (
     recoveryconnect_documents,
     recoveryconnect_upload,
     suapi,
+    suapi_gallery,
+    suapi_gallery_jobs,
     suapi_polls,
 )
 from media_sync.services.claims import job_run_scope
@@ -31,6 +33,8 @@ RUNNERS: dict[str, Callable[[TransferJob], None]] = {
     **corrigopro_keep.RUNNERS,
     **suapi.RUNNERS,
     **suapi_polls.RUNNERS,
+    **suapi_gallery.RUNNERS,
+    **suapi_gallery_jobs.RUNNERS,
 }
 
 

@@ -224,6 +224,18 @@ def _run_create(job: TransferJob) -> None:
 # --- Deleting a processed photo ----------------------------------------------------------------------
 
 
+# Booking.com refuses it; we say why before trying (every property is taken to be open: no verb says).
+MAIN_PHOTO_KEPT = (
+    "photo {photo_id} is the main photo of this property at Booking.com, which never deletes the main photo "
+    "of an open property: make another photo the main one first (order the gallery), then delete this one"
+)
+
+
+def su_is_main_photo(property: SuProperty, photo_id: str) -> bool:
+    """Whether the gallery mirror (last refresh, or our last order) has `photo_id` as the main photo."""
+    return property.gallery.filter(photo_id=photo_id, is_main=True, removed_at__isnull=True).exists()
+
+
 class DeleteParams(TypedDict):
     batch_photo: int  # the SuBatchPhoto's pk
 
@@ -232,6 +244,8 @@ def su_delete_start(*, sent: SuBatchPhoto, triggered_by: str, enqueue: bool = Tr
     if sent.status != PhotoStatus.OK or not sent.booking_photo_id:
         raise InputRefused("only a photo Booking.com processed (status ok) can be deleted there")
     property = sent.batch.property
+    if su_is_main_photo(property, sent.booking_photo_id):
+        raise InputRefused(MAIN_PHOTO_KEPT.format(photo_id=sent.booking_photo_id))
     return job_create(
         provider=Provider.SUAPI,
         operation=Operation.SU_DELETE,

@@ -451,7 +451,10 @@ def test_retrieve_all_and_delete(base: str, sim: SuApiSimulator, serve_file: Cal
         (DEMO_PHOTO_ID, [101]),
         (entry["photo_id"], [13]),
     ]
-    assert (listed["Data"][1]["url"], listed["Data"][1]["sample_url"]) == (url, url)
+    assert listed["Data"][1]["url"] == url
+    sample = requests.get(listed["Data"][1]["sample_url"], timeout=5)  # public: no credentials
+    assert (sample.status_code, sample.headers["Content-Type"]) == (200, "image/jpeg")
+    assert Image.open(io.BytesIO(sample.content)).size == (320, 240)
 
     main = call(base, "delete", {**nt7, "photo_id": DEMO_PHOTO_ID})
     assert (main.status_code, main.json()) == (
@@ -552,6 +555,7 @@ def test_control_routes(base: str, sim: SuApiSimulator, serve_file: Callable[...
         "open": False,
         "photos": [],
         "batches": [],
+        "rooms": {},
     }
     for body in ({"hotel_id": "NT20", "channel_hotel_id": "1"}, {"hotel_id": "NT21"}, [1]):
         assert requests.post(f"{base}/_sim/suapi/properties", json=body, timeout=TIMEOUT).status_code == 400

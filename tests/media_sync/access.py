@@ -27,7 +27,7 @@ from django_q.models import OrmQ, Schedule, Task
 
 from integrations.corrigopro.simulator import CorrigoProSimulator, tiny_jpeg
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
-from integrations.suapi.simulator import SuApiSimulator, demo_picture
+from integrations.suapi.simulator import DEMO_PHOTO_ID, DEMO_ROOM_ID, SuApiSimulator, demo_picture
 from media_sync.models import (
     AuditEvent,
     CorrigoAttachment,
@@ -35,7 +35,10 @@ from media_sync.models import (
     RecoveryConnectRecovery,
     SuBatch,
     SuBatchPhoto,
+    SuGalleryPhoto,
     SuProperty,
+    SuRoom,
+    SuTag,
     WebhookDelivery,
 )
 from media_sync.services.corrigopro import cp_upload_start
@@ -44,6 +47,7 @@ from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.recoveryconnect_documents import rc_documents_refresh_start
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_batch_start
+from media_sync.services.suapi_gallery import su_gallery_sync_start
 from media_sync.services.suapi_photos import su_photo_add
 from media_sync.services.thumbnails import thumbnails_make
 from tests.media_sync.factories import order_on_both_sides, role
@@ -153,6 +157,9 @@ def build_world(
     batch = SuBatch.objects.get(job=batch_job)
     # As if Booking.com had processed it: only such a photo may be deleted there.
     batch.photos.update(status="ok", booking_photo_id="PHOTO-1")
+    # The gallery as a refresh mirrors it: the demo photo (added outside) and PHOTO-1, removed there.
+    room = SuRoom.objects.create(property=hotel, channel_room_id=DEMO_ROOM_ID, name="Double")
+    job_run(job_id=su_gallery_sync_start(property=hotel, triggered_by="olga", enqueue=False).pk)
     now = timezone.now()
     objects = {
         "media_sync/recoveryconnectorder": order,
@@ -165,6 +172,9 @@ def build_world(
         "media_sync/suproperty": SuProperty.objects.create(hotel_id="NT8", channel_hotel_id="1"),
         "media_sync/suphoto": spare_photo,
         "media_sync/subatch": batch,
+        "media_sync/sugalleryphoto": SuGalleryPhoto.objects.get(photo_id=DEMO_PHOTO_ID),
+        "media_sync/suroom": room,
+        "media_sync/sutag": SuTag.objects.get(tag_id=13),
         "media_sync/transferjob": job,
         "media_sync/auditevent": AuditEvent.objects.filter(job=job).first(),
         "auth/group": Group.objects.create(name="Spare"),
@@ -304,6 +314,23 @@ MODELS: dict[str, Grants] = {
         },
     ),
     "media_sync/subatch": Grants(BOTH, root_adds=False, root_deletes="no"),
+    "media_sync/sugalleryphoto": Grants(BOTH, root_adds=False, root_deletes="no"),
+    "media_sync/sutag": Grants(BOTH, root_adds=False, root_deletes="no"),
+    "media_sync/suroom": Grants(
+        BOTH,
+        add=OPS,
+        change=OPS,  # a room's channel_room_id and name, kept by hand like a property's ids
+        add_payload=lambda w: {
+            "property": w.objects["media_sync/suproperty"].pk,
+            "channel_room_id": "R-9",
+            "name": "Suite",
+        },
+        change_payload=lambda w: {
+            "property": w.objects["media_sync/suroom"].property_id,
+            "channel_room_id": DEMO_ROOM_ID,
+            "name": "Renamed",
+        },
+    ),
     "media_sync/transferjob": Grants(BOTH, root_adds=False, root_deletes="no"),
     "media_sync/auditevent": Grants(BOTH, root_adds=False, root_deletes="no"),
 }
@@ -404,6 +431,21 @@ OTHER_ROUTES: dict[str, Route] = {
     "admin/media_sync/subatch/<path:object_id>/photos/<int:photo_pk>/delete-at-booking/": Route(
         page(OPERATOR), WITH_ROOT
     ),
+    # The Booking.com gallery: operators order it and change tags and rooms; each POST starts a job.
+    "admin/media_sync/suproperty/<path:object_id>/gallery/order/": Route(
+        page(OPERATOR), WITH_ROOT, lambda w: {"photo_ids": DEMO_PHOTO_ID}
+    ),
+    "admin/media_sync/sugalleryphoto/<path:object_id>/tags/": Route(
+        page(OPERATOR), WITH_ROOT, lambda w: {"tags": ["13", "73"]}
+    ),
+    "admin/media_sync/sugalleryphoto/<path:object_id>/thumbnail/": Route(page(OPERATOR, LEAD)),
+    "admin/media_sync/sugalleryphoto/<path:object_id>/preview/": Route(page(OPERATOR, LEAD)),
+    "admin/media_sync/suroom/<path:object_id>/order/": Route(
+        page(OPERATOR), WITH_ROOT, lambda w: {"photo_ids": DEMO_PHOTO_ID}
+    ),
+    "admin/media_sync/suroom/<path:object_id>/photos/": Route(
+        page(OPERATOR), WITH_ROOT, lambda w: {"change": "associate", "photo_ids": DEMO_PHOTO_ID}
+    ),
     # Live progress (JSON): whoever may open the job or batch page may poll it; GET only.
     "admin/media_sync/transferjob/<path:object_id>/progress/": Route(page(OPERATOR, LEAD)),
     "admin/media_sync/subatch/<path:object_id>/progress/": Route(page(OPERATOR, LEAD)),
@@ -486,6 +528,8 @@ ACTIONS: dict[tuple[str, str], Action] = {
         lambda w: {"apply": "1", "include": [str(w.objects["media_sync/suphoto"].pk)], "tags": "13"},
     ),
     ("media_sync/suphoto", "delete_selected"): DELETE_SELECTED,
+    ("media_sync/suproperty", "refresh_gallery"): Action(WITH_ROOT),
+    ("media_sync/suroom", "delete_selected"): DELETE_SELECTED,
     ("media_sync/transferjob", "retry_failed"): Action(WITH_ROOT),
 }
 if not ORM_BROKER:

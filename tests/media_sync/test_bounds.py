@@ -23,9 +23,13 @@ from media_sync.models import (
     AuditEvent,
     AuditKind,
     CorrigoWorkOrder,
+    GalleryOrigin,
     RecoveryConnectOrder,
     SuBatch,
+    SuGalleryPhoto,
     SuProperty,
+    SuRoom,
+    SuTag,
     TransferJob,
     WebhookDelivery,
 )
@@ -271,6 +275,9 @@ def world(rc_sim: RecoveryConnectSimulator, monkeypatch: pytest.MonkeyPatch) -> 
             uploaded_by="x",
         )
         su_batch_start(property=property, photos=[photo], tags=[], triggered_by="x", enqueue=False)
+        SuRoom.objects.create(property=property, channel_room_id=f"R{n}")
+        SuGalleryPhoto.objects.create(property=property, photo_id=f"P{n}", origin=GalleryOrigin.OUTSIDE)
+        SuTag.objects.create(tag_id=n, name=f"Tag {n}")
         assert order.photos.exists()
     for model_admin in admin.site._registry.values():
         monkeypatch.setattr(model_admin, "list_per_page", 1)
@@ -291,7 +298,7 @@ def test_every_list_answers_a_bad_query_with_the_list_and_a_message(
 ) -> None:
     login(client, "someone", visitor)
     lists = model_lists()
-    assert len(lists) == 10
+    assert len(lists) == 13
     for url in lists:
         response = client.get(f"{url}?{query}")
         assert response.status_code == 200, url

@@ -347,7 +347,7 @@ def corrigopro_work(
 def send_to_booking(operator: Client, photos: list[SuPhoto]) -> None:
     chosen = [str(photo.pk) for photo in photos]
     send = {"action": "send_to_booking", "_selected_action": chosen, "include": chosen, "apply": "1"}
-    assert started(operator.post(changelist("suphoto"), {**send, "tags": "13"}))
+    assert started(operator.post(changelist("suphoto"), {**send, "tags": ["13"]}))
 
 
 def add_photo(operator: Client, hotel: SuProperty, n: int) -> SuPhoto:

@@ -161,6 +161,8 @@ def test_operator_adds_a_photo_and_sends_it_through_the_preflight_form(
 
     form = client.post(changelist, {"action": "send_to_booking", "_selected_action": [first.pk, twin.pk]})
     assert "duplicate: the same file as pool" in form.text and "(in this selection)" in form.text
+    # Tags are chosen by name (Booking.com's tag list, filled when the form is first shown).
+    assert '<input type="checkbox" name="tags" value="13"' in form.text and "Bed</label>" in form.text
     assert form.text.count("checked></td>") == 1  # the flagged copy starts unticked
     with django_capture_on_commit_callbacks(execute=True):
         sent = client.post(
@@ -170,7 +172,7 @@ def test_operator_adds_a_photo_and_sends_it_through_the_preflight_form(
                 "_selected_action": [first.pk, twin.pk],
                 "apply": "1",
                 "include": [str(first.pk)],
-                "tags": "13, 80",
+                "tags": ["13", "80"],
             },
         )
     batch = SuBatch.objects.get()
@@ -178,6 +180,7 @@ def test_operator_adds_a_photo_and_sends_it_through_the_preflight_form(
     assert batch.photos.count() == 1
     page = client.get(reverse("admin:media_sync_subatch_change", args=[batch.pk]))
     assert "Refresh status now" in page.text and batch.batch_id in page.text
+    assert "<td>Bed, Pool view</td>" in page.text  # the batch's tags, by name
     assert client.post(reverse("admin:media_sync_subatch_refresh", args=[batch.pk])).status_code == 302
 
 

@@ -9,22 +9,32 @@ choices (keep the client tolerant of them, not dependent on them):
 - create answers `{"Status": "Success", "Data": {"Photo_Batch_Id"}, "Message", "Ruid"}`; an image without a
   URL string is Fail Code "400";
 - an `ok` photo has status_message ""; a failed one names the reason in status_message;
-- retrieveAll's `url` and `sample_url` are both the source URL (the simulator keeps no copy), `tags` the ids;
+- retrieveAll's `url` is the source URL; `sample_url` is a public watermarked JPEG (320x240, drawn from the
+  photo's fingerprint: the simulator keeps no copy) served at /SUAPI/samples/<photo_id>.jpg, no credentials;
 - retrieveTags answers `Data: [{"tag_id", "tag_name"}]`;
 - delete answers `{"Status": "Success", "Message": "Photo deleted successfully", "Ruid"}` and refuses the
   main photo of an open property with Fail Code "400"; once a main photo is gone the oldest remaining is main;
 - a photo over Booking.com's 50 MB limit ends as `error`;
-- the verbs update, imageOrder, associate, unassociate and the Bearer-token scheme are not simulated (404).
+- show answers one photo as an object in `Data`; update, imageOrder, associate and unassociate answer
+  `Data: []` and a Message; update refuses an unknown, non-integer or repeated tag with "574" and an unknown
+  photo with "578"; imageOrder names photos of the gallery (or of the room) or answers "578", puts them first
+  in the order given and keeps the others after them; an unknown `channel_room_id` is "400";
+- retrieveAssociateImages answers `main_photo: {}` and no other photos for an empty gallery; a room's main
+  photo is its first;
+- control routes add a photo "added outside the app", remove one "at Booking.com" (the main photo too), and
+  add a room (`/_sim/suapi/properties/<hotel_id>/photos`, `.../photos/<photo_id>/remove`, `.../rooms`);
+- the Bearer-token scheme is not simulated (404).
 """
 
 from integrations.suapi.simulator.app import SuApiSimulator
-from integrations.suapi.simulator.demo import DEMO_PHOTO_ID, DEMO_PROPERTIES, demo_picture
+from integrations.suapi.simulator.demo import DEMO_PHOTO_ID, DEMO_PROPERTIES, DEMO_ROOM_ID, demo_picture
 from integrations.suapi.simulator.pictures import MAX_PHOTO_BYTES, Fetched, picture_fingerprint
 from integrations.suapi.simulator.state import PENDING_TTL_S, TAGS
 
 __all__ = [
     "DEMO_PHOTO_ID",
     "DEMO_PROPERTIES",
+    "DEMO_ROOM_ID",
     "MAX_PHOTO_BYTES",
     "PENDING_TTL_S",
     "TAGS",

@@ -1,5 +1,5 @@
 """The SU API photo endpoints an app calls: create, pendingImages, retrieveAll, delete, retrieveTags, each
-answering in the provider's Success / Fail envelope."""
+answering in the provider's Success / Fail envelope (the gallery's other verbs are in gallery.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from typing import Any
 
 from integrations.simkit import BadRequestError, SimRequest, SimResponse, json_response
 from integrations.suapi.simulator.state import (
+    SAMPLE_PREFIX,
     TAGS,
     SimBatch,
     SimPendingPhoto,
+    SimPhoto,
     SimProperty,
     _random_id,
     _Store,
@@ -135,11 +137,14 @@ class _Api(_Store):
         prop = target[1]
         if not prop.photos:
             return _fail("578", _NO_PHOTOS)
-        data = [
-            {"url": p.url, "sample_url": p.url, "photo_id": p.photo_id, "tags": list(p.tags)}
-            for p in prop.photos
-        ]
+        data = [self._photo_dict(request, photo) for photo in prop.photos]
         return json_response(200, {"Status": "Success", "Data": data, "Ruid": _ruid()})
+
+    def _photo_dict(self, request: SimRequest, photo: SimPhoto) -> dict[str, Any]:
+        # sample_url: a public watermarked preview this simulator serves itself, no credentials needed.
+        host = request.header("Host") or "localhost"
+        sample = f"http://{host}{self.mount_prefix}{SAMPLE_PREFIX}/{photo.photo_id}.jpg"
+        return {"url": photo.url, "sample_url": sample, "photo_id": photo.photo_id, "tags": list(photo.tags)}
 
     def _delete(self, request: SimRequest) -> SimResponse:
         target = self._request(request)
@@ -151,9 +156,7 @@ class _Api(_Store):
             return _fail("578", _NO_PHOTOS)
         if photo.is_main and prop.open:
             return _fail("400", "The main photo of an open property cannot be deleted")
-        prop.photos.remove(photo)
-        if photo.is_main and prop.photos:
-            prop.photos[0].is_main = True
+        prop.remove(photo)
         return json_response(
             200, {"Status": "Success", "Message": "Photo deleted successfully", "Ruid": _ruid()}
         )

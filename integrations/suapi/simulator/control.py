@@ -24,6 +24,42 @@ class _Control(_Store):
             return json_response(400, {"message": str(error)})
         return json_response(201, prop.to_dict())
 
+    def _control_add_outside_photo(self, request: SimRequest, hotel_id: str) -> SimResponse:
+        """A photo "added outside the app": {"seed": n, "tags": [..], "photo_id": ".."}, all optional."""
+        body = request.json() if request.body else {}
+        try:
+            if not isinstance(body, dict) or not set(body) <= {"seed", "tags", "photo_id"}:
+                raise ValueError(
+                    'Body must be {"seed": <int>, "tags": [<int>], "photo_id": <str>}, all optional.'
+                )
+            photo = self.add_outside_photo(
+                hotel_id,
+                seed=int(body.get("seed", 90)),
+                tags=[int(tag) for tag in body.get("tags") or []],
+                photo_id=str(body["photo_id"]) if body.get("photo_id") else None,
+            )
+        except (TypeError, ValueError) as error:
+            return json_response(400, {"message": str(error)})
+        return json_response(201, photo.to_dict())
+
+    def _control_remove_photo(self, request: SimRequest, hotel_id: str, photo_id: str) -> SimResponse:
+        """A photo removed "at Booking.com" by someone else."""
+        try:
+            self.remove_photo(hotel_id, photo_id)
+        except ValueError as error:
+            return json_response(404, {"message": str(error)})
+        return json_response(200, self.properties[hotel_id].to_dict())
+
+    def _control_add_room(self, request: SimRequest, hotel_id: str) -> SimResponse:
+        body = request.json()
+        try:
+            if not isinstance(body, dict) or "channel_room_id" not in body:
+                raise ValueError('Body must be {"channel_room_id": ..}.')
+            self.add_room(hotel_id, str(body["channel_room_id"]))
+        except ValueError as error:
+            return json_response(400, {"message": str(error)})
+        return json_response(201, self.properties[hotel_id].to_dict())
+
     def _control_seed_demo(self, request: SimRequest) -> SimResponse:
         try:
             self.seed_demo()

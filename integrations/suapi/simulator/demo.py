@@ -14,6 +14,21 @@ DEMO_PROPERTIES: list[tuple[str, str]] = [("NT7", "12837615"), ("NT8", "12837616
 DEMO_PHOTO_ID = "Nt7DemoPic0"
 DEMO_PHOTO_URL = "https://photos.sim.invalid/demo/0.jpg"
 DEMO_PHOTO_TAGS = [101]
+# NT7's one room Booking.com knows (its channel_room_id); its gallery starts empty.
+DEMO_ROOM_ID = "1283761501"
+SAMPLE_SIZE = (320, 240)
+
+
+def sample_picture(fingerprint: bytes) -> bytes:
+    """A watermarked preview as Booking.com's sample_url serves one: the photo's 16x16 fingerprint blown
+    up to SAMPLE_SIZE, with a band saying it is a sample. A real JPEG, a few kilobytes."""
+    image = Image.frombytes("RGB", (16, 16), fingerprint).resize(SAMPLE_SIZE, Image.Resampling.BILINEAR)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, SAMPLE_SIZE[1] - 24, SAMPLE_SIZE[0], SAMPLE_SIZE[1]), fill=(255, 255, 255))
+    draw.text((8, SAMPLE_SIZE[1] - 20), "SAMPLE - Booking.com", fill=(0, 0, 0))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
 
 
 @functools.lru_cache(maxsize=32)

@@ -14,7 +14,9 @@ from integrations.suapi.simulator.demo import (
     DEMO_PHOTO_TAGS,
     DEMO_PHOTO_URL,
     DEMO_PROPERTIES,
+    DEMO_ROOM_ID,
     demo_picture,
+    sample_picture,
 )
 from integrations.suapi.simulator.pictures import (
     MAX_PHOTO_BYTES,
@@ -27,6 +29,8 @@ from integrations.suapi.simulator.pictures import (
 API_PREFIX = "/SUAPI/jservice/bdc/photo"
 PENDING_PATH = f"{API_PREFIX}/pendingImages"
 PROCESS_PATH = "/_sim/suapi/process"
+# Where sample_url points: public previews, outside the API's credentials.
+SAMPLE_PREFIX = "/SUAPI/samples"
 PENDING_TTL_S = 7 * 86400
 
 # Booking.com photo tags (id -> name); the ids the app's demo uses are stable.
@@ -83,6 +87,15 @@ class SimPhoto:
 
 
 @dataclass
+class SimRoom:
+    """A room's own gallery: photos of the property associated with it, in the room's order."""
+
+    channel_room_id: str
+    photo_ids: list[str] = field(default_factory=list)
+    ordered: bool = False
+
+
+@dataclass
 class SimPendingPhoto:
     photo_pending_id: str
     url: str
@@ -110,8 +123,22 @@ class SimProperty:
     hotel_id: str
     channel_hotel_id: str
     open: bool = True
+    # The gallery in Booking.com's order: the main photo first.
     photos: list[SimPhoto] = field(default_factory=list)
     batches: list[SimBatch] = field(default_factory=list)
+    rooms: dict[str, SimRoom] = field(default_factory=dict)
+    ordered: bool = False  # imageOrder was called for the property's gallery
+
+    def set_order(self, photos: list[SimPhoto]) -> None:
+        self.photos = photos
+        for index, photo in enumerate(photos):
+            photo.is_main = index == 0
+
+    def remove(self, photo: SimPhoto) -> None:
+        self.set_order([other for other in self.photos if other is not photo])
+        for room in self.rooms.values():
+            if photo.photo_id in room.photo_ids:
+                room.photo_ids.remove(photo.photo_id)
 
     def find(self, photo_id: str) -> SimPhoto | None:
         return next((photo for photo in self.photos if photo.photo_id == photo_id), None)
@@ -126,6 +153,7 @@ class SimProperty:
             "open": self.open,
             "photos": [photo.to_dict() for photo in self.photos],
             "batches": [batch.batch_id for batch in self.batches],
+            "rooms": {room_id: list(room.photo_ids) for room_id, room in self.rooms.items()},
         }
 
 
@@ -134,6 +162,7 @@ class _Store(SimulatorApp):
 
     app_id: str
     api_key: str
+    mount_prefix: str
 
     def _clear_state(self) -> None:
         self.properties: dict[str, SimProperty] = {}
@@ -169,6 +198,49 @@ class _Store(SimulatorApp):
                 raise ValueError(f"Property {hotel_id} does not exist.")
             return self._store_photo(prop, url, list(tags or []), thumbprint, photo_id)
 
+    def _prop(self, hotel_id: str) -> SimProperty:
+        prop = self.properties.get(str(hotel_id))
+        if prop is None:
+            raise ValueError(f"Property {hotel_id} does not exist.")
+        return prop
+
+    def add_room(self, hotel_id: str, channel_room_id: str) -> SimRoom:
+        """A room Booking.com knows for the property (its channel_room_id), with an empty gallery."""
+        with self.lock:
+            prop = self._prop(hotel_id)
+            room_id = str(channel_room_id).strip()
+            if not room_id or room_id in prop.rooms:
+                raise ValueError(f"Room {channel_room_id!r} is empty or already exists.")
+            prop.rooms[room_id] = SimRoom(room_id)
+            return prop.rooms[room_id]
+
+    def add_outside_photo(
+        self, hotel_id: str, *, seed: int = 90, tags: list[int] | None = None, photo_id: str | None = None
+    ) -> SimPhoto:
+        """A photo added to the gallery elsewhere (the extranet, another tool): the app never sent it."""
+        return self.add_photo(
+            hotel_id,
+            f"https://photos.sim.invalid/outside/{seed}.jpg",
+            demo_picture(seed),
+            tags=tags,
+            photo_id=photo_id,
+        )
+
+    def remove_photo(self, hotel_id: str, photo_id: str) -> None:
+        """A photo removed at Booking.com by someone else (the main photo too: the extranet may)."""
+        with self.lock:
+            prop = self._prop(hotel_id)
+            photo = prop.find(photo_id)
+            if photo is None:
+                raise ValueError(f"Property {hotel_id} has no photo {photo_id}.")
+            prop.remove(photo)
+
+    def sample(self, photo_id: str) -> bytes | None:
+        """The watermarked preview sample_url serves: a small real JPEG drawn from the photo's fingerprint."""
+        with self.lock:
+            photo = next((p for prop in self.properties.values() if (p := prop.find(photo_id))), None)
+            return None if photo is None else sample_picture(photo.fingerprint)
+
     def seed_demo(self) -> None:
         for hotel_id, channel_hotel_id in DEMO_PROPERTIES:
             self.add_property(hotel_id, channel_hotel_id)
@@ -179,6 +251,7 @@ class _Store(SimulatorApp):
             tags=DEMO_PHOTO_TAGS,
             photo_id=DEMO_PHOTO_ID,
         )
+        self.add_room(DEMO_PROPERTIES[0][0], DEMO_ROOM_ID)
 
     def process_due(self) -> list[SimPendingPhoto]:
         """Download and judge every photo whose processing time has come; returns the photos settled.

@@ -24,6 +24,7 @@ from media_sync.services.demo import (
     demo_users_reset,
     demo_work_orders_load,
 )
+from media_sync.services.demo_gallery import demo_booking_gallery
 
 WEB_HOST = "127.0.0.1"
 # After SIGTERM, a process group gets this long to end before it is killed.
@@ -133,11 +134,16 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"demo {what} mirrored: job {job.pk if job else '-'} {job.status if job else ''}"
                 )
-            batch_job = demo_booking_batch_send()
-            self.stdout.write(f"demo Booking.com batch queued: job {batch_job.pk}")
             children.start([*manage, "qcluster"])
             children.start([*manage, "runserver", web_address, "--noreload"])
             wait_for_port(WEB_HOST, settings.MEDIA_SYNC_DEMO_PORT)
+            # Booking.com fetches our photos from the web server: both steps wait for it.
+            gallery_job = demo_booking_gallery()
+            self.stdout.write(
+                f"demo Booking.com gallery mirrored: job {gallery_job.pk if gallery_job else '-'}"
+            )
+            batch_job = demo_booking_batch_send()
+            self.stdout.write(f"demo Booking.com batch queued: job {batch_job.pk}")
             self.stdout.write(
                 self.style.SUCCESS(
                     f"\nmedia-sync is up at http://{web_address}/admin/\n"
@@ -151,6 +157,8 @@ class Command(BaseCommand):
                     "  CorrigoPro work orders 4100001-4100006: upload, download, edit, delete attachments;\n"
                     "  the simulated customer attaches a photo to 4100001 every 90 s (Webhook deliveries)\n"
                     "  Booking.com photo batches: the demo batch for NT7 ends within about two minutes\n"
+                    "  Booking.com properties > NT7: its gallery, one photo added outside this app and one\n"
+                    "  of ours removed at Booking.com; Up/Down orders it, 'Change tags' retags a photo\n"
                     "Ctrl-C stops everything.\n"
                 )
             )

@@ -49,7 +49,7 @@ class Command(BaseCommand):
         address = urlsplit(settings.SIMULATOR_URL)
         recoveryconnect = RecoveryConnectSimulator()
         corrigopro = CorrigoProSimulator(webhook_url=settings.DEMO_WEBHOOK_URL)
-        suapi = SuApiSimulator()
+        suapi = SuApiSimulator(mount_prefix="/suapi")
         # The app pins this certificate to check the simulator's webhook tokens (settings.CORRIGOPRO).
         certificate = Path(settings.CORRIGOPRO["WEBHOOK_CERTIFICATE"])
         certificate.parent.mkdir(parents=True, exist_ok=True)
