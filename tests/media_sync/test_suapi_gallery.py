@@ -183,7 +183,7 @@ def test_a_room_associate_order_unassociate_by_command(nt7: SuProperty, su_sim: 
     a = su_sim.add_outside_photo("NT7", seed=71).photo_id
     room = ["--room", DEMO_ROOM_ID]
     code, out = run_command(
-        "su_room_photos", *HOTEL, *room, "--associate", "--photo", a, "--photo", DEMO_PHOTO_ID, "--sync"
+        "su_room_photos", *HOTEL, *room, "--associate", f"--photo={a}", f"--photo={DEMO_PHOTO_ID}", "--sync"
     )
     assert code == 0 and f"add to room {DEMO_ROOM_ID} -> NT7: succeeded" in out
     assert su_sim.properties["NT7"].rooms[DEMO_ROOM_ID].photo_ids == [a, DEMO_PHOTO_ID]
@@ -192,9 +192,9 @@ def test_a_room_associate_order_unassociate_by_command(nt7: SuProperty, su_sim: 
     assert SuRoom.objects.get().photo_ids == [DEMO_PHOTO_ID, a]
     # The property's own order is untouched.
     assert [p.photo_id for p in su_sim.properties["NT7"].photos] == [DEMO_PHOTO_ID, a]
-    code, out = run_command("su_room_photos", *HOTEL, *room, "--unassociate", "--photo", a, "--sync")
+    code, out = run_command("su_room_photos", *HOTEL, *room, "--unassociate", f"--photo={a}", "--sync")
     assert code == 0 and su_sim.properties["NT7"].rooms[DEMO_ROOM_ID].photo_ids == [DEMO_PHOTO_ID]
-    code, out = run_command("su_room_photos", *HOTEL, *room, "--unassociate", "--photo", a, "--sync")
+    code, out = run_command("su_room_photos", *HOTEL, *room, "--unassociate", f"--photo={a}", "--sync")
     assert code == 1 and "[578]" in out  # not in the room any more
     su_sim.properties["NT7"].rooms[DEMO_ROOM_ID].photo_ids = [a]  # changed at Booking.com meanwhile
     refresh(nt7)
@@ -336,3 +336,18 @@ def test_a_gallery_refresh_through_a_provider_outage_fails_and_changes_nothing(
     assert item.status == ItemStatus.FAILED and item.http_status in (500, 502, 503)
     assert list(SuGalleryPhoto.objects.values_list("photo_id", "removed_at", "is_main")) == before
     assert AuditEvent.objects.filter(operation=Operation.RETRIEVE_ALL, outcome="failed").exists()
+
+
+def test_a_photo_id_beginning_with_a_dash_is_given_with_an_equals_sign(
+    nt7: SuProperty, su_sim: SuApiSimulator
+) -> None:
+    """Booking.com's ids are URL-safe base64: one in 64 begins with "-", which argparse takes for an option
+    unless it is written --photo=ID (as the README says)."""
+    dashed = su_sim.add_outside_photo("NT7", seed=72)
+    su_sim.properties["NT7"].photos[-1].photo_id = "-4EU2z7oqUQ"
+    assert dashed.photo_id == "-4EU2z7oqUQ"
+    code, out = run_command(
+        "su_order_photos", *HOTEL, "--photo=-4EU2z7oqUQ", f"--photo={DEMO_PHOTO_ID}", "--sync"
+    )
+    assert code == 0, out
+    assert [p.photo_id for p in su_sim.properties["NT7"].photos][:2] == ["-4EU2z7oqUQ", DEMO_PHOTO_ID]
