@@ -61,7 +61,9 @@ def remove_at_provider(sim: RecoveryConnectSimulator, internal_order_id: int, na
     order = sim.orders[internal_order_id]
     photo_id = next(photo.id for photo in order.photos if photo.name == name)
     base = settings.RECOVERYCONNECT["BASE_URL"]
-    answer = requests.post(f"{base}/_sim/recoveryconnect/orders/{internal_order_id}/photos/{photo_id}/remove")
+    answer = requests.post(
+        f"{base}/_sim/recoveryconnect/orders/{internal_order_id}/photos/{photo_id}/remove", timeout=10
+    )
     assert answer.status_code == 200, answer.text
 
 
