@@ -8,6 +8,7 @@ again after a crash, is safe: each run overwrites the items' latest result and a
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from media_sync.models import (
     TransferJob,
 )
 from media_sync.services.audit import ExchangeRecorder, audit_name_items
+from media_sync.services.corrigopro import cp_client
 from media_sync.services.recoveryconnect import rc_client
 from media_sync.services.refusals import InputRefused
 
@@ -155,10 +157,55 @@ def _check_rc_transfers(
             )
 
 
+# --- CorrigoPro uploads: the work order's attachments, by id ------------------------------------------
+
+# How cp_upload's result names the attachment it added (services/corrigopro_runners.py: _upload_one).
+CP_ADDED = re.compile(r"attachment (\S+) added")
+
+
+def _check_cp_uploads(
+    job: TransferJob, by_destination: dict[str, list[TransferItem]], triggered_by: str, summary: CheckSummary
+) -> None:
+    recorder = ExchangeRecorder(job=job)
+    client = cp_client(recorder=recorder)
+    for work_order_id, items in by_destination.items():
+        if not work_order_id.isdigit():  # every upload names its work order; an old row might not
+            for item in items:
+                message = "cannot be checked: the upload does not name its work order"
+                check_record(
+                    job=job, item=item, result="", message=message, triggered_by=triggered_by, summary=summary
+                )
+            continue
+        recorder.about(item=audit_name_items([i.item for i in items], "files"), destination=work_order_id)
+        try:
+            listed = client.list_attachments(work_order_id=int(work_order_id))
+        except ProviderError as error:
+            summary.problems.append(f"work order {work_order_id} could not be listed: {error.message}")
+            continue
+        there = {attachment.id for attachment in listed}
+        for item in items:
+            added = CP_ADDED.search(item.message)
+            if added is None:
+                result, message = "", "cannot be checked: the upload's result names no attachment id"
+            elif added.group(1) in there:
+                result, message = (
+                    CheckResult.CONFIRMED,
+                    f"attachment {added.group(1)} is on work order {work_order_id}",
+                )
+            else:
+                result = gone_result(item)
+                gone = "no longer" if result == CheckResult.REMOVED_LATER else "not"
+                message = f"attachment {added.group(1)} is {gone} on work order {work_order_id}"
+            check_record(
+                job=job, item=item, result=result, message=message, triggered_by=triggered_by, summary=summary
+            )
+
+
 Checker = Callable[[TransferJob, dict[str, list[TransferItem]], str, CheckSummary], None]
 CHECKERS: dict[str, Checker] = {
     Operation.RC_TRANSFER_PHOTOS: _check_rc_transfers,
     Operation.RC_TRANSFER_ALL: _check_rc_transfers,
+    Operation.CP_UPLOAD: _check_cp_uploads,
 }
 
 
