@@ -11,100 +11,31 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
 from integrations.errors import ProviderError
 from media_sync.models import (
     FINISHED_JOB_STATUSES,
-    AuditEvent,
-    AuditKind,
     CheckResult,
     ItemStatus,
     Operation,
-    Outcome,
     RecoveryConnectOrder,
     RecoveryConnectPhoto,
     TransferItem,
     TransferJob,
 )
 from media_sync.services.audit import ExchangeRecorder, audit_name_items
+from media_sync.services.checks_record import SCHEDULE_USER, CheckSummary, check_record, gone_result
+from media_sync.services.checks_suapi import SU_ALSO_CHECKED, check_su_batches
 from media_sync.services.corrigopro import cp_client
 from media_sync.services.recoveryconnect import rc_client
 from media_sync.services.refusals import InputRefused
 
 logger = logging.getLogger(__name__)
-
-# Who the nightly schedule's checks are recorded as.
-SCHEDULE_USER = "schedule"
-# What an earlier check found that makes "gone now" mean removed later rather than never there.
-SEEN_BEFORE = (CheckResult.CONFIRMED, CheckResult.REMOVED_LATER)
-
-
-@dataclass
-class CheckSummary:
-    """What one check found, to tell whoever asked."""
-
-    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    not_checked: int = 0
-    problems: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        found = [f"{CheckResult(value).label.lower()} {n}" for value, n in sorted(self.counts.items()) if n]
-        parts = [", ".join(found) or "nothing checked"]
-        if self.not_checked:
-            parts.append(f"{self.not_checked} could not be checked")
-        parts.extend(self.problems)
-        return "; ".join(parts)
-
-
-def check_record(
-    *,
-    job: TransferJob,
-    item: TransferItem,
-    result: str,
-    message: str,
-    triggered_by: str,
-    summary: CheckSummary,
-) -> None:
-    """The item's latest check (fields on the item) and its audit row, in one transaction. An empty
-    `result`: the item could not be checked, and the message says why."""
-    now = timezone.now()
-    with transaction.atomic():
-        TransferItem.objects.filter(pk=item.pk).update(
-            checked_at=now, check_result=result, check_message=message
-        )
-        AuditEvent.objects.create(
-            timestamp=now,
-            kind=AuditKind.CHECK,
-            provider=job.provider,
-            operation=Operation.CHECK,
-            job=job,
-            subject=job.subject,
-            item=item.item,
-            destination=item.destination,
-            outcome=Outcome.SUCCEEDED if result == CheckResult.CONFIRMED else Outcome.FAILED,
-            provider_status=result,
-            reference=item.reference,
-            message=message,
-            triggered_by=triggered_by,
-        )
-    item.checked_at, item.check_result, item.check_message = now, result, message
-    if result:
-        summary.counts[result] += 1
-    else:
-        summary.not_checked += 1
-
-
-def gone_result(item: TransferItem) -> str:
-    """Not found now: removed later when an earlier check had found it, else missing."""
-    return CheckResult.REMOVED_LATER if item.check_result in SEEN_BEFORE else CheckResult.MISSING
-
 
 # --- RecoveryConnect transfers: the destination order's photos, by name --------------------------------
 
@@ -206,7 +137,10 @@ CHECKERS: dict[str, Checker] = {
     Operation.RC_TRANSFER_PHOTOS: _check_rc_transfers,
     Operation.RC_TRANSFER_ALL: _check_rc_transfers,
     Operation.CP_UPLOAD: _check_cp_uploads,
+    Operation.SU_CREATE_BATCH: check_su_batches,
 }
+# Items checked beside the succeeded ones, per operation (Booking.com's duplicates and expired ids).
+ALSO_CHECKED: dict[str, Q] = {Operation.SU_CREATE_BATCH: SU_ALSO_CHECKED}
 
 
 def job_can_check(job: TransferJob) -> bool:
@@ -224,7 +158,8 @@ def job_check(*, job: TransferJob, triggered_by: str) -> CheckSummary:
     if not job.is_finished:
         raise InputRefused(f"job {job.pk} has not finished: check it at the provider once it has")
     by_destination: dict[str, list[TransferItem]] = defaultdict(list)
-    for item in job.items.filter(status=ItemStatus.SUCCEEDED).order_by("destination", "id").iterator():
+    which = Q(status=ItemStatus.SUCCEEDED) | ALSO_CHECKED.get(job.operation, Q(pk__in=[]))
+    for item in job.items.filter(which).order_by("destination", "id").iterator():
         by_destination[item.destination].append(item)
     summary = CheckSummary()
     if by_destination:
