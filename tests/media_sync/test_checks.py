@@ -26,7 +26,11 @@ from media_sync.models import (
 from media_sync.schedules import SCHEDULES
 from media_sync.selectors import dashboard_charts
 from media_sync.services.checks import job_check, jobs_check_due
-from media_sync.services.recoveryconnect import rc_transfer_all_start, rc_transfer_photos_start
+from media_sync.services.recoveryconnect import (
+    rc_refresh_start,
+    rc_transfer_all_start,
+    rc_transfer_photos_start,
+)
 from media_sync.services.refusals import InputRefused
 from media_sync.services.run import job_run
 from media_sync.tasks import check_finished_jobs
@@ -193,3 +197,24 @@ def test_the_nightly_schedule_checks_recent_unchecked_jobs_once_a_day(
     assert not AuditEvent.objects.filter(job=old, kind=AuditKind.CHECK).exists()
     assert jobs_check_due() == 0  # checked in the last day
     assert jobs_check_due(now=timezone.now() + timedelta(days=1, minutes=1)) == 1
+
+
+def test_a_job_of_another_kind_is_refused_and_the_refusal_audited(
+    rc_sim: RecoveryConnectSimulator, source: RecoveryConnectOrder, lead: Client
+) -> None:
+    refresh = rc_refresh_start(order_ids=[57076503], triggered_by="olga", enqueue=False)
+    job_run(job_id=refresh.pk)
+    page = lead.get(reverse("admin:media_sync_transferjob_change", args=[refresh.pk])).content.decode()
+    assert "job-check-button" not in page
+
+    answer = lead.post(reverse("admin:media_sync_transferjob_check", args=[refresh.pk]), follow=True)
+
+    assert "cannot be checked at the provider" in answer.content.decode()
+    refusal = AuditEvent.objects.get(kind=AuditKind.REFUSAL, operation=Operation.CHECK)
+    assert (refusal.triggered_by, refusal.subject) == ("leo", "order 57076503")
+
+
+def test_the_simulator_says_which_photo_it_cannot_remove(rc_sim: RecoveryConnectSimulator) -> None:
+    base = settings.RECOVERYCONNECT["BASE_URL"]
+    answer = requests.post(f"{base}/_sim/recoveryconnect/orders/1/photos/2/remove", timeout=10)
+    assert answer.status_code == 404 and "Order 1 does not exist" in answer.json()["message"]
