@@ -26,6 +26,8 @@ from media_sync.models import (
 from media_sync.schedules import SCHEDULES
 from media_sync.selectors import dashboard_charts
 from media_sync.services.checks import job_check, jobs_check_due
+from media_sync.services.demo import demo_orders_load
+from media_sync.services.demo_checks import demo_checked_transfer
 from media_sync.services.recoveryconnect import (
     rc_refresh_start,
     rc_transfer_all_start,
@@ -218,3 +220,17 @@ def test_the_simulator_says_which_photo_it_cannot_remove(rc_sim: RecoveryConnect
     base = settings.RECOVERYCONNECT["BASE_URL"]
     answer = requests.post(f"{base}/_sim/recoveryconnect/orders/1/photos/2/remove", timeout=10)
     assert answer.status_code == 404 and "Order 1 does not exist" in answer.json()["message"]
+
+
+def test_the_demo_has_a_transfer_whose_check_finds_one_photo_missing(
+    rc_sim: RecoveryConnectSimulator,
+) -> None:
+    rc_sim.seed_demo()
+    demo_orders_load()
+
+    job = demo_checked_transfer()
+
+    found = {item.item: item.check_result for item in job.items.all()}
+    assert sorted(found.values()) == [CheckResult.CONFIRMED, CheckResult.MISSING]
+    missing = job.items.get(check_result=CheckResult.MISSING)
+    assert missing.check_message == "rear.jpg is not in order 9100004"
