@@ -339,6 +339,10 @@ MEDIA_SYNC_MEDIA_GRACE_DAYS = env_int("MEDIA_SYNC_MEDIA_GRACE_DAYS", 30, minimum
 MEDIA_SYNC_MAX_CLAIMS = env_int("MEDIA_SYNC_MAX_CLAIMS", 5)
 # One RecoveryConnect transfer names at most this many destination orders (form, command and service).
 MEDIA_SYNC_MAX_DESTINATIONS = env_int("MEDIA_SYNC_MAX_DESTINATIONS", 50, minimum=1)
+# The nightly check at the provider: jobs finished in the last this many days, not checked in the last day,
+# at most this many jobs a run (each makes one list call per destination).
+MEDIA_SYNC_CHECK_DAYS = env_int("MEDIA_SYNC_CHECK_DAYS", 7, minimum=1)
+MEDIA_SYNC_CHECK_JOBS_PER_RUN = env_int("MEDIA_SYNC_CHECK_JOBS_PER_RUN", 50, minimum=1)
 # The largest photo uploaded to a RecoveryConnect recovery (bytes): RecoveryConnect publishes no limit.
 RECOVERYCONNECT_MAX_UPLOAD_BYTES = env_int("RECOVERYCONNECT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1)
 

@@ -32,6 +32,10 @@ SCHEDULES: dict[str, dict[str, Any]] = {
         "func": "media_sync.tasks.refresh_su_tags",
         "schedule_type": Schedule.DAILY,
     },
+    "media-sync: check finished jobs at the provider": {
+        "func": "media_sync.tasks.check_finished_jobs",
+        "schedule_type": Schedule.DAILY,
+    },
     "media-sync: prune old rows and files": {
         "func": "media_sync.tasks.prune_old_rows",
         "schedule_type": Schedule.DAILY,

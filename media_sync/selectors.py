@@ -13,6 +13,7 @@ from django.utils import timezone
 from media_sync.models import (
     AuditEvent,
     AuditKind,
+    CheckResult,
     CorrigoAttachment,
     CorrigoWorkOrder,
     ItemStatus,
@@ -169,6 +170,9 @@ class ProviderChart:
     total: int
     failed: int
     rate: float  # percent of the results that failed, to one decimal
+    # The succeeded items of the range's jobs, and how many of them the latest check confirmed.
+    succeeded: int = 0
+    confirmed: int = 0
 
 
 # A chart draws at most this many days (a quarter) from the range's first.
@@ -181,6 +185,7 @@ def dashboard_charts(*, since: date, until: date) -> list[ProviderChart]:
     volume = dashboard_volume(since=since, until=until)
     peak = max((row.total for row in volume), default=0) or 1
     by_key = {(row.provider, row.day): row for row in volume}
+    checked = dashboard_confirmed(since=since, until=until)
     charts = []
     for provider, label in Provider.choices:
         rows = [by_key.get((provider, day)) for day in days]
@@ -193,8 +198,25 @@ def dashboard_charts(*, since: date, until: date) -> list[ProviderChart]:
         total = sum(bar.total for bar in bars)
         failed = sum(bar.failed for bar in bars)
         rate = round(100 * failed / total, 1) if total else 0
-        charts.append(ProviderChart(provider, label, bars, total, failed, rate))
+        succeeded, confirmed = checked.get(provider, (0, 0))
+        charts.append(ProviderChart(provider, label, bars, total, failed, rate, succeeded, confirmed))
     return charts
+
+
+def dashboard_confirmed(*, since: date, until: date) -> dict[str, tuple[int, int]]:
+    """Per provider: the succeeded items of jobs created in the range, and how many of them the latest
+    check at the provider confirmed (one grouped query)."""
+    start = timezone.make_aware(datetime.combine(since, time.min))
+    end = timezone.make_aware(datetime.combine(until + timedelta(days=1), time.min))
+    rows = (
+        TransferItem.objects.filter(
+            status=ItemStatus.SUCCEEDED, job__created_at__gte=start, job__created_at__lt=end
+        )
+        .values("job__provider")
+        .annotate(n=Count("id"), confirmed=Count("id", filter=Q(check_result=CheckResult.CONFIRMED)))
+        .order_by()
+    )
+    return {row["job__provider"]: (row["n"], row["confirmed"]) for row in rows}
 
 
 # The RecoveryConnect operations that move a photo to another order (services/recoveryconnect.py).

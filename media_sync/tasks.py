@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from media_sync.services.alerts import alerts_check
+from media_sync.services.checks import jobs_check_due
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.retention import prune
 from media_sync.services.run import job_run
@@ -42,6 +43,10 @@ def refresh_su_tags() -> int:
 
 def check_alerts() -> int:
     return len(alerts_check())
+
+
+def check_finished_jobs() -> int:
+    return jobs_check_due()
 
 
 def prune_old_rows() -> list[str]:

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -15,7 +15,13 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
-from media_sync.admin.base import ForgivingListMixin, ReadOnlyAdminMixin, RunJobsPermissionMixin, job_url
+from media_sync.admin.base import (
+    ForgivingListMixin,
+    ReadOnlyAdminMixin,
+    RunJobsPermissionMixin,
+    job_url,
+    record_refusal,
+)
 from media_sync.admin.pictures import picture
 from media_sync.admin.progress import (
     ROW_LIMIT,
@@ -28,7 +34,7 @@ from media_sync.admin.progress import (
     progress_json,
     since_param,
 )
-from media_sync.models import ItemStatus, JobStatus, TransferJob
+from media_sync.models import CheckResult, ItemStatus, JobStatus, Operation, TransferJob
 from media_sync.selectors import (
     ItemCounts,
     item_counts,
@@ -36,7 +42,9 @@ from media_sync.selectors import (
     job_items_changed,
     with_item_counts,
 )
+from media_sync.services.checks import job_can_check, job_check
 from media_sync.services.jobs import job_retry_failed
+from media_sync.services.refusals import InputRefused
 
 ITEMS_PER_PAGE = 100
 
@@ -125,7 +133,30 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
             self.admin_site.admin_view(require_GET(self.progress_view)),
             name="media_sync_transferjob_progress",
         )
-        return [retry, progress, *super().get_urls()]
+        check = path(
+            "<path:object_id>/check/",
+            self.admin_site.admin_view(require_POST(self.check_view)),
+            name="media_sync_transferjob_check",
+        )
+        return [retry, progress, check, *super().get_urls()]
+
+    def check_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Check at the provider: it only reads (one list call per destination) and sends nothing, so
+        whoever may see the job may ask — team leads auditing transfers included."""
+        job = self.get_object(request, unquote(object_id))
+        if job is None or not self.has_view_permission(request, job):
+            raise PermissionDenied
+        try:
+            summary = job_check(job=job, triggered_by=request.user.get_username())
+        except InputRefused as refusal:
+            record_refusal(
+                request, str(refusal), provider=job.provider, operation=Operation.CHECK, subject=job.subject
+            )
+            self.message_user(request, str(refusal), messages.ERROR)
+        else:
+            level = messages.WARNING if summary.problems or summary.not_checked else messages.SUCCESS
+            self.message_user(request, f"Checked at the provider: {summary}.", level)
+        return HttpResponseRedirect(job_url(job))
 
     def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         job = self.get_object(request, unquote(object_id))
@@ -221,6 +252,9 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
         for item in page:
             item.picture = picture(pictures.get(item.pk))
         counts = item_counts(job)
+        checks = job.items.aggregate(
+            confirmed=Count("id", filter=Q(check_result=CheckResult.CONFIRMED)), last=Max("checked_at")
+        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -237,6 +271,9 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
             "can_run": self.has_run_jobs_permission(request),
             "can_retry": job_can_retry(job) and self.has_run_jobs_permission(request),
             "since": cursor_now(),
+            "can_check": job_can_check(job) and self.has_view_permission(request, job),
+            "confirmed": checks["confirmed"],
+            "last_checked": checks["last"],
             "audit_url": reverse("admin:media_sync_auditevent_changelist") + f"?job={job.pk}",
             "duration": format_duration(job.finished_at - job.started_at)
             if job.finished_at and job.started_at

@@ -5,6 +5,7 @@ from media_sync.models.corrigopro import CorrigoAttachment, CorrigoWorkOrder, We
 from media_sync.models.jobs import (
     ANSWER_FIELDS,
     FINISHED_JOB_STATUSES,
+    CheckResult,
     ItemStatus,
     JobStatus,
     ProviderAnswer,
@@ -30,6 +31,7 @@ __all__ = [
     "AuditEvent",
     "AuditKind",
     "BatchStatus",
+    "CheckResult",
     "CorrigoAttachment",
     "CorrigoWorkOrder",
     "FailureAlert",

@@ -19,6 +19,8 @@ class AuditKind(models.TextChoices):
     MIRROR = "mirror", "Mirror changed"
     # Someone read a file we keep (our copy of a customer's attachment).
     ACCESS = "access", "Kept copy downloaded"
+    # A succeeded item looked for at its destination afterwards (services/checks.py).
+    CHECK = "check", "Checked at the provider"
 
 
 class AuditEvent(ProviderAnswer):

@@ -75,6 +75,17 @@ class ItemStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class CheckResult(models.TextChoices):
+    """What a check at the provider found of a succeeded item (services/checks.py)."""
+
+    CONFIRMED = "confirmed", "Confirmed at the provider"
+    MISSING = "missing", "Missing at the provider"
+    # Confirmed by an earlier check, gone now.
+    REMOVED_LATER = "removed_later", "Removed later"
+    DUPLICATE = "duplicate", "Ended as duplicate"
+    EXPIRED = "expired", "Expired"
+
+
 class TransferItem(ProviderAnswer):
     """One unit of work: a photo to a destination, a file, a batch. Claimed with a conditional UPDATE."""
 
@@ -89,6 +100,11 @@ class TransferItem(ProviderAnswer):
     # died): the provider may have done it, so the next worker looks there before sending again.
     unconfirmed = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # The latest check at the provider (each check is also an audit row of kind "check"). No result
+    # with a check time: the item could not be checked (the message says why).
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_result = models.CharField(max_length=20, choices=CheckResult.choices, blank=True)
+    check_message = models.TextField(blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -77,6 +77,8 @@ class Operation(models.TextChoices):
     SU_PHOTO_ADD = "su_photo_add", "add photo"
     LOGIN_LOCKOUT = "login_lockout", "login locked out"
     CP_KEPT_DOWNLOAD = "cp_kept_download", "download our copy"
+    # A finished job's succeeded items looked for at the destination (services/checks.py): reads only.
+    CHECK = "check", "check at the provider"
     # Webhooks: "webhook_" and the event's type.
     WEBHOOK_ATTACHMENT_ADDED = "webhook_AttachmentAdded", "webhook: attachment added"
     WEBHOOK_ATTACHMENT_REMOVED = "webhook_AttachmentRemoved", "webhook: attachment removed"

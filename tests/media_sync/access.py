@@ -115,10 +115,12 @@ def build_world(
         recovery_id=10120166, order=order, created_at_provider="2026-01-12 09:30:00"
     )
     rc_sim.add_order(57076502, 9100002)
+    rc_sim.add_order(57076504, 9100004)
     job = rc_transfer_photos_start(
-        photos=list(order.photos.all()), destinations=[9109999], triggered_by="olga", enqueue=False
+        photos=list(order.photos.all()), destinations=[9109999, 9100004], triggered_by="olga", enqueue=False
     )
-    job_run(job_id=job.pk)  # 9109999 is unknown at RecoveryConnect: the item fails
+    # 9109999 is unknown at RecoveryConnect: that item fails (retryable); 9100004's succeeds (checkable).
+    job_run(job_id=job.pk)
     rc_sim.add_document(57076503, "release-form.pdf", "Dana Whitfield")
     documents = rc_documents_refresh_start(order_ids=[57076503], triggered_by="olga", enqueue=False)
     job_run(job_id=documents.pk)
@@ -427,6 +429,11 @@ OTHER_ROUTES: dict[str, Route] = {
         page(OPERATOR), WITH_ROOT
     ),
     "admin/media_sync/transferjob/<path:object_id>/retry/": Route(every(405), WITH_ROOT),  # POST only
+    # Check at the provider: it only reads and sends nothing, so whoever may see the job may ask (team
+    # leads audit transfers); each check writes the items' latest result and its audit rows. POST only.
+    "admin/media_sync/transferjob/<path:object_id>/check/": Route(
+        every(405), frozenset({OPERATOR, LEAD, ROOT})
+    ),
     "admin/media_sync/subatch/<path:object_id>/refresh/": Route(every(403), WITH_ROOT),  # POST only
     "admin/media_sync/subatch/<path:object_id>/photos/<int:photo_pk>/delete-at-booking/": Route(
         page(OPERATOR), WITH_ROOT

@@ -51,6 +51,11 @@ class RecoveryConnectSimulator(_Documents, _Control, _Api):
         self.add_route("GET", "/_sim/recoveryconnect/transfers", self._control_transfers)
         self.add_route("POST", "/_sim/recoveryconnect/recoveries", self._control_add_recovery)
         self.add_route("GET", "/_sim/recoveryconnect/uploads", self._control_uploads)
+        self.add_route(
+            "POST",
+            r"/_sim/recoveryconnect/orders/(?P<order_id>\d+)/photos/(?P<photo_id>\d+)/remove",
+            self._control_remove_photo,
+        )
         self.add_route("GET", "/_sim/recoveryconnect/behaviour", lambda request: self._behaviour_response())
         self.add_route("POST", "/_sim/recoveryconnect/behaviour", self._control_behaviour)
         # Documents: list, transfer, their links and control routes (simulator/documents.py).

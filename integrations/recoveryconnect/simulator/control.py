@@ -49,6 +49,14 @@ class _Control(_Store):
             return json_response(400, {"message": str(error)})
         return json_response(201, _recovery_dict(recovery))
 
+    def _control_remove_photo(self, request: SimRequest, order_id: str, photo_id: str) -> SimResponse:
+        """A photo deleted from an order at RecoveryConnect: later lists leave it out."""
+        try:
+            photo = self.remove_photo(int(order_id), int(photo_id))
+        except ValueError as error:
+            return json_response(404, {"message": str(error)})
+        return json_response(200, {"removed": photo.id, "order_id": int(order_id)})
+
     def _control_uploads(self, request: SimRequest) -> SimResponse:
         return json_response(200, {"uploads": list(self.uploads)})
 

@@ -153,6 +153,18 @@ class _Store(SimulatorApp):
                 recoveries=recoveries,
             )
 
+    def remove_photo(self, order_id: int, photo_id: int) -> SimPhoto:
+        """Take a photo out of an order "at the provider" (someone deleted it there), for the checks."""
+        with self.lock:
+            order = self.orders.get(int(order_id))
+            if order is None:
+                raise ValueError(f"Order {order_id} does not exist.")
+            photo = next((p for p in order.photos if p.id == int(photo_id)), None)
+            if photo is None:
+                raise ValueError(f"Order {order_id} has no photo {photo_id}.")
+            order.photos.remove(photo)
+            return photo
+
     def expire_tokens(self) -> None:
         with self.lock:
             self.tokens = dict.fromkeys(self.tokens, 0.0)

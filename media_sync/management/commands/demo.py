@@ -24,6 +24,7 @@ from media_sync.services.demo import (
     demo_users_reset,
     demo_work_orders_load,
 )
+from media_sync.services.demo_checks import demo_checked_transfer
 from media_sync.services.demo_gallery import demo_booking_gallery
 
 WEB_HOST = "127.0.0.1"
@@ -134,6 +135,8 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"demo {what} mirrored: job {job.pk if job else '-'} {job.status if job else ''}"
                 )
+            checked = demo_checked_transfer()
+            self.stdout.write(f"demo transfer checked at the provider (one copy missing): job {checked.pk}")
             children.start([*manage, "qcluster"])
             children.start([*manage, "runserver", web_address, "--noreload"])
             wait_for_port(WEB_HOST, settings.MEDIA_SYNC_DEMO_PORT)
@@ -152,6 +155,8 @@ class Command(BaseCommand):
                     "  try: RecoveryConnect photos > search 57076503 > select three > "
                     "'Transfer selected photos to orders…' > 9100002 9100005\n"
                     "  the simulator fails transfers to 9100003 (a closed order) and of locked photos\n"
+                    f"  job {checked.pk}: checked at the provider, rear.jpg missing in order 9100004 "
+                    "('Check at the provider' looks again)\n"
                     "  documents: RecoveryConnect orders > select 57076503 > 'Transfer documents of the "
                     "selected order to…' > 9100002\n"
                     "  CorrigoPro work orders 4100001-4100006: upload, download, edit, delete attachments;\n"
