@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from media_sync.models.jobs import ProviderAnswer, TransferJob
-from media_sync.models.vocabulary import Operation, Outcome, Provider
+from media_sync.models.vocabulary import Outcome, Provider, operation_choices
 
 
 class AuditKind(models.TextChoices):
@@ -23,13 +23,17 @@ class AuditKind(models.TextChoices):
     CHECK = "check", "Checked at the provider"
 
 
+def audit_kind_choices() -> list[tuple[str, str]]:
+    return AuditKind.choices
+
+
 class AuditEvent(ProviderAnswer):
     """Append-only: rows are inserted, never changed. A database trigger refuses UPDATE and DELETE."""
 
     timestamp = models.DateTimeField(default=timezone.now)
-    kind = models.CharField(max_length=10, choices=AuditKind.choices)
+    kind = models.CharField(max_length=10, choices=audit_kind_choices)
     provider = models.CharField(max_length=20, choices=Provider.choices)
-    operation = models.CharField(max_length=40, choices=Operation.choices)
+    operation = models.CharField(max_length=40, choices=operation_choices)
     # PROTECT and no ON DELETE action: a job with audit rows can never be deleted from under them.
     job = models.ForeignKey(TransferJob, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     subject = models.CharField(max_length=200, blank=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from media_sync.models.vocabulary import JOB_TITLES, Provider
+from media_sync.models.vocabulary import Provider, job_operation_choices
 
 
 class JobStatus(models.TextChoices):
@@ -23,7 +23,7 @@ class TransferJob(models.Model):
     """One operator request. Its status is derived from its items (services.jobs.job_refresh_status)."""
 
     provider = models.CharField(max_length=20, choices=Provider.choices)
-    operation = models.CharField(max_length=40, choices=list(JOB_TITLES.items()))
+    operation = models.CharField(max_length=40, choices=job_operation_choices)
     subject = models.CharField(max_length=200, help_text="What the job is about, e.g. the source order.")
     params = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)

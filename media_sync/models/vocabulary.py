@@ -109,3 +109,13 @@ JOB_TITLES = {
     Operation.SU_ORDER_PHOTOS: "Order a Booking.com gallery",
     Operation.SU_ROOM_PHOTOS: "Change a Booking.com room's photos",
 }
+
+
+# The fields take their choices from these callables, so a new operation or job needs no migration: the
+# database stores plain strings and only forms and filters read the choices.
+def operation_choices() -> list[tuple[str, str]]:
+    return Operation.choices
+
+
+def job_operation_choices() -> list[tuple[str, str]]:
+    return list(JOB_TITLES.items())
