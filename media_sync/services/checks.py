@@ -10,8 +10,12 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
+from operator import attrgetter
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Max, Q
@@ -37,106 +41,213 @@ from media_sync.services.refusals import InputRefused
 
 logger = logging.getLogger(__name__)
 
-# --- RecoveryConnect transfers: the destination order's photos, by name --------------------------------
+# --- RecoveryConnect and CorrigoPro: per destination, one list call, then each item looked for by name ---
 
 
-def _check_rc_transfers(
-    job: TransferJob, by_destination: dict[str, list[TransferItem]], triggered_by: str, summary: CheckSummary
-) -> None:
-    recorder = ExchangeRecorder(job=job)
-    client = rc_client(recorder=recorder)
-    photo_ids = {int(item.item) for items in by_destination.values() for item in items if item.item.isdigit()}
-    names = dict(RecoveryConnectPhoto.objects.filter(photo_id__in=photo_ids).values_list("photo_id", "name"))
-    for destination, items in by_destination.items():
-        order = (
-            RecoveryConnectOrder.objects.filter(client_order_id=int(destination)).first()
-            if destination.isdigit()
-            else None
-        )
-        if order is None:
-            # RecoveryConnect lists photos by its internal order id, which only our mirror knows.
+@dataclass(frozen=True)
+class Listing:
+    """One destination as a checker sees it: where it is (said after "is", "is not", "is no longer"), the
+    call that lists what is there and the name each listed entry is known by; or, with no call, why the
+    destination cannot be listed."""
+
+    place: str
+    call: Callable[[], Iterable[Any]] | None = None
+    name: Callable[[Any], str] = str
+    cannot: str = ""
+
+
+@dataclass(frozen=True)
+class ListedCheck:
+    """How one operation's items are checked: the client, each destination's listing, the name each item
+    is looked for by (items missing from the answer cannot be checked, `unnamed` says why)."""
+
+    client: Callable[..., Any]
+    noun: str
+    listing: Callable[[Any, TransferJob, str], Listing]
+    names: Callable[[TransferJob, list[TransferItem]], dict[int, str]]
+    unnamed: str
+
+    def __call__(
+        self,
+        job: TransferJob,
+        by_destination: dict[str, list[TransferItem]],
+        triggered_by: str,
+        summary: CheckSummary,
+    ) -> None:
+        recorder = ExchangeRecorder(job=job)
+        client = self.client(recorder=recorder)
+        names = self.names(job, [item for items in by_destination.values() for item in items])
+        for destination, items in by_destination.items():
+            listing = self.listing(client, job, destination)
+            if listing.call is None:
+                for item in items:
+                    check_record(
+                        job=job,
+                        item=item,
+                        result="",
+                        message=f"cannot be checked: {listing.cannot}",
+                        triggered_by=triggered_by,
+                        summary=summary,
+                    )
+                continue
+            recorder.about(item=audit_name_items([i.item for i in items], self.noun), destination=destination)
+            try:
+                there = {listing.name(entry) for entry in listing.call()}
+            except ProviderError as error:  # its HTTP rows are in the audit; the items keep their last result
+                summary.problems.append(f"could not look {listing.place}: {error.message}")
+                continue
             for item in items:
+                name = names.get(item.pk)
+                if name is None:
+                    result, message = "", f"cannot be checked: {self.unnamed}"
+                elif name in there:
+                    result, message = CheckResult.CONFIRMED, f"{name} is {listing.place}"
+                else:
+                    result = gone_result(item)
+                    gone = "no longer" if result == CheckResult.REMOVED_LATER else "not"
+                    message = f"{name} is {gone} {listing.place}"
                 check_record(
                     job=job,
                     item=item,
-                    result="",
-                    message=f"cannot be checked: order {destination} is not mirrored here (add it and "
-                    "refresh its photos, then check again)",
+                    result=result,
+                    message=message,
                     triggered_by=triggered_by,
                     summary=summary,
                 )
-            continue
-        recorder.about(item=audit_name_items([i.item for i in items], "photos"), destination=destination)
-        try:
-            listed = client.list_photos(order_id=order.order_id)
-        except ProviderError as error:  # its HTTP rows are in the audit; the items keep their last result
-            summary.problems.append(f"order {destination} could not be listed: {error.message}")
-            continue
-        there = {photo.name for photo in listed}
-        for item in items:
-            name = names.get(int(item.item)) if item.item.isdigit() else None
-            if name is None:
-                result, message = "", f"cannot be checked: photo {item.item}'s name is not known here"
-            elif name in there:
-                result, message = CheckResult.CONFIRMED, f"{name} is in order {destination}"
-            else:
-                result = gone_result(item)
-                gone = "no longer" if result == CheckResult.REMOVED_LATER else "not"
-                message = f"{name} is {gone} in order {destination}"
-            check_record(
-                job=job, item=item, result=result, message=message, triggered_by=triggered_by, summary=summary
-            )
 
 
-# --- CorrigoPro uploads: the work order's attachments, by id ------------------------------------------
+def _mirrored_order(destination: str) -> RecoveryConnectOrder | None:
+    """RecoveryConnect lists by its internal order id, which only our mirror knows of a client order id."""
+    if not destination.isdigit():
+        return None
+    return RecoveryConnectOrder.objects.filter(client_order_id=int(destination)).first()
+
+
+NOT_MIRRORED = "order {0} is not mirrored here (add it and refresh it, then check again)"
+
+
+def _rc_order_photos(client: Any, job: TransferJob, destination: str) -> Listing:
+    order = _mirrored_order(destination)
+    if order is None:
+        return Listing(place="", cannot=NOT_MIRRORED.format(destination))
+    return Listing(
+        place=f"in order {destination}",
+        call=partial(client.list_photos, order_id=order.order_id),
+        name=attrgetter("name"),
+    )
+
+
+def _rc_photo_names(job: TransferJob, items: list[TransferItem]) -> dict[int, str]:
+    """A transferred photo by its name: the copy at the destination gets a new id."""
+    ids = {int(item.item) for item in items if item.item.isdigit()}
+    names = dict(RecoveryConnectPhoto.objects.filter(photo_id__in=ids).values_list("photo_id", "name"))
+    return {
+        item.pk: names[int(item.item)] for item in items if item.item.isdigit() and int(item.item) in names
+    }
+
+
+def _rc_uploaded_photos(client: Any, job: TransferJob, destination: str) -> Listing:
+    """An uploaded photo is on the order's list, a recovery's photo or a personal-property one alike."""
+    order_id = job.params["order_id"]
+    return Listing(
+        place=f"on order {order_id} (recovery {destination})",
+        call=partial(client.list_photos, order_id=order_id),
+        name=lambda photo: f"photo {photo.id}",
+    )
+
+
+def _rc_uploaded_ids(job: TransferJob, items: list[TransferItem]) -> dict[int, str]:
+    """The id RecoveryConnect answered the upload with (the item's reference)."""
+    return {item.pk: f"photo {item.reference}" for item in items if item.reference.isdigit()}
+
+
+def _rc_order_documents(client: Any, job: TransferJob, destination: str) -> Listing:
+    order = _mirrored_order(destination)
+    if order is None:
+        return Listing(place="", cannot=NOT_MIRRORED.format(destination))
+    return Listing(
+        place=f"in order {destination}",
+        call=partial(client.list_documents, order_id=order.order_id),
+        name=attrgetter("name"),
+    )
+
+
+def _rc_document_names(job: TransferJob, items: list[TransferItem]) -> dict[int, str]:
+    """A transferred document by its name, as the job knew it (a copy gets a new id)."""
+    documents: dict[str, str] = job.params.get("documents", {})
+    return {item.pk: documents[item.item] for item in items if documents.get(item.item)}
+
+
+def _cp_attachments(client: Any, job: TransferJob, destination: str) -> Listing:
+    if not destination.isdigit():  # every CorrigoPro job names its work order; an old row might not
+        return Listing(place="", cannot="the job does not name its work order")
+    return Listing(
+        place=f"on work order {destination}",
+        call=partial(client.list_attachments, work_order_id=int(destination)),
+        name=lambda attachment: f"attachment {attachment.id}",
+    )
+
 
 # How cp_upload's result names the attachment it added (services/corrigopro_runners.py: _upload_one).
 CP_ADDED = re.compile(r"attachment (\S+) added")
 
 
-def _check_cp_uploads(
-    job: TransferJob, by_destination: dict[str, list[TransferItem]], triggered_by: str, summary: CheckSummary
-) -> None:
-    recorder = ExchangeRecorder(job=job)
-    client = cp_client(recorder=recorder)
-    for work_order_id, items in by_destination.items():
-        if not work_order_id.isdigit():  # every upload names its work order; an old row might not
-            for item in items:
-                message = "cannot be checked: the upload does not name its work order"
-                check_record(
-                    job=job, item=item, result="", message=message, triggered_by=triggered_by, summary=summary
-                )
-            continue
-        recorder.about(item=audit_name_items([i.item for i in items], "files"), destination=work_order_id)
-        try:
-            listed = client.list_attachments(work_order_id=int(work_order_id))
-        except ProviderError as error:
-            summary.problems.append(f"work order {work_order_id} could not be listed: {error.message}")
-            continue
-        there = {attachment.id for attachment in listed}
-        for item in items:
-            added = CP_ADDED.search(item.message)
-            if added is None:
-                result, message = "", "cannot be checked: the upload's result names no attachment id"
-            elif added.group(1) in there:
-                result, message = (
-                    CheckResult.CONFIRMED,
-                    f"attachment {added.group(1)} is on work order {work_order_id}",
-                )
-            else:
-                result = gone_result(item)
-                gone = "no longer" if result == CheckResult.REMOVED_LATER else "not"
-                message = f"attachment {added.group(1)} is {gone} on work order {work_order_id}"
-            check_record(
-                job=job, item=item, result=result, message=message, triggered_by=triggered_by, summary=summary
-            )
+def _cp_added_ids(job: TransferJob, items: list[TransferItem]) -> dict[int, str]:
+    added = {item.pk: CP_ADDED.search(item.message) for item in items}
+    return {pk: f"attachment {found.group(1)}" for pk, found in added.items() if found}
+
+
+def _cp_renamed_attachments(client: Any, job: TransferJob, destination: str) -> Listing:
+    """A change is there while the attachment is, under the name it was given."""
+    listing = _cp_attachments(client, job, destination)
+    return replace(listing, name=lambda attachment: f"attachment {attachment.id} named {attachment.name!r}")
+
+
+def _cp_changed_names(job: TransferJob, items: list[TransferItem]) -> dict[int, str]:
+    return {item.pk: f"attachment {item.item} named {job.params['name']!r}" for item in items}
+
+
+_rc_transfers = ListedCheck(
+    client=rc_client,
+    noun="photos",
+    listing=_rc_order_photos,
+    names=_rc_photo_names,
+    unnamed="the photo's name is not known here",
+)
 
 
 Checker = Callable[[TransferJob, dict[str, list[TransferItem]], str, CheckSummary], None]
 CHECKERS: dict[str, Checker] = {
-    Operation.RC_TRANSFER_PHOTOS: _check_rc_transfers,
-    Operation.RC_TRANSFER_ALL: _check_rc_transfers,
-    Operation.CP_UPLOAD: _check_cp_uploads,
+    Operation.RC_TRANSFER_PHOTOS: _rc_transfers,
+    Operation.RC_TRANSFER_ALL: _rc_transfers,
+    Operation.RC_UPLOAD_PHOTOS: ListedCheck(
+        client=rc_client,
+        noun="photos",
+        listing=_rc_uploaded_photos,
+        names=_rc_uploaded_ids,
+        unnamed="the upload's result names no photo id",
+    ),
+    Operation.RC_TRANSFER_DOCUMENTS: ListedCheck(
+        client=rc_client,
+        noun="documents",
+        listing=_rc_order_documents,
+        names=_rc_document_names,
+        unnamed="the document's name is not known here",
+    ),
+    Operation.CP_UPLOAD: ListedCheck(
+        client=cp_client,
+        noun="files",
+        listing=_cp_attachments,
+        names=_cp_added_ids,
+        unnamed="the upload's result names no attachment id",
+    ),
+    Operation.CP_UPDATE: ListedCheck(
+        client=cp_client,
+        noun="attachments",
+        listing=_cp_renamed_attachments,
+        names=_cp_changed_names,
+        unnamed="",
+    ),
     Operation.SU_CREATE_BATCH: check_su_batches,
 }
 # Items checked beside the succeeded ones, per operation (Booking.com's duplicates and expired ids).

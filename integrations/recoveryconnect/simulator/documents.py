@@ -117,6 +117,16 @@ class _Documents(_Api):
         self._next_document_id += 1
         return self._next_document_id - 1
 
+    def remove_document(self, order_id: int, document_id: int) -> SimDocument:
+        """Take a document off an order "at the provider" (someone deleted it there), for the checks."""
+        with self.lock:
+            documents = self.documents.get(int(order_id), [])
+            document = next((d for d in documents if d.id == int(document_id)), None)
+            if document is None:
+                raise ValueError(f"Order {order_id} has no document {document_id}.")
+            documents.remove(document)
+            return document
+
     def _find_document(self, document_id: int) -> SimDocument | None:
         return next((d for ds in self.documents.values() for d in ds if d.id == document_id), None)
 
@@ -206,6 +216,13 @@ class _Documents(_Api):
             return json_response(400, {"message": str(error)})
         return json_response(201, _document_dict(int(body["order_id"]), document))
 
+    def _control_remove_document(self, request: SimRequest, order_id: str, document_id: str) -> SimResponse:
+        try:
+            document = self.remove_document(int(order_id), int(document_id))
+        except ValueError as error:
+            return json_response(404, {"message": str(error)})
+        return json_response(200, {"removed": document.id, "order_id": int(order_id)})
+
     def _control_documents(self, request: SimRequest) -> SimResponse:
         listed = [_document_dict(order_id, d) for order_id, ds in self.documents.items() for d in ds]
         return json_response(200, {"documents": listed})
@@ -238,5 +255,10 @@ class _Documents(_Api):
         self.add_route("GET", r"(?:/[\w.-]+)*/documents/(?P<document_id>\d+)\.pdf", self._document_file)
         self.add_route("POST", "/_sim/recoveryconnect/documents", self._control_add_document)
         self.add_route("GET", "/_sim/recoveryconnect/documents", self._control_documents)
+        self.add_route(
+            "POST",
+            r"/_sim/recoveryconnect/orders/(?P<order_id>\d+)/documents/(?P<document_id>\d+)/remove",
+            self._control_remove_document,
+        )
         self.add_route("GET", "/_sim/recoveryconnect/document-transfers", self._control_document_transfers)
         self.add_route("POST", "/_sim/recoveryconnect/documents/behaviour", self._control_document_behaviour)

@@ -163,6 +163,10 @@ class _Store(SimulatorApp):
             if photo is None:
                 raise ValueError(f"Order {order_id} has no photo {photo_id}.")
             order.photos.remove(photo)
+            for recovery in order.recoveries:  # an upload is listed on its recovery too
+                for listed in (recovery.photos, recovery.personals):
+                    if photo in listed:
+                        listed.remove(photo)
             return photo
 
     def expire_tokens(self) -> None:
