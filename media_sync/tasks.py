@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from media_sync.services.alerts import alerts_check
-from media_sync.services.checks import jobs_check_due
+from media_sync.models import TransferJob
+from media_sync.services.checks import job_check, jobs_check_due
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.retention import prune
 from media_sync.services.run import job_run
@@ -43,6 +44,10 @@ def refresh_su_tags() -> int:
 
 def check_alerts() -> int:
     return len(alerts_check())
+
+
+def check_job(job_id: int, triggered_by: str) -> str:
+    return str(job_check(job=TransferJob.objects.get(pk=job_id), triggered_by=triggered_by))
 
 
 def check_finished_jobs() -> int:

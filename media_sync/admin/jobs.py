@@ -42,7 +42,7 @@ from media_sync.selectors import (
     job_items_changed,
     with_item_counts,
 )
-from media_sync.services.checks import job_can_check, job_check
+from media_sync.services.checks import job_can_check, job_check_enqueue
 from media_sync.services.jobs import job_retry_failed
 from media_sync.services.refusals import InputRefused
 
@@ -147,15 +147,19 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
         if job is None or not self.has_view_permission(request, job):
             raise PermissionDenied
         try:
-            summary = job_check(job=job, triggered_by=request.user.get_username())
+            job_check_enqueue(job=job, triggered_by=request.user.get_username())
         except InputRefused as refusal:
             record_refusal(
                 request, str(refusal), provider=job.provider, operation=Operation.CHECK, subject=job.subject
             )
             self.message_user(request, str(refusal), messages.ERROR)
         else:
-            level = messages.WARNING if summary.problems or summary.not_checked else messages.SUCCESS
-            self.message_user(request, f"Checked at the provider: {summary}.", level)
+            self.message_user(
+                request,
+                "Checking at the provider: each item's “At the provider” column shows what was found, "
+                "usually within a minute (reload this page).",
+                messages.SUCCESS,
+            )
         return HttpResponseRedirect(job_url(job))
 
     def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

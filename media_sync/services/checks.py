@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Max, Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from integrations.errors import ProviderError
 from media_sync.models import (
@@ -40,6 +41,7 @@ from media_sync.services.recoveryconnect import rc_client
 from media_sync.services.refusals import InputRefused
 
 logger = logging.getLogger(__name__)
+CHECK_TASK = "media_sync.tasks.check_job"
 
 # --- RecoveryConnect and CorrigoPro: per destination, one list call, then each item looked for by name ---
 
@@ -258,8 +260,8 @@ def job_can_check(job: TransferJob) -> bool:
     return job.is_finished and job.operation in CHECKERS
 
 
-def job_check(*, job: TransferJob, triggered_by: str) -> CheckSummary:
-    """Look for each succeeded item of a finished job at its destination: one list call per destination."""
+def job_check_refusal(job: TransferJob) -> None:
+    """Refuse a job that cannot be checked (yet): not a kind that delivers something listable, or running."""
     if job.operation not in CHECKERS:
         checkable = ", ".join(sorted(str(Operation(op).label) for op in CHECKERS))
         raise InputRefused(
@@ -268,6 +270,18 @@ def job_check(*, job: TransferJob, triggered_by: str) -> CheckSummary:
         )
     if not job.is_finished:
         raise InputRefused(f"job {job.pk} has not finished: check it at the provider once it has")
+
+
+def job_check_enqueue(*, job: TransferJob, triggered_by: str) -> None:
+    """The job page's button: refused now if it must be, checked in a worker (a job of fifty destinations,
+    or a provider slow to answer, could outlast the request). Nothing is written until the check runs."""
+    job_check_refusal(job)
+    async_task(CHECK_TASK, job.pk, triggered_by, task_name=f"check-{job.pk}")
+
+
+def job_check(*, job: TransferJob, triggered_by: str) -> CheckSummary:
+    """Look for each succeeded item of a finished job at its destination: one list call per destination."""
+    job_check_refusal(job)
     by_destination: dict[str, list[TransferItem]] = defaultdict(list)
     which = Q(status=ItemStatus.SUCCEEDED) | ALSO_CHECKED.get(job.operation, Q(pk__in=[]))
     for item in job.items.filter(which).order_by("destination", "id").iterator():

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from media_sync.models import (
@@ -25,6 +26,7 @@ from media_sync.models import (
 )
 from media_sync.schedules import SCHEDULES
 from media_sync.selectors import dashboard_charts
+from media_sync.services import checks
 from media_sync.services.checks import job_check, jobs_check_due
 from media_sync.services.demo import demo_orders_load
 from media_sync.services.demo_checks import demo_checked_transfer
@@ -169,7 +171,7 @@ def test_the_job_page_the_timeline_and_the_dashboard_show_it(
     answer = lead.post(reverse("admin:media_sync_transferjob_check", args=[job.pk]), follow=True)
 
     html = answer.content.decode()
-    assert "Checked at the provider: confirmed at the provider 3, missing at the provider 1" in html
+    assert "Checking at the provider: each item" in html and "usually within a minute" in html
     assert "Confirmed at the provider: <strong>3 of 4</strong>" in html
     assert "Missing at the provider" in html
     timeline = reverse("admin:media_sync_auditevent_timeline", args=["order", "57076510"])
@@ -235,3 +237,21 @@ def test_the_demo_has_a_transfer_whose_check_finds_one_photo_missing(
     assert sorted(found.values()) == [CheckResult.CONFIRMED, CheckResult.MISSING]
     missing = job.items.get(check_result=CheckResult.MISSING)
     assert missing.check_message == "rear.jpg is not in order 9100004"
+
+
+def test_the_button_queues_the_check_for_a_worker_and_writes_nothing_itself(
+    source: RecoveryConnectOrder, lead: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside the tests' in-process queue: the request only enqueues (django-q's async_task is replaced
+    to catch what it is given); the worker's task does the check."""
+    job = transferred(source)
+    queued: list[tuple[object, ...]] = []
+    monkeypatch.setattr(checks, "async_task", lambda *args, **kwargs: queued.append(args))
+
+    lead.post(reverse("admin:media_sync_transferjob_check", args=[job.pk]))
+
+    assert queued == [(checks.CHECK_TASK, job.pk, "leo")]
+    assert not AuditEvent.objects.filter(job=job, kind=AuditKind.CHECK).exists()
+    task = import_string(checks.CHECK_TASK)
+    assert task(job.pk, "leo") == "confirmed at the provider 4"
+    assert set(results(job).values()) == {CheckResult.CONFIRMED}
