@@ -129,7 +129,7 @@ def test_demo_stops_every_process_it_started_within_ten_seconds(
             time.sleep(0.1)
         left = {pid: command_line(pid) for pid in tree if alive(pid)}
         assert left == {}, f"still running {STOPS_WITHIN_S:g} s after the signal: {left}"
-        assert demo.wait(timeout=1) == 0
+        assert demo.wait(timeout=1) == 0, (tmp_path / "demo.log").read_text()[-3000:]
         assert not answers(login_url)
     finally:
         for pid in tree:
