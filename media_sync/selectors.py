@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -127,17 +129,38 @@ def dashboard_volume(*, since: date, until: date) -> list[DayVolume]:
     return [DayVolume(row["day"], row["provider"], row["total"], row["failed"]) for row in rows]
 
 
+# Ids and numbers in a message: a UUID, a quoted name, a word with a digit in it (123, PHOTO-1, 9f3c2a).
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NUMBERED = re.compile(r"\w*\d\w*")
+
+
+def failure_pattern(message: str) -> str:
+    """A failure's message with ids and numbers taken out: the cause that the dashboard's top causes and
+    the failure groups (services/triage.py) count by."""
+    pattern = _NUMBERED.sub("#", _QUOTED.sub("'…'", _UUID.sub("#", message)))
+    return " ".join(pattern.split())[:300]
+
+
 def dashboard_top_failures(*, since: date, until: date, limit: int = 10) -> list[dict[str, Any]]:
-    """The most frequent failure causes: provider, class and message, with their counts. A check that
-    finds a delivered item gone is not a failure of the work (the item succeeded): the job page and the
-    charts' "confirmed at the provider" say it."""
-    return list(
+    """The most frequent failure causes: provider, class and message pattern (`failure_pattern`), with
+    their counts. The database counts each distinct message; patterns are folded here, a row at a time.
+    A check that finds a delivered item gone is not a failure of the work (the item succeeded): the job
+    page and the charts' "confirmed at the provider" say it."""
+    rows = (
         audit_filter(since=since, until=until, outcome=Outcome.FAILED)
         .exclude(kind__in=(AuditKind.HTTP, AuditKind.CHECK))
         .values("provider", "failure_class", "message")
         .annotate(n=Count("id"))
-        .order_by("-n")[:limit]
+        .order_by()
     )
+    causes: Counter[tuple[str, str, str]] = Counter()  # a few patterns, however many messages
+    for row in rows.iterator():
+        causes[(row["provider"], row["failure_class"], failure_pattern(row["message"]))] += row["n"]
+    return [
+        {"provider": provider, "failure_class": failure_class, "message": pattern, "n": n}
+        for (provider, failure_class, pattern), n in causes.most_common(limit)
+    ]
 
 
 def jobs_open(*, stale_after: timedelta) -> tuple[list[TransferJob], list[TransferJob]]:
@@ -254,6 +277,25 @@ def audit_timeline(kind: str, key: str) -> QuerySet[AuditEvent]:
     """Every audit row about one record, newest first: its jobs' HTTP exchanges and item results, the
     webhooks and refusals naming it, and the rows of its photos or attachments. Each condition is on a
     (column, -timestamp) index. An unknown kind, or a non-numeric id where one is numeric: ValueError."""
+    return AuditEvent.objects.filter(timeline_about(kind, key)).order_by("-timestamp", "-id")
+
+
+ITEM_FIELDS = {"subject": "job__subject", "provider": "job__provider"}
+
+
+def timeline_about(kind: str, key: str, fields: dict[str, str] | None = None) -> Q:
+    """The condition on audit rows about one record; with `fields` = ITEM_FIELDS (the audit's columns as
+    a job's item names them), on job items."""
+
+    names = fields or {}
+
+    def on(**conditions: Any) -> Q:
+        renamed = {}
+        for name, value in conditions.items():
+            column, _, lookup = name.partition("__")
+            renamed["__".join(filter(None, (names.get(column, column), lookup)))] = value
+        return Q(**renamed)
+
     rc, cp = Provider.RECOVERYCONNECT, Provider.CORRIGOPRO
     if kind in ("order", "workorder", "photo", "document"):
         if not (key.isascii() and key.isdigit() and len(key) <= 18):
@@ -261,31 +303,31 @@ def audit_timeline(kind: str, key: str) -> QuerySet[AuditEvent]:
         key = str(int(key))
     if kind == "order":
         order = RecoveryConnectOrder.objects.filter(order_id=int(key)).first()
-        about = Q(subject=f"order {key}") | Q(provider=rc, item=key)  # a refresh's item is the order
+        about = on(subject=f"order {key}") | on(provider=rc, item=key)  # a refresh's item is the order
         if order is not None:
             # Its photos' and documents' ids, in one query.
             photo_ids = order.photos.order_by().values_list("photo_id", flat=True)
             document_ids = order.documents.order_by().values_list("document_id", flat=True)
             items = [str(item_id) for item_id in photo_ids.union(document_ids, all=True)]
-            about |= Q(provider=rc, item__in=items)
+            about |= on(provider=rc, item__in=items)
             if order.client_order_id:  # transfers into it
-                about |= Q(provider=rc, destination=str(order.client_order_id))
+                about |= on(provider=rc, destination=str(order.client_order_id))
     elif kind == "workorder":
         work_order = CorrigoWorkOrder.objects.filter(work_order_id=int(key)).first()
-        about = Q(subject=f"work order {key}") | Q(provider=cp, item=key) | Q(provider=cp, destination=key)
+        about = on(subject=f"work order {key}") | on(provider=cp, item=key) | on(provider=cp, destination=key)
         if work_order is not None:
-            about |= Q(
+            about |= on(
                 provider=cp, item__in=list(work_order.attachments.values_list("attachment_id", flat=True))
             )
     elif kind == "property":
-        about = Q(subject=f"property {key}") | Q(provider=Provider.SUAPI, destination=key)
+        about = on(subject=f"property {key}") | on(provider=Provider.SUAPI, destination=key)
     elif kind in ("photo", "document"):
-        about = Q(provider=rc, item=key)
+        about = on(provider=rc, item=key)
     elif kind == "attachment":
-        about = Q(provider=cp, item=key)
+        about = on(provider=cp, item=key)
     else:
         raise ValueError(f"no timeline for {kind!r}")
-    return AuditEvent.objects.filter(about).order_by("-timestamp", "-id")
+    return about
 
 
 # --- Live progress -------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from media_sync.services.run import job_run
 from media_sync.services.suapi_gallery import su_galleries_refresh_all, su_tags_refresh_scheduled
 from media_sync.services.suapi_polls import su_poll_due
 from media_sync.services.thumbnails import thumbnails_make, thumbnails_sweep_stalled
+from media_sync.services.triage_mail import triage_summary_send
 from media_sync.services.webhooks import webhook_process, webhooks_sweep_received
 
 
@@ -43,6 +44,10 @@ def refresh_su_tags() -> int:
 
 def check_alerts() -> int:
     return len(alerts_check())
+
+
+def send_triage_summary() -> int:
+    return triage_summary_send()
 
 
 def check_finished_jobs() -> int:

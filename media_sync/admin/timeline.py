@@ -19,6 +19,10 @@ from media_sync.admin.filters import parse_day
 from media_sync.models import AuditEvent, AuditKind
 from media_sync.reports import audit_csv_lines
 from media_sync.selectors import audit_filter, audit_timeline
+from media_sync.selectors_triage import triage_timeline
+
+# A timeline shows at most this many triage events about the record, newest first, above its audit rows.
+TRIAGE_SHOWN = 50
 
 
 class TimelineViewsMixin(admin.ModelAdmin):
@@ -99,6 +103,9 @@ class TimelineViewsMixin(admin.ModelAdmin):
             "since": window.get("since", ""),
             "until": window.get("until", ""),
             "window": window.urlencode(),
+            "triage": triage_timeline(kind, key, limit=TRIAGE_SHOWN)
+            if request.user.has_perm("media_sync.view_failuregroup")
+            else [],
         }
         return TemplateResponse(request, "admin/media_sync/auditevent/timeline.html", context)
 
