@@ -129,17 +129,14 @@ def dashboard_volume(*, since: date, until: date) -> list[DayVolume]:
     return [DayVolume(row["day"], row["provider"], row["total"], row["failed"]) for row in rows]
 
 
-# Ids and numbers in a message: a UUID, a quoted name, a word with a digit in it (123, PHOTO-1, 9f3c2a).
-_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-_NUMBERED = re.compile(r"\w*\d\w*")
+_NUMBERED = re.compile(r"\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b|\w*\d\w*", re.IGNORECASE)
 
 
 def failure_pattern(message: str) -> str:
-    """A failure's message with ids and numbers taken out: the cause that the dashboard's top causes and
-    the failure groups (services/triage.py) count by."""
-    pattern = _NUMBERED.sub("#", _QUOTED.sub("'…'", _UUID.sub("#", message)))
-    return " ".join(pattern.split())[:300]
+    """A failure's message with ids and numbers taken out (a quoted name, a UUID, a word with a digit in
+    it: 123, PHOTO-1, 9f3c2a): the cause the dashboard's top causes and the failure groups count by."""
+    return " ".join(_NUMBERED.sub("#", _QUOTED.sub("'…'", message)).split())[:300]
 
 
 def dashboard_top_failures(*, since: date, until: date, limit: int = 10) -> list[dict[str, Any]]:
@@ -273,58 +270,61 @@ def job_item_pictures(job: TransferJob, items: list[TransferItem]) -> dict[int, 
 TIMELINE_KINDS = ("order", "workorder", "property", "photo", "document", "attachment")
 
 
-def audit_timeline(kind: str, key: str) -> QuerySet[AuditEvent]:
+def audit_timeline(kind: str, key: str, about: list[dict[str, Any]] | None = None) -> QuerySet[AuditEvent]:
     """Every audit row about one record, newest first: its jobs' HTTP exchanges and item results, the
     webhooks and refusals naming it, and the rows of its photos or attachments. Each condition is on a
     (column, -timestamp) index. An unknown kind, or a non-numeric id where one is numeric: ValueError."""
-    return AuditEvent.objects.filter(timeline_about(kind, key)).order_by("-timestamp", "-id")
+    about = timeline_about(kind, key) if about is None else about  # given: already read
+    return AuditEvent.objects.filter(about_q(about)).order_by("-timestamp", "-id")
 
 
-ITEM_FIELDS = {"subject": "job__subject", "provider": "job__provider"}
+ITEM_FIELDS = {"subject": "job__subject", "provider": "job__provider"}  # the audit's columns, on an item
 
 
-def timeline_about(kind: str, key: str, fields: dict[str, str] | None = None) -> Q:
-    """The condition on audit rows about one record; with `fields` = ITEM_FIELDS (the audit's columns as
-    a job's item names them), on job items."""
+def about_q(about: list[dict[str, Any]], fields: dict[str, str] | None = None) -> Q:
+    """Any of the conditions, on the audit's columns (or as `fields` renames them: ITEM_FIELDS)."""
+    found, names = Q(pk__in=[]), fields or {}
+    for conditions in about:
+        split = [(*name.partition("__")[::2], value) for name, value in conditions.items()]
+        found |= Q(**{"__".join(filter(None, (names.get(c, c), lookup))): v for c, lookup, v in split})
+    return found
 
-    names = fields or {}
 
-    def on(**conditions: Any) -> Q:
-        renamed = {}
-        for name, value in conditions.items():
-            column, _, lookup = name.partition("__")
-            renamed["__".join(filter(None, (names.get(column, column), lookup)))] = value
-        return Q(**renamed)
-
+def timeline_about(kind: str, key: str) -> list[dict[str, Any]]:
+    """The conditions on audit columns, any of which makes a row about one record (its lookups done)."""
     rc, cp = Provider.RECOVERYCONNECT, Provider.CORRIGOPRO
     if kind in ("order", "workorder", "photo", "document"):
         if not (key.isascii() and key.isdigit() and len(key) <= 18):
             raise ValueError(f"{key!r} is not a {kind} id")
         key = str(int(key))
+    about: list[dict[str, Any]]
     if kind == "order":
         order = RecoveryConnectOrder.objects.filter(order_id=int(key)).first()
-        about = on(subject=f"order {key}") | on(provider=rc, item=key)  # a refresh's item is the order
+        about = [{"subject": f"order {key}"}, {"provider": rc, "item": key}]  # a refresh's item is the order
         if order is not None:
             # Its photos' and documents' ids, in one query.
             photo_ids = order.photos.order_by().values_list("photo_id", flat=True)
             document_ids = order.documents.order_by().values_list("document_id", flat=True)
             items = [str(item_id) for item_id in photo_ids.union(document_ids, all=True)]
-            about |= on(provider=rc, item__in=items)
+            about.append({"provider": rc, "item__in": items})
             if order.client_order_id:  # transfers into it
-                about |= on(provider=rc, destination=str(order.client_order_id))
+                about.append({"provider": rc, "destination": str(order.client_order_id)})
     elif kind == "workorder":
         work_order = CorrigoWorkOrder.objects.filter(work_order_id=int(key)).first()
-        about = on(subject=f"work order {key}") | on(provider=cp, item=key) | on(provider=cp, destination=key)
+        about = [
+            {"subject": f"work order {key}"},
+            {"provider": cp, "item": key},
+            {"provider": cp, "destination": key},
+        ]
         if work_order is not None:
-            about |= on(
-                provider=cp, item__in=list(work_order.attachments.values_list("attachment_id", flat=True))
-            )
+            attachments = list(work_order.attachments.values_list("attachment_id", flat=True))
+            about.append({"provider": cp, "item__in": attachments})
     elif kind == "property":
-        about = on(subject=f"property {key}") | on(provider=Provider.SUAPI, destination=key)
+        about = [{"subject": f"property {key}"}, {"provider": Provider.SUAPI, "destination": key}]
     elif kind in ("photo", "document"):
-        about = on(provider=rc, item=key)
+        about = [{"provider": rc, "item": key}]
     elif kind == "attachment":
-        about = on(provider=cp, item=key)
+        about = [{"provider": cp, "item": key}]
     else:
         raise ValueError(f"no timeline for {kind!r}")
     return about

@@ -4,6 +4,7 @@ triage events of a record's timeline."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
@@ -15,7 +16,7 @@ from media_sync.models import (
     TransferItem,
     TriageEvent,
 )
-from media_sync.selectors import ITEM_FIELDS, timeline_about
+from media_sync.selectors import ITEM_FIELDS, about_q
 
 FAILED = Q(items__status=ItemStatus.FAILED)
 
@@ -62,10 +63,10 @@ def group_failed_items(group: FailureGroup, *, limit: int) -> list[TransferItem]
     )
 
 
-def triage_timeline(kind: str, key: str, *, limit: int) -> list[TriageEvent]:
-    """The triage events about one record, newest first: on its failed items, and on their groups.
-    ValueError as audit_timeline."""
-    items = TransferItem.objects.filter(timeline_about(kind, key, ITEM_FIELDS), failure_group__isnull=False)
+def triage_timeline(about: list[dict[str, Any]], *, limit: int) -> list[TriageEvent]:
+    """The triage events about one record (its `selectors.timeline_about`), newest first: on its failed
+    items, and on their groups."""
+    items = TransferItem.objects.filter(about_q(about, ITEM_FIELDS), failure_group__isnull=False)
     about = Q(item__in=items.values("pk")) | Q(item__isnull=True, group__in=items.values("failure_group"))
     events = TriageEvent.objects.filter(about).select_related("group", "item")
     return list(events.order_by("-timestamp", "-id")[:limit])

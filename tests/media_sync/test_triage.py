@@ -11,6 +11,7 @@ from django.core import mail
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from media_sync.models import (
@@ -23,6 +24,8 @@ from media_sync.models import (
     TriageAction,
     TriageEvent,
 )
+from media_sync.selectors import dashboard_top_failures
+from media_sync.services.alerts import alerts_check
 from media_sync.services.items import item_finish
 from media_sync.services.jobs import job_refresh_status
 from media_sync.services.refusals import InputRefused
@@ -357,6 +360,13 @@ def test_triage_events_export_as_csv_with_formulas_neutralised(
     assert operator.get(reverse("admin:media_sync_failuregroup_export")).status_code == 403
 
 
+def test_the_dashboard_counts_its_top_causes_by_the_groups_pattern(group: FailureGroup) -> None:
+    """One pattern-making for both: the two failures of the group are one top cause of the dashboard."""
+    today = timezone.localdate()
+    (top,) = dashboard_top_failures(since=today, until=today)
+    assert (top["message"], top["n"], top["failure_class"]) == (group.pattern, 2, "not_found")
+
+
 # --- E-mail --------------------------------------------------------------------------------------------
 
 
@@ -372,3 +382,15 @@ def test_the_daily_summary_is_off_by_default_and_lists_what_is_still_open(
     assert message.to == ["leo@example.com"] and "1 failure group still open" in message.subject
     assert "photo # not found at order #" in message.body
     assert f"https://media-sync.example/admin/media_sync/failuregroup/{group.pk}/change/" in message.body
+
+
+def test_a_failure_rate_alert_links_to_its_failure_groups(
+    group: FailureGroup, leo: User, settings: Any
+) -> None:
+    User.objects.filter(pk=leo.pk).update(email="leo@example.com")
+    settings.MEDIA_SYNC_ALERT_MIN_ITEMS, settings.MEDIA_SYNC_ALERT_THRESHOLD = 2, 0.2
+    settings.MEDIA_SYNC_PUBLIC_BASE_URL = "https://media-sync.example"
+    assert len(alerts_check()) == 1
+    (message,) = mail.outbox
+    assert f"https://media-sync.example/admin/media_sync/failuregroup/{group.pk}/change/" in message.body
+    assert "2 failed, RecoveryConnect: photo # not found at order #" in message.body
