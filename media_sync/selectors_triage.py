@@ -67,6 +67,6 @@ def triage_timeline(about: list[dict[str, Any]], *, limit: int) -> list[TriageEv
     """The triage events about one record (its `selectors.timeline_about`), newest first: on its failed
     items, and on their groups."""
     items = TransferItem.objects.filter(about_q(about, ITEM_FIELDS), failure_group__isnull=False)
-    about = Q(item__in=items.values("pk")) | Q(item__isnull=True, group__in=items.values("failure_group"))
-    events = TriageEvent.objects.filter(about).select_related("group", "item")
+    on_them = Q(item__in=items.values("pk")) | Q(item__isnull=True, group__in=items.values("failure_group"))
+    events = TriageEvent.objects.filter(on_them).select_related("group", "item")
     return list(events.order_by("-timestamp", "-id")[:limit])

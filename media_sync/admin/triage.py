@@ -17,7 +17,6 @@ from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 
@@ -49,7 +48,7 @@ from media_sync.services.triage import (
 
 ITEMS_SHOWN = 100
 EVENTS_SHOWN = 100
-ACTION_WORDS = {
+ACTION_WORDS: dict[str, str] = {
     TriageAction.ACKNOWLEDGE: "Acknowledge",
     TriageAction.ASSIGN: "Assign",
     TriageAction.NOTE: "Add a note",
@@ -84,6 +83,8 @@ class TriageForm(forms.Form):
         self.fields["owner"].queryset = owners  # type: ignore[attr-defined]
         failed = group.items.filter(status=ItemStatus.FAILED)
         self.fields["items"].queryset = failed  # type: ignore[attr-defined]
+        if not may(user, TriageAction.ASSIGN):  # an operator: no owner, no reason to choose
+            del self.fields["owner"], self.fields["reason"]
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -128,7 +129,10 @@ class FailureGroupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "status",
         "owner",
     ]
-    list_filter = [StateFilter, "provider", "owner"]
+    list_display_links = ["cause"]
+    list_filter = [StateFilter, "provider", ("owner", admin.RelatedOnlyFieldListFilter)]
+    show_facets = admin.ShowFacets.NEVER
+    empty_value_display = "nobody"
     list_select_related = ["owner"]
     list_per_page = 100
     ordering = ["opened_at", "id"]
@@ -151,7 +155,7 @@ class FailureGroupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="cause")
     def cause(self, group: FailureGroup) -> str:
-        return format_html('<a href="{}">{}</a>', group_url(group), display.truncated(group.pattern, 100))
+        return display.truncated(group.pattern, 100)
 
     @admin.display(description="failed now", ordering="failed")
     def failed_now(self, group: FailureGroup) -> int:
@@ -164,6 +168,7 @@ class FailureGroupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "by_provider": by_provider,
             "by_owner": by_owner,
             "can_export": request.user.has_perm(EXPORT_AUDIT),
+            "title": "Open failures",
         }
         return super().changelist_view(request, extra_context)
 
@@ -186,7 +191,7 @@ class FailureGroupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return [export, triage, retry, *super().get_urls()]
 
     def _group(self, request: HttpRequest, object_id: str) -> FailureGroup:
-        group = self.get_object(request, unquote(object_id))
+        group: FailureGroup | None = self.get_object(request, unquote(object_id))
         if group is None:
             raise Http404(f"No failure group with id {object_id[:40]}.")
         if not self.has_view_permission(request, group):
@@ -230,7 +235,9 @@ class FailureGroupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         form = TriageForm(request.POST, group=group, user=request.user)
         if not form.is_valid():
             for field, errors in form.errors.items():
-                self.message_user(request, f"{field}: {' '.join(errors)}", messages.ERROR)
+                self.message_user(
+                    request, f"{field}: {' '.join(str(error) for error in errors)}", messages.ERROR
+                )
             return HttpResponseRedirect(group_url(group))
         data = form.cleaned_data
         try:
@@ -239,8 +246,8 @@ class FailureGroupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 action=action,
                 by=request.user,  # type: ignore[arg-type]
                 items=list(data["items"]),
-                owner=data["owner"],
-                reason=data["reason"],
+                owner=data.get("owner"),
+                reason=data.get("reason", ""),
                 note=data["note"],
             )
         except InputRefused as refusal:

@@ -5,6 +5,7 @@ audit."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -76,7 +77,7 @@ def triage_act(
     status = ACTION_STATUS[action]
     with transaction.atomic():
         group = FailureGroup.objects.select_for_update().get(pk=group.pk)
-        event = {
+        event: dict[str, Any] = {
             "group": group,
             "action": action,
             "actor": by.username,

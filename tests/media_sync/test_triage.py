@@ -42,6 +42,10 @@ def fail(item: TransferItem, message: str, failure_class: str = "not_found") -> 
     return TransferItem.objects.get(pk=item.pk)
 
 
+def group_of(item: TransferItem) -> FailureGroup:
+    return FailureGroup.objects.get(items__pk=item.pk)
+
+
 @pytest.fixture
 def job(rc_sim: RecoveryConnectSimulator) -> TransferJob:
     """Four photos of order 57076503 to one destination, not run yet (pending items)."""
@@ -53,9 +57,7 @@ def group(job: TransferJob) -> FailureGroup:
     """Two items failed for one cause: an open group."""
     first, second, *_ = job.items.all()
     fail(first, "photo 180461378 not found at order 9100002")
-    return FailureGroup.objects.get(
-        pk=fail(second, "photo 180461379 not found at order 9100002").failure_group_id
-    )
+    return group_of(fail(second, "photo 180461379 not found at order 9100002"))
 
 
 @pytest.fixture
@@ -79,7 +81,7 @@ def test_same_cause_with_different_ids_is_one_group(job: TransferJob) -> None:
     other_class = fail(fourth, "photo 180461381 not found at order 9100002", failure_class="provider_rule")
     assert a.failure_group_id == b.failure_group_id is not None
     assert len({a.failure_group_id, other_message.failure_group_id, other_class.failure_group_id}) == 3
-    group = FailureGroup.objects.get(pk=a.failure_group_id)
+    group = group_of(a)
     assert (group.provider, group.operation, group.failure_class) == (
         "recoveryconnect",
         job.operation,
@@ -312,9 +314,7 @@ def test_the_group_page_shows_the_form_each_role_may_use(group: FailureGroup) ->
 def test_open_failures_lists_what_is_still_open_oldest_first_with_counts(
     group: FailureGroup, job: TransferJob, leo: User
 ) -> None:
-    newer = FailureGroup.objects.get(
-        pk=fail(job.items.filter(status="pending").first(), "order closed").failure_group_id
-    )  # type: ignore[arg-type]
+    newer = group_of(fail(job.items.filter(status="pending")[0], "order closed"))
     client = Client()
     client.force_login(leo)
     page = client.get(reverse("admin:media_sync_failuregroup_changelist"))
