@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from media_sync.models import (
+    STILL_OPEN,
     AuditEvent,
     FailureGroup,
     GroupStatus,
@@ -26,6 +27,8 @@ from media_sync.models import (
 )
 from media_sync.selectors import dashboard_top_failures
 from media_sync.services.alerts import alerts_check
+from media_sync.services.demo import demo_documents_load, demo_orders_load, demo_users_reset
+from media_sync.services.demo_triage import demo_open_failures
 from media_sync.services.items import item_finish
 from media_sync.services.jobs import job_refresh_status
 from media_sync.services.refusals import InputRefused
@@ -394,3 +397,17 @@ def test_a_failure_rate_alert_links_to_its_failure_groups(
     (message,) = mail.outbox
     assert f"https://media-sync.example/admin/media_sync/failuregroup/{group.pk}/change/" in message.body
     assert "2 failed, RecoveryConnect: photo # not found at order #" in message.body
+
+
+def test_the_demo_leaves_open_failures_to_triage(rc_sim: RecoveryConnectSimulator) -> None:
+    rc_sim.seed_demo()
+    demo_users_reset(password="demo-password-for-tests")
+    demo_orders_load()
+    demo_documents_load()
+    demo_open_failures()
+    groups = FailureGroup.objects.filter(status__in=STILL_OPEN)
+    assert groups.count() >= 2
+    assert groups.filter(status=GroupStatus.OPEN).exists()
+    owned = groups.get(status=GroupStatus.ACKNOWLEDGED)
+    assert owned.owner is not None and owned.owner.username == "operator"
+    assert owned.items.filter(status=ItemStatus.FAILED, destination="9100003").count() == 2
