@@ -22,9 +22,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from media_sync.admin import display
 from media_sync.admin.audit_query import EXPORT_AUDIT
-from media_sync.admin.base import RUN_JOBS, ReadOnlyAdminMixin
+from media_sync.admin.base import RUN_JOBS, ForgivingListMixin, ReadOnlyAdminMixin
 from media_sync.models import (
     STILL_OPEN,
+    AuditEvent,
     FailureGroup,
     GroupStatus,
     ItemStatus,
@@ -116,7 +117,7 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(FailureGroup)
-class FailureGroupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class FailureGroupAdmin(ReadOnlyAdminMixin, ForgivingListMixin):
     """Written by services only (items joining, triage actions); nobody edits or deletes a group here."""
 
     list_display = [
@@ -210,6 +211,9 @@ class FailureGroupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         form = TriageForm(group=group, user=request.user)
         items = group_failed_items(group, limit=ITEMS_SHOWN)
         for item in items:
+            # Its photo's or attachment's timeline, worked out as the audit list does for an item row.
+            about = AuditEvent(provider=group.provider, operation=group.operation, item=item.item)
+            item.link = display.linked(item.item, display.item_timeline(about))  # type: ignore[attr-defined]
             item.triaged_label = TriageAction(item.triaged).label if item.triaged else ""  # type: ignore[attr-defined]
         context = {
             **self.admin_site.each_context(request),

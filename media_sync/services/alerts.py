@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -15,9 +14,7 @@ from django.utils import timezone
 from media_sync.metrics import ALERTS
 from media_sync.models import AuditEvent, AuditKind, FailureAlert, FailureGroup, ItemStatus, Outcome, Provider
 from media_sync.selectors_triage import with_failed_counts
-from media_sync.services.triage_mail import group_line
-
-TEAM_LEADS = "Team leads"
+from media_sync.services.triage_mail import group_line, team_lead_emails
 
 
 def _window_start(now: datetime, minutes: int) -> datetime:
@@ -70,11 +67,7 @@ def alert_groups(provider: str, *, since: datetime, limit: int = 10) -> list[Fai
 
 
 def _send(alert: FailureAlert, *, since: datetime, until: datetime) -> int:
-    recipients = list(
-        User.objects.filter(groups__name=TEAM_LEADS, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
+    recipients = team_lead_emails()
     if not recipients:
         return 0
     label = Provider(alert.provider).label

@@ -49,6 +49,12 @@ def test_a_team_lead_acknowledges_a_group_from_open_failures(
     assert page.inner_text("#group-status").startswith("Acknowledged")
     assert "Looking at it with RecoveryConnect" in page.inner_text("#triage-events")
     shot(page, "triage-group-acknowledged-lead.png")
+    # The photo's timeline shows it above the audit rows.
+    page.click("#group-items a[title^='Timeline of']")
+    page.wait_for_selector("#triage-timeline")
+    assert "Acknowledged" in page.inner_text("#triage-timeline")
+    problems += judge(page, "triage-timeline-lead")
+    shot(page, "triage-timeline-lead.png")
     group.refresh_from_db()
     assert group.status == GroupStatus.ACKNOWLEDGED
     assert TriageEvent.objects.get().actor == "leo"
