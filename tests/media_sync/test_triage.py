@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import User
 from django.core import mail
 from django.db import IntegrityError, connection, transaction
@@ -411,3 +412,14 @@ def test_the_demo_leaves_open_failures_to_triage(rc_sim: RecoveryConnectSimulato
     owned = groups.get(status=GroupStatus.ACKNOWLEDGED)
     assert owned.owner is not None and owned.owner.username == "operator"
     assert owned.items.filter(status=ItemStatus.FAILED, destination="9100003").count() == 2
+
+
+def test_nobody_deletes_a_triage_event_or_a_group_through_the_admin(group: FailureGroup, olga: User) -> None:
+    triage_act(group=group, action=TriageAction.NOTE, by=olga, note="kept")
+    root = Client()
+    root.force_login(User.objects.create_superuser("root2", password="x"))
+    assert not admin.site.is_registered(TriageEvent)  # no page lists, changes or deletes one
+    delete = reverse("admin:media_sync_failuregroup_delete", args=[group.pk])
+    assert root.get(delete).status_code == 403
+    assert root.post(delete, {"post": "yes"}).status_code == 403
+    assert TriageEvent.objects.count() == 1 and FailureGroup.objects.filter(pk=group.pk).exists()
