@@ -330,6 +330,8 @@ MEDIA_SYNC_STALE_AFTER = env_int("MEDIA_SYNC_STALE_AFTER", 900)
 MEDIA_SYNC_ALERT_WINDOW_MINUTES = env_int("MEDIA_SYNC_ALERT_WINDOW_MINUTES", 60)
 MEDIA_SYNC_ALERT_THRESHOLD = env_float("MEDIA_SYNC_ALERT_THRESHOLD", 0.2)
 MEDIA_SYNC_ALERT_MIN_ITEMS = env_int("MEDIA_SYNC_ALERT_MIN_ITEMS", 10)
+# On: the team leads get a daily e-mail of the failure groups still open (off by default).
+MEDIA_SYNC_TRIAGE_SUMMARY = env_bool("MEDIA_SYNC_TRIAGE_SUMMARY", False)
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "media-sync@localhost")
 # Retention (the `prune` command and its daily schedule): webhook deliveries and background task rows older
 # than this go, and uploaded files once their work ended this long ago. The audit is never pruned here.

@@ -14,7 +14,7 @@ from django.db.models.functions import Concat, TruncDate
 from django.db.models.lookups import In
 from django.utils import timezone
 
-from media_sync.models import AuditEvent, AuditKind
+from media_sync.models import AuditEvent, AuditKind, TriageEvent
 
 # The contract in README.md ("What a team lead sees"); each name is also the model field it comes from.
 COLUMNS = [
@@ -152,3 +152,40 @@ def summary_csv_lines(events: QuerySet[AuditEvent], *, bom: bool = False) -> Ite
     )
     for day, provider, operation, outcome, count in rows.iterator(chunk_size=CHUNK_SIZE):
         yield writer.writerow([day.isoformat(), provider, neutralise(operation), outcome, count])
+
+
+# The triage events CSV (admin/triage.py): each event with its group's cause and its item, if any.
+TRIAGE_COLUMNS = {
+    "timestamp": "timestamp",
+    "group_id": "group_id",
+    "provider": "group__provider",
+    "operation": "group__operation",
+    "failure_class": "group__failure_class",
+    "pattern": "group__pattern",
+    "job_id": "item__job_id",
+    "item": "item__item",
+    "destination": "item__destination",
+    "action": "action",
+    "status": "status",
+    "by": "actor",
+    "owner": "owner",
+    "reason": "reason",
+    "note": "note",
+}
+
+
+def triage_csv_lines(events: QuerySet[TriageEvent], *, bom: bool = False) -> Iterator[str]:
+    """Header, then one line per triage event, oldest first, a chunk at a time, cells neutralised."""
+    writer = _writer()
+    header = ("\ufeff" if bom else "") + writer.writerow(list(TRIAGE_COLUMNS))
+    rows = events.order_by("timestamp", "id").values_list(*TRIAGE_COLUMNS.values())
+    lines = (
+        writer.writerow(
+            [
+                timezone.localtime(row[0]).isoformat(timespec="microseconds"),
+                *(neutralise(value) for value in row[1:]),
+            ]
+        )
+        for row in rows.iterator(chunk_size=CHUNK_SIZE)
+    )
+    yield from _pieces(header, lines)

@@ -27,6 +27,9 @@ _READ = [
     "view_sugalleryphoto",
     "view_suroom",
     "view_sutag",
+    # Open failures: everyone who reads them acknowledges and notes (team leads also decide, below).
+    "view_failuregroup",
+    "triage_note",
 ]
 ROLES: dict[str, list[str]] = {
     # Run transfers, uploads and batches; read the audit.
@@ -42,8 +45,8 @@ ROLES: dict[str, list[str]] = {
         "add_suroom",
         "change_suroom",
     ],
-    # Read everything and export the audit; run nothing.
-    TEAM_LEADS: [*_READ, "export_auditevent"],
+    # Read everything and export the audit; run nothing; assign, resolve and ignore failures.
+    TEAM_LEADS: [*_READ, "export_auditevent", "triage_decide"],
 }
 
 

@@ -36,6 +36,11 @@ SCHEDULES: dict[str, dict[str, Any]] = {
         "func": "media_sync.tasks.check_finished_jobs",
         "schedule_type": Schedule.DAILY,
     },
+    # Mails only with MEDIA_SYNC_TRIAGE_SUMMARY on: the task does nothing otherwise.
+    "media-sync: daily summary of open failures": {
+        "func": "media_sync.tasks.send_triage_summary",
+        "schedule_type": Schedule.DAILY,
+    },
     "media-sync: prune old rows and files": {
         "func": "media_sync.tasks.prune_old_rows",
         "schedule_type": Schedule.DAILY,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -127,17 +129,35 @@ def dashboard_volume(*, since: date, until: date) -> list[DayVolume]:
     return [DayVolume(row["day"], row["provider"], row["total"], row["failed"]) for row in rows]
 
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NUMBERED = re.compile(r"\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b|\w*\d\w*", re.IGNORECASE)
+
+
+def failure_pattern(message: str) -> str:
+    """A failure's message with ids and numbers taken out (a quoted name, a UUID, a word with a digit in
+    it: 123, PHOTO-1, 9f3c2a): the cause the dashboard's top causes and the failure groups count by."""
+    return " ".join(_NUMBERED.sub("#", _QUOTED.sub("'…'", message)).split())[:300]
+
+
 def dashboard_top_failures(*, since: date, until: date, limit: int = 10) -> list[dict[str, Any]]:
-    """The most frequent failure causes: provider, class and message, with their counts. A check that
-    finds a delivered item gone is not a failure of the work (the item succeeded): the job page and the
-    charts' "confirmed at the provider" say it."""
-    return list(
+    """The most frequent failure causes: provider, class and message pattern (`failure_pattern`), with
+    their counts. The database counts each distinct message; patterns are folded here, a row at a time.
+    A check that finds a delivered item gone is not a failure of the work (the item succeeded): the job
+    page and the charts' "confirmed at the provider" say it."""
+    rows = (
         audit_filter(since=since, until=until, outcome=Outcome.FAILED)
         .exclude(kind__in=(AuditKind.HTTP, AuditKind.CHECK))
         .values("provider", "failure_class", "message")
         .annotate(n=Count("id"))
-        .order_by("-n")[:limit]
+        .order_by()
     )
+    causes: Counter[tuple[str, str, str]] = Counter()  # a few patterns, however many messages
+    for row in rows.iterator():
+        causes[(row["provider"], row["failure_class"], failure_pattern(row["message"]))] += row["n"]
+    return [
+        {"provider": provider, "failure_class": failure_class, "message": pattern, "n": n}
+        for (provider, failure_class, pattern), n in causes.most_common(limit)
+    ]
 
 
 def jobs_open(*, stale_after: timedelta) -> tuple[list[TransferJob], list[TransferJob]]:
@@ -250,42 +270,64 @@ def job_item_pictures(job: TransferJob, items: list[TransferItem]) -> dict[int, 
 TIMELINE_KINDS = ("order", "workorder", "property", "photo", "document", "attachment")
 
 
-def audit_timeline(kind: str, key: str) -> QuerySet[AuditEvent]:
+def audit_timeline(kind: str, key: str, about: list[dict[str, Any]] | None = None) -> QuerySet[AuditEvent]:
     """Every audit row about one record, newest first: its jobs' HTTP exchanges and item results, the
     webhooks and refusals naming it, and the rows of its photos or attachments. Each condition is on a
     (column, -timestamp) index. An unknown kind, or a non-numeric id where one is numeric: ValueError."""
+    about = timeline_about(kind, key) if about is None else about  # given: already read
+    return AuditEvent.objects.filter(about_q(about)).order_by("-timestamp", "-id")
+
+
+ITEM_FIELDS = {"subject": "job__subject", "provider": "job__provider"}  # the audit's columns, on an item
+
+
+def about_q(about: list[dict[str, Any]], fields: dict[str, str] | None = None) -> Q:
+    """Any of the conditions, on the audit's columns (or as `fields` renames them: ITEM_FIELDS)."""
+    found, names = Q(pk__in=[]), fields or {}
+    for conditions in about:
+        split = [(*name.partition("__")[::2], value) for name, value in conditions.items()]
+        found |= Q(**{"__".join(filter(None, (names.get(c, c), lookup))): v for c, lookup, v in split})
+    return found
+
+
+def timeline_about(kind: str, key: str) -> list[dict[str, Any]]:
+    """The conditions on audit columns, any of which makes a row about one record (its lookups done)."""
     rc, cp = Provider.RECOVERYCONNECT, Provider.CORRIGOPRO
     if kind in ("order", "workorder", "photo", "document"):
         if not (key.isascii() and key.isdigit() and len(key) <= 18):
             raise ValueError(f"{key!r} is not a {kind} id")
         key = str(int(key))
+    about: list[dict[str, Any]]
     if kind == "order":
         order = RecoveryConnectOrder.objects.filter(order_id=int(key)).first()
-        about = Q(subject=f"order {key}") | Q(provider=rc, item=key)  # a refresh's item is the order
+        about = [{"subject": f"order {key}"}, {"provider": rc, "item": key}]  # a refresh's item is the order
         if order is not None:
             # Its photos' and documents' ids, in one query.
             photo_ids = order.photos.order_by().values_list("photo_id", flat=True)
             document_ids = order.documents.order_by().values_list("document_id", flat=True)
             items = [str(item_id) for item_id in photo_ids.union(document_ids, all=True)]
-            about |= Q(provider=rc, item__in=items)
+            about.append({"provider": rc, "item__in": items})
             if order.client_order_id:  # transfers into it
-                about |= Q(provider=rc, destination=str(order.client_order_id))
+                about.append({"provider": rc, "destination": str(order.client_order_id)})
     elif kind == "workorder":
         work_order = CorrigoWorkOrder.objects.filter(work_order_id=int(key)).first()
-        about = Q(subject=f"work order {key}") | Q(provider=cp, item=key) | Q(provider=cp, destination=key)
+        about = [
+            {"subject": f"work order {key}"},
+            {"provider": cp, "item": key},
+            {"provider": cp, "destination": key},
+        ]
         if work_order is not None:
-            about |= Q(
-                provider=cp, item__in=list(work_order.attachments.values_list("attachment_id", flat=True))
-            )
+            attachments = list(work_order.attachments.values_list("attachment_id", flat=True))
+            about.append({"provider": cp, "item__in": attachments})
     elif kind == "property":
-        about = Q(subject=f"property {key}") | Q(provider=Provider.SUAPI, destination=key)
+        about = [{"subject": f"property {key}"}, {"provider": Provider.SUAPI, "destination": key}]
     elif kind in ("photo", "document"):
-        about = Q(provider=rc, item=key)
+        about = [{"provider": rc, "item": key}]
     elif kind == "attachment":
-        about = Q(provider=cp, item=key)
+        about = [{"provider": cp, "item": key}]
     else:
         raise ValueError(f"no timeline for {kind!r}")
-    return AuditEvent.objects.filter(about).order_by("-timestamp", "-id")
+    return about
 
 
 # --- Live progress -------------------------------------------------------------------------------------

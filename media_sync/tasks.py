@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from media_sync.services.alerts import alerts_check
 from media_sync.models import TransferJob
+from media_sync.services.alerts import alerts_check
 from media_sync.services.checks import job_check, jobs_check_due
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.retention import prune
@@ -11,6 +11,7 @@ from media_sync.services.run import job_run
 from media_sync.services.suapi_gallery import su_galleries_refresh_all, su_tags_refresh_scheduled
 from media_sync.services.suapi_polls import su_poll_due
 from media_sync.services.thumbnails import thumbnails_make, thumbnails_sweep_stalled
+from media_sync.services.triage_mail import triage_summary_send
 from media_sync.services.webhooks import webhook_process, webhooks_sweep_received
 
 
@@ -48,6 +49,10 @@ def check_alerts() -> int:
 
 def check_job(job_id: int, triggered_by: str) -> str:
     return str(job_check(job=TransferJob.objects.get(pk=job_id), triggered_by=triggered_by))
+
+
+def send_triage_summary() -> int:
+    return triage_summary_send()
 
 
 def check_finished_jobs() -> int:

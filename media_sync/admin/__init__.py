@@ -8,4 +8,5 @@ from media_sync.admin import (  # noqa: F401  (registers the ModelAdmins)
     recoveryconnect_documents,
     suapi,
     suapi_gallery,
+    triage,
 )

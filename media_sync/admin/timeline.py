@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -18,7 +19,11 @@ from media_sync.admin.audit_query import DATES, EXPORT_AUDIT, EstimatedCountPagi
 from media_sync.admin.filters import parse_day
 from media_sync.models import AuditEvent, AuditKind
 from media_sync.reports import audit_csv_lines
-from media_sync.selectors import audit_filter, audit_timeline
+from media_sync.selectors import audit_filter, audit_timeline, timeline_about
+from media_sync.selectors_triage import triage_timeline
+
+# A timeline shows at most this many triage events about the record, newest first, above its audit rows.
+TRIAGE_SHOWN = 50
 
 
 class TimelineViewsMixin(admin.ModelAdmin):
@@ -41,15 +46,18 @@ class TimelineViewsMixin(admin.ModelAdmin):
         )
         return [timeline, timeline_export]
 
-    def _timeline(self, request: HttpRequest, kind: str, key: str) -> QuerySet[AuditEvent]:
+    def _about(self, request: HttpRequest, kind: str, key: str) -> list[dict[str, Any]]:
         if not self.has_view_permission(request):
             raise PermissionDenied
         try:
             if "\x00" in key or len(key) > 200:
                 raise ValueError("not an id")
-            events = audit_timeline(kind, key)
+            return timeline_about(kind, key)
         except ValueError as error:
             raise Http404(str(error)) from error
+
+    def _timeline(self, request: HttpRequest, kind: str, key: str, about: Any = None) -> QuerySet[AuditEvent]:
+        events = audit_timeline(kind, key, about or self._about(request, kind, key))
         since, until = (parse_day(request.GET.get(name, "")) for name in DATES)
         return audit_filter(since=since, until=until, queryset=events)
 
@@ -64,7 +72,8 @@ class TimelineViewsMixin(admin.ModelAdmin):
 
     def timeline_view(self, request: HttpRequest, kind: str, key: str) -> TemplateResponse:
         """Every audit row about one record, newest first, a page at a time; from and to a day if asked."""
-        events = self._timeline(request, kind, key)
+        about = self._about(request, kind, key)
+        events = self._timeline(request, kind, key, about)
         for reason in bad_dates(request):
             messages.warning(request, f"{reason}; the timeline is shown without it.")
         paginator = EstimatedCountPaginator(events, self.list_per_page)
@@ -99,6 +108,9 @@ class TimelineViewsMixin(admin.ModelAdmin):
             "since": window.get("since", ""),
             "until": window.get("until", ""),
             "window": window.urlencode(),
+            "triage": triage_timeline(about, limit=TRIAGE_SHOWN)
+            if request.user.has_perm("media_sync.view_failuregroup")
+            else [],
         }
         return TemplateResponse(request, "admin/media_sync/auditevent/timeline.html", context)
 

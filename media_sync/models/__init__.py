@@ -22,12 +22,21 @@ from media_sync.models.recoveryconnect import (
 )
 from media_sync.models.suapi import BatchStatus, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
 from media_sync.models.suapi_gallery import GalleryOrigin, SuGalleryPhoto, SuRoom, SuTag
+from media_sync.models.triage import (
+    STILL_OPEN,
+    FailureGroup,
+    GroupStatus,
+    ResolveReason,
+    TriageAction,
+    TriageEvent,
+)
 from media_sync.models.vocabulary import JOB_TITLES, Operation, Outcome, Provider
 
 __all__ = [
     "ANSWER_FIELDS",
     "FINISHED_JOB_STATUSES",
     "JOB_TITLES",
+    "STILL_OPEN",
     "AuditEvent",
     "AuditKind",
     "BatchStatus",
@@ -35,7 +44,9 @@ __all__ = [
     "CorrigoAttachment",
     "CorrigoWorkOrder",
     "FailureAlert",
+    "FailureGroup",
     "GalleryOrigin",
+    "GroupStatus",
     "ItemStatus",
     "JobStatus",
     "MediaFile",
@@ -50,6 +61,7 @@ __all__ = [
     "RecoveryConnectOrder",
     "RecoveryConnectPhoto",
     "RecoveryConnectRecovery",
+    "ResolveReason",
     "SuBatch",
     "SuBatchPhoto",
     "SuGalleryPhoto",
@@ -60,6 +72,8 @@ __all__ = [
     "ThumbnailStatus",
     "TransferItem",
     "TransferJob",
+    "TriageAction",
+    "TriageEvent",
     "WebhookDelivery",
     "WebhookStatus",
 ]

@@ -105,6 +105,10 @@ class TransferItem(ProviderAnswer):
     checked_at = models.DateTimeField(null=True, blank=True)
     check_result = models.CharField(max_length=20, choices=CheckResult.choices, blank=True)
     check_message = models.TextField(blank=True)
+    # Set when it ends failed (services/triage.py): the cause it is triaged under.
+    failure_group = models.ForeignKey(
+        "media_sync.FailureGroup", on_delete=models.PROTECT, null=True, blank=True, related_name="items"
+    )
 
     class Meta:
         ordering = ["id"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -13,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from media_sync.metrics import ALERTS
-from media_sync.models import AuditEvent, AuditKind, FailureAlert, Outcome, Provider
-
-TEAM_LEADS = "Team leads"
+from media_sync.models import AuditEvent, AuditKind, FailureAlert, FailureGroup, ItemStatus, Outcome, Provider
+from media_sync.selectors_triage import with_failed_counts
+from media_sync.services.triage_mail import group_line, team_lead_emails
 
 
 def _window_start(now: datetime, minutes: int) -> datetime:
@@ -59,12 +58,16 @@ def alerts_check(*, now: datetime | None = None) -> list[FailureAlert]:
     return sent
 
 
+def alert_groups(provider: str, *, since: datetime, limit: int = 10) -> list[FailureGroup]:
+    """The provider's failure groups with items failed in the window, the most failed first."""
+    groups = FailureGroup.objects.filter(
+        provider=provider, items__status=ItemStatus.FAILED, items__updated_at__gte=since
+    ).distinct()
+    return list(with_failed_counts(groups.select_related("owner")).order_by("-failed", "opened_at")[:limit])
+
+
 def _send(alert: FailureAlert, *, since: datetime, until: datetime) -> int:
-    recipients = list(
-        User.objects.filter(groups__name=TEAM_LEADS, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
+    recipients = team_lead_emails()
     if not recipients:
         return 0
     label = Provider(alert.provider).label
@@ -75,12 +78,14 @@ def _send(alert: FailureAlert, *, since: datetime, until: datetime) -> int:
         f"&since={timezone.localtime(since):%Y-%m-%d}"
     )
     minutes = settings.MEDIA_SYNC_ALERT_WINDOW_MINUTES
+    causes = "".join(f"{group_line(group, until)}\n" for group in alert_groups(alert.provider, since=since))
     send_mail(
         subject=f"media-sync: {label} failure rate {rate} % in the last {minutes} min",
         message=(
             f"{alert.failed} of {alert.total} {label} items failed between {since:%Y-%m-%d %H:%M} and "
             f"{until:%H:%M} ({rate} %, the threshold is {settings.MEDIA_SYNC_ALERT_THRESHOLD:.0%}).\n\n"
-            f"The failed items: {link}\n"
+            f"The causes, each a failure group to triage:\n{causes or '(none grouped)'}\n"
+            f"Every failed item of the window in the audit: {link}\n"
         ),
         from_email=None,
         recipient_list=recipients,

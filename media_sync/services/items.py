@@ -14,6 +14,7 @@ from django.utils import timezone
 from integrations.errors import FailureClass, ProviderError
 from media_sync.models import ANSWER_FIELDS, ItemStatus, Outcome, TransferItem, TransferJob
 from media_sync.services.audit import audit_record_item
+from media_sync.services.triage_groups import failure_group_join
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def item_finish(
         # still reaches the audit, marked as such.
         values = {"updated_at": timezone.now(), "status": item.status, "unconfirmed": item.unconfirmed}
         values.update({name: getattr(item, name) for name in ANSWER_FIELDS})
+        values["failure_group_id"] = item.failure_group_id = failure_group_join(item=item, job=job)
         mine = TransferItem.objects.filter(pk=item.pk, claim_token=item.claim_token)
         # Handed back but not taken again yet: the answer still counts, so it is not sent twice.
         handed_back = TransferItem.objects.filter(pk=item.pk, status=ItemStatus.PENDING)

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -93,14 +93,18 @@ def job_refresh_status(*, job: TransferJob) -> TransferJob:
     return job
 
 
-def job_retry_failed(*, job: TransferJob, enqueue: bool = True) -> int:
-    """Put a finished job's failed items back to pending; what succeeded is never sent again.
-    Pressing retry twice is harmless: the second press finds no failed items of a finished job."""
+def job_retry_failed(
+    *, job: TransferJob, enqueue: bool = True, only: QuerySet[TransferItem] | None = None
+) -> int:
+    """Put a finished job's failed items (of `only`, when given: a failure group's) back to pending; what
+    succeeded is never sent again. Pressing retry twice is harmless: the second press finds no failed
+    items of a finished job."""
     with transaction.atomic():
         job = TransferJob.objects.select_for_update().get(pk=job.pk)
         if not job.is_finished or job.operation in ONE_SHOT_OPERATIONS:
             return 0
-        count = job.items.filter(status=ItemStatus.FAILED).update(
+        items = job.items.all() if only is None else only.filter(job=job)
+        count = items.filter(status=ItemStatus.FAILED).update(
             status=ItemStatus.PENDING, claim_token=None, claimed_at=None, updated_at=timezone.now()
         )
         if count:

@@ -179,6 +179,8 @@ def build_world(
         "media_sync/sutag": SuTag.objects.get(tag_id=13),
         "media_sync/transferjob": job,
         "media_sync/auditevent": AuditEvent.objects.filter(job=job).first(),
+        # The group the failed transfer to 9109999 joined.
+        "media_sync/failuregroup": job.items.get(status="failed").failure_group,
         "auth/group": Group.objects.create(name="Spare"),
         "auth/user": User.objects.create_user("zed", is_staff=True),
         "django_q/schedule": Schedule.objects.create(name="spare", func="math.floor", args="1"),
@@ -335,6 +337,8 @@ MODELS: dict[str, Grants] = {
     ),
     "media_sync/transferjob": Grants(BOTH, root_adds=False, root_deletes="no"),
     "media_sync/auditevent": Grants(BOTH, root_adds=False, root_deletes="no"),
+    # Written by services only (items joining, triage actions): nobody adds, edits or deletes a group.
+    "media_sync/failuregroup": Grants(BOTH, root_adds=False, root_deletes="no"),
 }
 # django-q2 puts its queue in the admin only with the ORM broker (CI's second run uses Redis).
 ORM_BROKER = "orm" in settings.Q_CLUSTER
@@ -456,6 +460,14 @@ OTHER_ROUTES: dict[str, Route] = {
     # Live progress (JSON): whoever may open the job or batch page may poll it; GET only.
     "admin/media_sync/transferjob/<path:object_id>/progress/": Route(page(OPERATOR, LEAD)),
     "admin/media_sync/subatch/<path:object_id>/progress/": Route(page(OPERATOR, LEAD)),
+    # Triage of a failure group (POST only): the payload acknowledges, which operators and team leads
+    # may both do (who may assign, resolve and ignore: tests/media_sync/test_triage.py); retrying sends
+    # again, so operators only. The triage events' CSV: whoever may export the audit.
+    "admin/media_sync/failuregroup/<path:object_id>/triage/": Route(
+        every(405), frozenset({OPERATOR, LEAD, ROOT}), lambda w: {"action": "acknowledge"}
+    ),
+    "admin/media_sync/failuregroup/<path:object_id>/retry/": Route(every(405), WITH_ROOT),
+    "admin/media_sync/failuregroup/export/": Route(page(LEAD)),
     # The provider's side: no login. A refused delivery is audited, whoever sent it.
     "webhooks/corrigopro/": Route(every(405, anonymous=405), EVERYONE),
     "media-links/<int:pk>/<str:name>": Route(every(200, anonymous=200)),  # the signature is the permission

@@ -33,6 +33,7 @@ from media_sync.models import (
     TransferJob,
     WebhookDelivery,
 )
+from media_sync.services.items import item_finish
 from media_sync.services.recoveryconnect import rc_transfer_all_start
 from media_sync.services.refusals import InputRefused
 from media_sync.services.suapi import su_batch_start
@@ -274,7 +275,9 @@ def world(rc_sim: RecoveryConnectSimulator, monkeypatch: pytest.MonkeyPatch) -> 
             name=f"{n}.jpg",
             uploaded_by="x",
         )
-        su_batch_start(property=property, photos=[photo], tags=[], triggered_by="x", enqueue=False)
+        job = su_batch_start(property=property, photos=[photo], tags=[], triggered_by="x", enqueue=False)
+        # Two failure groups (Open failures), one cause each.
+        item_finish(item=job.items.get(), job=job, succeeded=False, message=f"{'ab'[n - 1]} went wrong")
         SuRoom.objects.create(property=property, channel_room_id=f"R{n}")
         SuGalleryPhoto.objects.create(property=property, photo_id=f"P{n}", origin=GalleryOrigin.OUTSIDE)
         SuTag.objects.create(tag_id=n, name=f"Tag {n}")
@@ -298,7 +301,7 @@ def test_every_list_answers_a_bad_query_with_the_list_and_a_message(
 ) -> None:
     login(client, "someone", visitor)
     lists = model_lists()
-    assert len(lists) == 13
+    assert len(lists) == 14
     for url in lists:
         response = client.get(f"{url}?{query}")
         assert response.status_code == 200, url

@@ -26,6 +26,7 @@ from media_sync.services.demo import (
 )
 from media_sync.services.demo_checks import demo_checked_transfer
 from media_sync.services.demo_gallery import demo_booking_gallery
+from media_sync.services.demo_triage import demo_open_failures
 
 WEB_HOST = "127.0.0.1"
 # After SIGTERM, a process group gets this long to end before it is killed.
@@ -137,6 +138,8 @@ class Command(BaseCommand):
                 )
             checked = demo_checked_transfer()
             self.stdout.write(f"demo transfer checked at the provider (one copy missing): job {checked.pk}")
+            failing = demo_open_failures()
+            self.stdout.write(f"demo open failures: jobs {', '.join(str(job.pk) for job in failing)}")
             children.start([*manage, "qcluster"])
             children.start([*manage, "runserver", web_address, "--noreload"])
             wait_for_port(WEB_HOST, settings.MEDIA_SYNC_DEMO_PORT)
@@ -155,6 +158,7 @@ class Command(BaseCommand):
                     "  try: RecoveryConnect photos > search 57076503 > select three > "
                     "'Transfer selected photos to orders…' > 9100002 9100005\n"
                     "  the simulator fails transfers to 9100003 (a closed order) and of locked photos\n"
+                    "  lead: Open failures lists the demo's failed transfers to 9100003, grouped by cause\n"
                     f"  job {checked.pk}: checked at the provider, rear.jpg missing in order 9100004 "
                     "('Check at the provider' looks again)\n"
                     "  documents: RecoveryConnect orders > select 57076503 > 'Transfer documents of the "
