@@ -23,6 +23,7 @@ from integrations.simkit import (
     serve,
     serve_many,
 )
+from tests.integrations.clients import rc_bearer
 
 TIMEOUT = 2.0
 INVALID = "The given data was invalid."
@@ -50,10 +51,7 @@ def url(running: tuple[RecoveryConnectSimulator, RunningServer], sim: RecoveryCo
 
 @pytest.fixture
 def auth(url: str) -> dict[str, str]:
-    response = requests.post(
-        f"{url}/api/v140/auth", json={"username": "demo", "password": "demo-password"}, timeout=TIMEOUT
-    )
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return rc_bearer(url)
 
 
 def transfer(url: str, auth: dict[str, str], path: str, body: Any) -> requests.Response:
