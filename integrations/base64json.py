@@ -8,9 +8,10 @@ the tail. Each piece is encoded from a multiple of 3 bytes, so the pieces concat
 from __future__ import annotations
 
 import base64
-import io
 import json
 from typing import IO, Any
+
+from integrations.sizedstream import SizedStream
 
 # Bytes of the file encoded at a time: a multiple of 3 (so no piece but the last is padded).
 CHUNK = 3 * 16 * 1024
@@ -27,38 +28,20 @@ def base64_summary(fields: dict[str, Any], data_field: str, size: int) -> dict[s
     return {**fields, data_field: f"<{size} bytes, base64>"}
 
 
-class Base64JsonStream(io.RawIOBase):
-    """`{<fields>, "<data_field>": "<the file in base64>"}` as a readable object with a length.
-
-    requests sees a readable object with a length: it sends Content-Length and hands http.client the
-    object, which reads it 8 KB at a time.
-    """
+class Base64JsonStream(SizedStream):
+    """`{<fields>, "<data_field>": "<the file in base64>"}` as a readable object with a length."""
 
     def __init__(self, *, fields: dict[str, Any], data_field: str, file: IO[bytes], size: int) -> None:
-        super().__init__()
         if data_field in fields:
             raise ValueError(f"{data_field!r} is both a field and the data field")
         opening = json.dumps(fields)[:-1]  # the fields' object without its closing brace
         separator = ", " if fields else ""
         self._head = f'{opening}{separator}{json.dumps(data_field)}: "'.encode()
         self._tail = b'"}'
-        self._file = file
-        self._size = size
-        self._length = len(self._head) + base64_length(size) + len(self._tail)
-        self._position = 0
+        super().__init__(file=file, length=len(self._head) + base64_length(size) + len(self._tail))
         self._buffer = self._head
         self._file_done = False
         self._tail_done = False
-
-    def __len__(self) -> int:
-        return self._length
-
-    def readable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        # requests takes the length to send as len() - tell(): without tell() it would send nothing.
-        return self._position
 
     def _refill(self) -> None:
         if not self._file_done:
@@ -82,14 +65,8 @@ class Base64JsonStream(io.RawIOBase):
             got += len(piece)
         return b"".join(pieces)
 
-    def read(self, size: int | None = -1) -> bytes:
-        wanted = self._length if size is None or size < 0 else size
+    def _produce(self, wanted: int) -> bytes:
         while len(self._buffer) < wanted and not self._tail_done:
             self._refill()
         data, self._buffer = self._buffer[:wanted], self._buffer[wanted:]
-        self._position += len(data)
         return data
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()

@@ -6,6 +6,8 @@ import io
 import uuid
 from typing import IO
 
+from integrations.sizedstream import SizedStream
+
 
 def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
@@ -19,12 +21,8 @@ def content_type(boundary: str) -> str:
     return f"multipart/form-data; boundary={boundary}"
 
 
-class MultipartStream(io.RawIOBase):
-    """Form fields, then the file read from its own stream in pieces, then the closing boundary.
-
-    requests sees a readable object with a length: it sends Content-Length and hands http.client the
-    object, which reads it 8 KB at a time.
-    """
+class MultipartStream(SizedStream):
+    """Form fields, then the file read from its own stream in pieces, then the closing boundary."""
 
     def __init__(
         self,
@@ -37,7 +35,6 @@ class MultipartStream(io.RawIOBase):
         size: int,
         boundary: str,
     ) -> None:
-        super().__init__()
         head = b"".join(
             f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"\r\n\r\n'.encode()
             + value.encode()
@@ -50,23 +47,10 @@ class MultipartStream(io.RawIOBase):
             f"Content-Type: {content_type}\r\n\r\n"
         ).encode()
         tail = f"\r\n--{boundary}--\r\n".encode()
-        self._file = file
+        super().__init__(file=file, length=len(head) + size + len(tail))
         self._parts: list[IO[bytes]] = [io.BytesIO(head), file, io.BytesIO(tail)]
-        self._length = len(head) + size + len(tail)
-        self._position = 0
 
-    def __len__(self) -> int:
-        return self._length
-
-    def readable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        # requests takes the length to send as len() - tell(): without tell() it would send nothing.
-        return self._position
-
-    def read(self, size: int | None = -1) -> bytes:
-        wanted = self._length if size is None or size < 0 else size
+    def _produce(self, wanted: int) -> bytes:
         chunks = []
         while wanted > 0 and self._parts:
             chunk = self._parts[0].read(wanted)
@@ -75,10 +59,4 @@ class MultipartStream(io.RawIOBase):
                 continue
             chunks.append(chunk)
             wanted -= len(chunk)
-        data = b"".join(chunks)
-        self._position += len(data)
-        return data
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
+        return b"".join(chunks)

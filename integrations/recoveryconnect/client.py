@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import IO, Any, TypeVar, Unpack
+from typing import IO, Any, TypedDict, TypeVar, Unpack
 
 import requests
 
@@ -76,17 +76,16 @@ def checked_file(response: requests.Response) -> None:
         )
 
 
-def _upload_fields(
-    file_name: str, image_name: str, picture_time: datetime, type_id: int | None
-) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "file_name": file_name,
-        "image_name": image_name,
-        "picture_time": picture_time.strftime(PICTURE_TIME_FORMAT),
-    }
-    if type_id is not None:
-        fields["type"] = type_id
-    return fields
+class PhotoUpload(TypedDict):
+    """What both photo uploads take besides the type: where to, the file, and what RecoveryConnect records."""
+
+    order_id: int
+    recovery_id: int
+    open_file: Callable[[], IO[bytes]]
+    size: int
+    file_name: str
+    image_name: str
+    picture_time: datetime
 
 
 class RecoveryConnectClient(BearerTokenClient):
@@ -184,62 +183,32 @@ class RecoveryConnectClient(BearerTokenClient):
         )
 
     # Reference: docs/providers/recoveryconnect.md, "Upload a photo to a recovery"
-    def upload_photo(
-        self,
-        *,
-        order_id: int,
-        recovery_id: int,
-        open_file: Callable[[], IO[bytes]],
-        size: int,
-        file_name: str,
-        image_name: str,
-        picture_time: datetime,
-        type_id: int,
-    ) -> UploadedPhoto:
-        return self._upload(
-            f"/api/v130/orders/{order_id}/recoveries/{recovery_id}/photos",
-            Call.UPLOAD_PHOTO,
-            open_file=open_file,
-            size=size,
-            fields=_upload_fields(file_name, image_name, picture_time, type_id),
-            personal=False,
-        )
+    def upload_photo(self, *, type_id: int, **upload: Unpack[PhotoUpload]) -> UploadedPhoto:
+        path = f"/api/v130/orders/{upload['order_id']}/recoveries/{upload['recovery_id']}/photos"
+        return self._upload(path, Call.UPLOAD_PHOTO, upload, type_id, personal=False)
 
     # Reference: docs/providers/recoveryconnect.md, "Upload a personal-property photo" (type optional)
     def upload_personal_photo(
-        self,
-        *,
-        order_id: int,
-        recovery_id: int,
-        open_file: Callable[[], IO[bytes]],
-        size: int,
-        file_name: str,
-        image_name: str,
-        picture_time: datetime,
-        type_id: int | None = None,
+        self, *, type_id: int | None = None, **upload: Unpack[PhotoUpload]
     ) -> UploadedPhoto:
-        return self._upload(
-            f"/api/v150/orders/{order_id}/recoveries/{recovery_id}/personals/photos",
-            Call.UPLOAD_PERSONAL_PHOTO,
-            open_file=open_file,
-            size=size,
-            fields=_upload_fields(file_name, image_name, picture_time, type_id),
-            personal=True,
-        )
+        path = f"/api/v150/orders/{upload['order_id']}/recoveries/{upload['recovery_id']}/personals/photos"
+        return self._upload(path, Call.UPLOAD_PERSONAL_PHOTO, upload, type_id, personal=True)
 
     def _upload(
-        self,
-        path: str,
-        operation: Call,
-        *,
-        open_file: Callable[[], IO[bytes]],
-        size: int,
-        fields: dict[str, Any],
-        personal: bool,
+        self, path: str, operation: Call, upload: PhotoUpload, type_id: int | None, *, personal: bool
     ) -> UploadedPhoto:
+        fields: dict[str, Any] = {
+            "file_name": upload["file_name"],
+            "image_name": upload["image_name"],
+            "picture_time": upload["picture_time"].strftime(PICTURE_TIME_FORMAT),
+        }
+        if type_id is not None:
+            fields["type"] = type_id
+        size = upload["size"]
+
         def body() -> Base64JsonStream:
             # A fresh stream per attempt: a retried upload reads the file from storage again.
-            return Base64JsonStream(fields=fields, data_field="data", file=open_file(), size=size)
+            return Base64JsonStream(fields=fields, data_field="data", file=upload["open_file"](), size=size)
 
         return self._authorized(
             "POST",

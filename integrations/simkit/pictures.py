@@ -1,4 +1,4 @@
-"""Real pictures for simulated providers to serve."""
+"""Real pictures and documents for simulated providers to serve."""
 
 from __future__ import annotations
 
@@ -28,3 +28,30 @@ def labelled_jpeg(title: str, subtitle: str = "", *, size: tuple[int, int] = (10
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
+
+
+def one_page_pdf(
+    text: str, *, page: tuple[int, int] = (612, 792), font_size: int = 18, at: tuple[int, int] = (72, 720)
+) -> bytes:
+    """A valid one-page PDF with `text` on it (the xref offsets are computed, so readers do not have to
+    repair it)."""
+    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    stream = f"BT /F1 {font_size} Tf {at[0]} {at[1]} Td ({escaped}) Tj ET".encode("latin-1", "replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>" % page,
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)

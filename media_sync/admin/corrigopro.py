@@ -26,11 +26,11 @@ from media_sync.admin.base import (
     record_refusal,
     start_or_show,
 )
-from media_sync.admin.corrigopro_attachments import AttachmentInline, attachment_links, links_for
-from media_sync.admin.corrigopro_kept import our_copy, our_copy_response
+from media_sync.admin.corrigopro_attachments import AttachmentColumns, AttachmentInline, links_for
+from media_sync.admin.corrigopro_kept import our_copy_response
 from media_sync.admin.filters import ChoicesFilter
 from media_sync.admin.forms import MetadataForm, UploadForm
-from media_sync.admin.pictures import PictureViewsMixin, picture
+from media_sync.admin.pictures import PictureViewsMixin
 from media_sync.models import (
     CorrigoAttachment,
     CorrigoWorkOrder,
@@ -157,6 +157,7 @@ class AddedByFilter(ChoicesFilter):
 
 @admin.register(CorrigoAttachment)
 class CorrigoAttachmentAdmin(
+    AttachmentColumns,
     ForgivingListMixin,
     PictureViewsMixin,
     TimelineLinkMixin,
@@ -184,24 +185,8 @@ class CorrigoAttachmentAdmin(
     list_per_page = 100
     list_display_links = ["name"]
 
-    @admin.display(description="picture")
-    def picture(self, attachment: CorrigoAttachment) -> str:
-        return picture(attachment)
-
-    @admin.display(description="")
-    def links(self, attachment: CorrigoAttachment) -> str:
-        return attachment_links(attachment, can_run=True)
-
-    @admin.display(description="")
-    def links_read(self, attachment: CorrigoAttachment) -> str:
-        return attachment_links(attachment, can_run=False)
-
     def get_list_display(self, request: HttpRequest) -> Any:
         return links_for(request, super().get_list_display(request))
-
-    @admin.display(description="our copy")
-    def our_copy(self, attachment: CorrigoAttachment) -> str:
-        return our_copy(attachment)
 
     def get_urls(self) -> list[URLPattern]:
         views = {

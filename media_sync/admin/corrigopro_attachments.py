@@ -16,7 +16,28 @@ from media_sync.admin.pictures import picture
 from media_sync.models import CorrigoAttachment
 
 
-class AttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
+class AttachmentColumns:
+    """The columns the attachment list and the work order's inline both show: the picture, our copy, and
+    the links (`links` for whoever may run jobs, `links_read` for the others: see `links_for`)."""
+
+    @admin.display(description="picture")
+    def picture(self, attachment: CorrigoAttachment) -> str:
+        return picture(attachment)
+
+    @admin.display(description="our copy")
+    def our_copy(self, attachment: CorrigoAttachment) -> str:
+        return our_copy(attachment)
+
+    @admin.display(description="")
+    def links(self, attachment: CorrigoAttachment) -> str:
+        return attachment_links(attachment, can_run=True)
+
+    @admin.display(description="")
+    def links_read(self, attachment: CorrigoAttachment) -> str:
+        return attachment_links(attachment, can_run=False)
+
+
+class AttachmentInline(AttachmentColumns, ReadOnlyAdminMixin, admin.TabularInline):
     model = CorrigoAttachment
     fields = (
         "picture",
@@ -35,25 +56,9 @@ class AttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return links_for(request, super().get_fields(request, obj))
 
-    @admin.display(description="our copy")
-    def our_copy(self, attachment: CorrigoAttachment) -> str:
-        return our_copy(attachment)
-
-    @admin.display(description="picture")
-    def picture(self, attachment: CorrigoAttachment) -> str:
-        return picture(attachment)
-
     @admin.display(description="state")
     def state(self, attachment: CorrigoAttachment) -> str:
         return f"removed {attachment.removed_at:%Y-%m-%d %H:%M}" if attachment.removed_at else "present"
-
-    @admin.display(description="")
-    def links(self, attachment: CorrigoAttachment) -> str:
-        return attachment_links(attachment, can_run=True)
-
-    @admin.display(description="")
-    def links_read(self, attachment: CorrigoAttachment) -> str:
-        return attachment_links(attachment, can_run=False)
 
 
 def links_for(request: HttpRequest, fields: Any) -> list[str]:

@@ -4,6 +4,8 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+import media_sync.models.audit
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -195,9 +197,7 @@ class Migration(migrations.Migration):
                 ("timestamp", models.DateTimeField(default=django.utils.timezone.now)),
                 (
                     "kind",
-                    models.CharField(
-                        choices=[("http", "HTTP exchange"), ("item", "Item result")], max_length=10
-                    ),
+                    models.CharField(choices=media_sync.models.audit.audit_kind_choices, max_length=10),
                 ),
                 (
                     "provider",

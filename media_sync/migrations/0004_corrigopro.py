@@ -4,6 +4,8 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+import media_sync.models.audit
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -63,10 +65,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="auditevent",
             name="kind",
-            field=models.CharField(
-                choices=[("http", "HTTP exchange"), ("item", "Item result"), ("webhook", "Webhook received")],
-                max_length=10,
-            ),
+            field=models.CharField(choices=media_sync.models.audit.audit_kind_choices, max_length=10),
         ),
         migrations.CreateModel(
             name="CorrigoAttachment",

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+import media_sync.models.audit
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -12,15 +14,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="auditevent",
             name="kind",
-            field=models.CharField(
-                choices=[
-                    ("http", "HTTP exchange"),
-                    ("item", "Item result"),
-                    ("webhook", "Webhook received"),
-                    ("refusal", "Refused before sending"),
-                    ("lockout", "Login locked out"),
-                ],
-                max_length=10,
-            ),
+            field=models.CharField(choices=media_sync.models.audit.audit_kind_choices, max_length=10),
         ),
     ]

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+import media_sync.models.vocabulary
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -12,62 +14,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="auditevent",
             name="operation",
-            field=models.CharField(
-                choices=[
-                    ("rc_sync_photos", "refresh photos"),
-                    ("rc_transfer_photos", "transfer photos"),
-                    ("rc_transfer_all", "transfer all photos"),
-                    ("cp_sync", "refresh attachments"),
-                    ("cp_upload", "upload attachment"),
-                    ("cp_update", "change attachment"),
-                    ("cp_delete", "delete attachment"),
-                    ("cp_download", "download attachment"),
-                    ("su_create_batch", "send photos"),
-                    ("su_delete", "delete photo"),
-                    ("su_follow_batch", "follow a batch sent elsewhere"),
-                    ("auth", "sign in"),
-                    ("list_photos", "list photos"),
-                    ("transfer_photo", "transfer photo"),
-                    ("transfer_all_photos", "transfer all photos"),
-                    ("fetch_photo", "fetch a photo (thumbnail)"),
-                    ("list_attachments", "list attachments"),
-                    ("upload_attachment", "upload attachment"),
-                    ("update_attachment", "change attachment"),
-                    ("delete_attachment", "delete attachment"),
-                    ("download_url", "ask for a download link"),
-                    ("download_file", "download file"),
-                    ("create", "send photo batch"),
-                    ("pendingImages", "check pending photos"),
-                    ("retrieveAll", "list gallery"),
-                    ("delete", "delete photo"),
-                    ("su_photo_add", "add photo"),
-                    ("login_lockout", "login locked out"),
-                    ("webhook_AttachmentAdded", "webhook: attachment added"),
-                    ("webhook_AttachmentRemoved", "webhook: attachment removed"),
-                    ("webhook_NewWorkOrder", "webhook: new work order"),
-                    ("webhook", "webhook: other event"),
-                ],
-                max_length=40,
-            ),
+            field=models.CharField(choices=media_sync.models.vocabulary.operation_choices, max_length=40),
         ),
         migrations.AlterField(
             model_name="transferjob",
             name="operation",
-            field=models.CharField(
-                choices=[
-                    ("rc_sync_photos", "Refresh RecoveryConnect photos"),
-                    ("rc_transfer_photos", "Transfer RecoveryConnect photos"),
-                    ("rc_transfer_all", "Transfer all RecoveryConnect photos of an order"),
-                    ("cp_sync", "Refresh CorrigoPro attachments"),
-                    ("cp_upload", "Upload to CorrigoPro"),
-                    ("cp_update", "Change a CorrigoPro attachment"),
-                    ("cp_delete", "Delete a CorrigoPro attachment"),
-                    ("cp_download", "Download a CorrigoPro attachment"),
-                    ("su_create_batch", "Send photos to Booking.com"),
-                    ("su_delete", "Delete a photo from Booking.com"),
-                    ("su_follow_batch", "Follow a Booking.com batch sent elsewhere"),
-                ],
-                max_length=40,
-            ),
+            field=models.CharField(choices=media_sync.models.vocabulary.job_operation_choices, max_length=40),
         ),
     ]

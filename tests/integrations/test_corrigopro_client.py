@@ -23,11 +23,6 @@ JPEG = tiny_jpeg()
 
 
 @pytest.fixture
-def exchanges() -> list[Exchange]:
-    return []
-
-
-@pytest.fixture
 def client(cp_sim: CorrigoProSimulator, settings: Any, exchanges: list[Exchange]) -> CorrigoProClient:
     cp_sim.add_work_order(1001, status="Accepted")
     cp_sim.add_work_order(1002, status="Rejected")

@@ -12,11 +12,7 @@ from integrations.recoveryconnect.client import RecoveryConnectClient
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import Faults
 from integrations.tokens import TokenCache
-
-
-@pytest.fixture
-def exchanges() -> list[Exchange]:
-    return []
+from tests.integrations.clients import rc_client
 
 
 @pytest.fixture
@@ -35,16 +31,7 @@ def client(
     )
     rc_sim.add_order(57076502, 9100002)
     rc_sim.add_order(57076510, 9100010)
-    return RecoveryConnectClient(
-        base_url=settings.RECOVERYCONNECT["BASE_URL"],
-        username="demo",
-        password="demo-password",
-        timeout=(1.0, 1.0),
-        retry=RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_max=0.05),
-        on_exchange=exchanges.append,
-        token_cache=TokenCache(),
-        sleep=sleeps.append,
-    )
+    return rc_client(settings.RECOVERYCONNECT["BASE_URL"], exchanges, sleep=sleeps.append)
 
 
 def test_list_photos_parses_each_photo(client: RecoveryConnectClient) -> None:

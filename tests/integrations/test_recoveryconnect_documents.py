@@ -9,12 +9,12 @@ import pytest
 import requests
 
 from integrations.errors import FailureClass, ProviderError
-from integrations.http import Exchange, RetryPolicy
+from integrations.http import Exchange
 from integrations.recoveryconnect.client import RecoveryConnectClient
 from integrations.recoveryconnect.schemas import parse_documents
 from integrations.recoveryconnect.simulator import DEMO_DOCUMENTS, RecoveryConnectSimulator
 from integrations.simkit import Faults
-from integrations.tokens import TokenCache
+from tests.integrations.clients import rc_bearer, rc_client
 
 TIMEOUT = 2.0
 
@@ -33,29 +33,12 @@ def base(rc_sim: RecoveryConnectSimulator, settings: Any) -> str:
 
 @pytest.fixture
 def auth(base: str) -> dict[str, str]:
-    body = requests.post(
-        f"{base}/api/v140/auth", json={"username": "demo", "password": "demo-password"}, timeout=TIMEOUT
-    ).json()
-    return {"Authorization": f"Bearer {body['access_token']}"}
-
-
-@pytest.fixture
-def exchanges() -> list[Exchange]:
-    return []
+    return rc_bearer(base)
 
 
 @pytest.fixture
 def client(base: str, exchanges: list[Exchange]) -> RecoveryConnectClient:
-    return RecoveryConnectClient(
-        base_url=base,
-        username="demo",
-        password="demo-password",
-        timeout=(1.0, 1.0),
-        retry=RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_max=0.05),
-        on_exchange=exchanges.append,
-        token_cache=TokenCache(),
-        sleep=lambda seconds: None,
-    )
+    return rc_client(base, exchanges)
 
 
 def test_list_documents_has_our_chosen_shape(base: str, auth: dict[str, str]) -> None:

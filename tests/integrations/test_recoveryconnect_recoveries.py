@@ -13,12 +13,12 @@ import pytest
 import requests
 
 from integrations.errors import FailureClass, ProviderError
-from integrations.http import Exchange, RetryPolicy
+from integrations.http import Exchange
 from integrations.recoveryconnect.client import RecoveryConnectClient
 from integrations.recoveryconnect.schemas import parse_recoveries, parse_uploaded
 from integrations.recoveryconnect.simulator import DEMO_ORDERS, RecoveryConnectSimulator
 from integrations.simkit import Faults, labelled_jpeg
-from integrations.tokens import TokenCache
+from tests.integrations.clients import rc_bearer, rc_client
 
 TIMEOUT = 2.0
 INVALID = "The given data was invalid."
@@ -40,10 +40,7 @@ def url(rc_sim: RecoveryConnectSimulator, settings: Any) -> str:
 
 @pytest.fixture
 def auth(url: str) -> dict[str, str]:
-    response = requests.post(
-        f"{url}/api/v140/auth", json={"username": "demo", "password": "demo-password"}, timeout=TIMEOUT
-    )
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return rc_bearer(url)
 
 
 def body(**changes: Any) -> dict[str, Any]:
@@ -189,22 +186,8 @@ def test_control_routes_add_a_recovery_and_the_demo_has_them(
 
 
 @pytest.fixture
-def exchanges() -> list[Exchange]:
-    return []
-
-
-@pytest.fixture
 def client(url: str, exchanges: list[Exchange]) -> RecoveryConnectClient:
-    return RecoveryConnectClient(
-        base_url=url,
-        username="demo",
-        password="demo-password",
-        timeout=(1.0, 1.0),
-        retry=RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_max=0.05),
-        on_exchange=exchanges.append,
-        token_cache=TokenCache(),
-        sleep=lambda seconds: None,
-    )
+    return rc_client(url, exchanges)
 
 
 def send(client: RecoveryConnectClient, *, personal: bool = False, **changes: Any) -> Any:

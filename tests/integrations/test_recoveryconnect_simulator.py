@@ -6,7 +6,6 @@ import io
 import re
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,40 +19,31 @@ from integrations.simkit import (
     SimRequest,
     SimResponse,
     SimulatorApp,
-    serve,
     serve_many,
 )
+from tests.integrations.clients import rc_bearer
 
 TIMEOUT = 2.0
 INVALID = "The given data was invalid."
 
 
-@pytest.fixture(scope="module")
-def running() -> Iterator[tuple[RecoveryConnectSimulator, RunningServer]]:
-    simulator = RecoveryConnectSimulator()
-    with serve(simulator) as server:
-        yield simulator, server
-
-
 @pytest.fixture
-def sim(running: tuple[RecoveryConnectSimulator, RunningServer]) -> RecoveryConnectSimulator:
-    simulator = running[0]
+def sim(rc_server: tuple[RecoveryConnectSimulator, RunningServer]) -> RecoveryConnectSimulator:
+    """The session's simulator (tests/conftest.py), reset and holding the demo orders."""
+    simulator = rc_server[0]
     simulator.reset()
     simulator.seed_demo()
     return simulator
 
 
 @pytest.fixture
-def url(running: tuple[RecoveryConnectSimulator, RunningServer], sim: RecoveryConnectSimulator) -> str:
-    return running[1].url
+def url(rc_server: tuple[RecoveryConnectSimulator, RunningServer], sim: RecoveryConnectSimulator) -> str:
+    return rc_server[1].url
 
 
 @pytest.fixture
 def auth(url: str) -> dict[str, str]:
-    response = requests.post(
-        f"{url}/api/v140/auth", json={"username": "demo", "password": "demo-password"}, timeout=TIMEOUT
-    )
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return rc_bearer(url)
 
 
 def transfer(url: str, auth: dict[str, str], path: str, body: Any) -> requests.Response:

@@ -7,27 +7,16 @@ from typing import Any
 import pytest
 
 from integrations.errors import FailureClass, ProviderError
-from integrations.http import Exchange, RetryPolicy
+from integrations.http import Exchange
 from integrations.suapi.client import SuApiClient
 from integrations.suapi.simulator import DEMO_PHOTO_ID, SuApiSimulator
-
-
-@pytest.fixture
-def exchanges() -> list[Exchange]:
-    return []
+from tests.integrations.clients import su_client
 
 
 @pytest.fixture
 def client(su_sim: SuApiSimulator, settings: Any, exchanges: list[Exchange]) -> SuApiClient:
     su_sim.seed_demo()
-    return SuApiClient(
-        base_url=settings.SUAPI["BASE_URL"],
-        app_id="demo-app",
-        api_key="demo-key",
-        timeout=(1.0, 5.0),
-        retry=RetryPolicy(max_attempts=2, backoff_base=0.001, backoff_max=0.01),
-        on_exchange=exchanges.append,
-    )
+    return su_client(settings.SUAPI["BASE_URL"], exchanges)
 
 
 def test_create_then_pending_images(client: SuApiClient) -> None:

@@ -12,29 +12,18 @@ import requests
 from PIL import Image
 
 from integrations.errors import FailureClass, ProviderError
-from integrations.http import Exchange, RetryPolicy
+from integrations.http import Exchange
 from integrations.suapi.client import SuApiClient
 from integrations.suapi.simulator import DEMO_PHOTO_ID, DEMO_ROOM_ID, SuApiSimulator
+from tests.integrations.clients import su_client
 
 NT7 = {"hotel_id": "NT7", "channel_hotel_id": "12837615"}
 
 
 @pytest.fixture
-def exchanges() -> list[Exchange]:
-    return []
-
-
-@pytest.fixture
 def client(su_sim: SuApiSimulator, settings: Any, exchanges: list[Exchange]) -> SuApiClient:
     su_sim.seed_demo()
-    return SuApiClient(
-        base_url=settings.SUAPI["BASE_URL"],
-        app_id="demo-app",
-        api_key="demo-key",
-        timeout=(1.0, 5.0),
-        retry=RetryPolicy(max_attempts=2, backoff_base=0.001, backoff_max=0.01),
-        on_exchange=exchanges.append,
-    )
+    return su_client(settings.SUAPI["BASE_URL"], exchanges)
 
 
 def outside(su_sim: SuApiSimulator, n: int) -> str:

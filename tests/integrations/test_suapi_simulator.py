@@ -71,13 +71,6 @@ class ImageHost(SimulatorApp):
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[tuple[SuApiSimulator, RunningServer]]:
-    simulator = SuApiSimulator()
-    with serve(simulator) as server:
-        yield simulator, server
-
-
-@pytest.fixture(scope="module")
 def host_server() -> Iterator[tuple[ImageHost, RunningServer]]:
     host = ImageHost()
     with serve(host) as server:
@@ -85,16 +78,17 @@ def host_server() -> Iterator[tuple[ImageHost, RunningServer]]:
 
 
 @pytest.fixture
-def sim(running: tuple[SuApiSimulator, RunningServer]) -> SuApiSimulator:
-    simulator = running[0]
+def sim(su_server: tuple[SuApiSimulator, RunningServer]) -> SuApiSimulator:
+    """The session's simulator (tests/conftest.py), reset and holding the demo property."""
+    simulator = su_server[0]
     simulator.reset()
     simulator.seed_demo()
     return simulator
 
 
 @pytest.fixture
-def base(running: tuple[SuApiSimulator, RunningServer], sim: SuApiSimulator) -> str:
-    return running[1].url
+def base(su_server: tuple[SuApiSimulator, RunningServer], sim: SuApiSimulator) -> str:
+    return su_server[1].url
 
 
 @pytest.fixture

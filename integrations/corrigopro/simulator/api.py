@@ -64,6 +64,14 @@ class _Api(_Auth):
             return self._not_found(3005, values)
         return work_order
 
+    def _checked_work_order(
+        self, values: dict[str, Any], check: _Checker, work_order_id: int
+    ) -> SimWorkOrder | SimResponse:
+        """Once a request's fields are checked: their errors, else the work order they name (or why not)."""
+        if check.errors:
+            return self._invalid(values, check.errors)
+        return self._work_order(work_order_id, values)
+
     def _read_form(self, request: SimRequest) -> tuple[dict[str, Any], _Part | None] | SimResponse:
         content_type = request.header("Content-Type") or ""
         media_type = content_type.partition(";")[0].strip().lower()
@@ -92,9 +100,7 @@ class _Api(_Auth):
             return denied
         check = _Checker(request.query)
         work_order_id = check.integer("WorkOrderId")
-        if check.errors:
-            return self._invalid(request.query, check.errors)
-        work_order = self._work_order(work_order_id, request.query)
+        work_order = self._checked_work_order(request.query, check, work_order_id)
         if isinstance(work_order, SimResponse):
             return work_order
         return json_response(200, [a.to_api() for a in work_order.attachments if not a.removed])
@@ -167,9 +173,7 @@ class _Api(_Auth):
         if check_more is not None:
             check_more(check)
         check.text("MessageId", required=True, max_length=36)
-        if check.errors:
-            return self._invalid(values, check.errors)
-        work_order = self._work_order(work_order_id, values)
+        work_order = self._checked_work_order(values, check, work_order_id)
         if isinstance(work_order, SimResponse):
             return work_order
         attachment = work_order.find(attachment_id)
@@ -208,9 +212,7 @@ class _Api(_Auth):
         check = _Checker(request.query)
         attachment_id = check.text("AttachmentId", required=True, max_length=36)
         work_order_id = check.integer("WorkOrderId")
-        if check.errors:
-            return self._invalid(request.query, check.errors)
-        work_order = self._work_order(work_order_id, request.query)
+        work_order = self._checked_work_order(request.query, check, work_order_id)
         if isinstance(work_order, SimResponse):
             return work_order
         attachment = work_order.find(attachment_id)

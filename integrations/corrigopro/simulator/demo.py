@@ -9,6 +9,8 @@ from typing import Any
 
 from PIL import Image
 
+from integrations.simkit.pictures import one_page_pdf
+
 
 def _demo_id(work_order_id: int, name: str) -> str:
     # Stable across runs, so a demo loader on the app side can mirror the seeded attachments.
@@ -63,26 +65,8 @@ def tiny_jpeg(color: tuple[int, int, int] = (200, 80, 40)) -> bytes:
 
 @functools.lru_cache(maxsize=1)
 def tiny_pdf() -> bytes:
-    """A valid one-page PDF (the xref offsets are computed, so readers do not have to repair it)."""
-    text = b"BT /F1 12 Tf 20 50 Td (CorrigoPro simulator) Tj ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, obj)
-    xref_at = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref_at)
-    return bytes(out)
+    """A valid one-page PDF."""
+    return one_page_pdf("CorrigoPro simulator", page=(200, 100), font_size=12, at=(20, 50))
 
 
 def _content_for(mime_type: str) -> bytes:

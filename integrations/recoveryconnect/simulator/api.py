@@ -80,37 +80,48 @@ class _Api(_Store):
         order = self._order_or_error(request, order_id)
         if isinstance(order, SimResponse):
             return order
+        return self._photos_answer(request, order, order.photos)
+
+    def _photos_answer(self, request: SimRequest, order: SimOrder, photos: list[SimPhoto]) -> SimResponse:
         data = [
             {
                 "id": photo.id,
                 "type": {"id": photo.type_id, "name": photo.type_name},
                 "order_id": order.internal_id,
                 "name": photo.name,
-                "photo_url": self._photo_url(request, photo.id),
+                "photo_url": self._signed_url(request, f"/photos/{photo.id}.jpg", PHOTO_URL_TTL_S),
             }
-            for photo in order.photos
+            for photo in photos
         ]
         return json_response(200, {"data": data})
 
-    def _sign(self, photo_id: int, expires: int) -> str:
-        return hmac.new(self._signing_key, f"{photo_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+    def _sign(self, path: str, expires: int) -> str:
+        return hmac.new(self._signing_key, f"{path}:{expires}".encode(), hashlib.sha256).hexdigest()
 
-    def _photo_url(self, request: SimRequest, photo_id: int) -> str:
-        # A pre-signed, short-lived URL, served by _photo_file until it expires (on the simulator clock).
-        expires = int(self.clock.now()) + PHOTO_URL_TTL_S
+    def _signed_url(self, request: SimRequest, path: str, ttl_s: int) -> str:
+        # A pre-signed, short-lived URL of a file under the mount (a photo, a document), served until it
+        # expires on the simulator clock. The path is signed, so one file's link opens no other.
+        expires = int(self.clock.now()) + ttl_s
         base = self.files_base_url or f"http://{request.header('Host') or '127.0.0.1'}{self.mount_prefix}"
-        return f"{base}/photos/{photo_id}.jpg?expires={expires}&signature={self._sign(photo_id, expires)}"
+        return f"{base}{path}?expires={expires}&signature={self._sign(path, expires)}"
 
-    def _photo_file(self, request: SimRequest, photo_id: str) -> SimResponse:
-        # The link is the credential: no bearer token is asked for, as with any pre-signed storage URL.
+    def _link_refused(self, request: SimRequest, path: str) -> SimResponse | None:
+        """Storage's answer to a link to `path` whose signature is off or whose time is up; None when it
+        holds. The link is the credential: no bearer token is asked for, as with any pre-signed URL."""
         expires_text, signature = request.query.get("expires", ""), request.query.get("signature", "")
-        expected = self._sign(int(photo_id), int(expires_text)) if expires_text.isdigit() else ""
+        expected = self._sign(path, int(expires_text)) if expires_text.isdigit() else ""
         if not expected or not hmac.compare_digest(signature.encode(), expected.encode()):
             return _storage_error(
                 403, "SignatureDoesNotMatch", "The request signature we calculated does not match."
             )
         if self.clock.now() > int(expires_text):
             return _storage_error(403, "AccessDenied", "Request has expired")
+        return None
+
+    def _photo_file(self, request: SimRequest, photo_id: str) -> SimResponse:
+        refused = self._link_refused(request, f"/photos/{int(photo_id)}.jpg")
+        if refused is not None:
+            return refused
         photo = self._find_photo(int(photo_id))
         broken = self.broken_photos.get(int(photo_id))
         if photo is None or broken == "missing":
@@ -198,17 +209,7 @@ class _Api(_Store):
         if isinstance(found, SimResponse):
             return found
         order, recovery = found
-        data = [
-            {
-                "id": photo.id,
-                "type": {"id": photo.type_id, "name": photo.type_name},
-                "order_id": order.internal_id,
-                "name": photo.name,
-                "photo_url": self._photo_url(request, photo.id),
-            }
-            for photo in recovery.photos
-        ]
-        return json_response(200, {"data": data})
+        return self._photos_answer(request, order, recovery.photos)
 
     def _upload(self, request: SimRequest, order_id: str, recovery_id: str) -> SimResponse:
         return self._store_upload(request, order_id, recovery_id, personal=False)

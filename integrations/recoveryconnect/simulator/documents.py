@@ -6,8 +6,6 @@ Field names follow docs/providers/recoveryconnect.md, "Documents" (the public pa
 from __future__ import annotations
 
 import calendar
-import hashlib
-import hmac
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 from integrations.recoveryconnect.simulator.api import _Api, _storage_error, _transfer_to
 from integrations.recoveryconnect.simulator.state import SimOrder
 from integrations.simkit import SimRequest, SimResponse, json_response
+from integrations.simkit.pictures import one_page_pdf
 
 FIRST_DOCUMENT_ID = 7300100
 # "a download link that expires after about 30 minutes"
@@ -49,26 +48,7 @@ class DocumentTransfer:
 
 def document_pdf(document_id: int, name: str) -> bytes:
     """What a document link serves: a real one-page PDF with the document's name on it."""
-    text = f"{name} (document {document_id})".replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode("latin-1", "replace")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return one_page_pdf(f"{name} (document {document_id})")
 
 
 def _document_dict(order_id: int, document: SimDocument) -> dict[str, Any]:
@@ -145,7 +125,9 @@ class _Documents(_Api):
                 if self.uploader_as_object
                 else document.uploaded_by,
                 "created_at": time.strftime(TIME_FORMAT, time.gmtime(document.created_at)),
-                "document_url": self._document_url(request, document.id),
+                "document_url": self._signed_url(
+                    request, f"/documents/{document.id}.pdf", DOCUMENT_URL_TTL_S
+                ),
             }
             for document in self.documents.get(order.internal_id, [])
         ]
@@ -179,26 +161,10 @@ class _Documents(_Api):
         )
         return True
 
-    def _sign_document(self, document_id: int, expires: int) -> str:
-        message = f"document:{document_id}:{expires}".encode()
-        return hmac.new(self._signing_key, message, hashlib.sha256).hexdigest()
-
-    def _document_url(self, request: SimRequest, document_id: int) -> str:
-        expires = int(self.clock.now()) + DOCUMENT_URL_TTL_S
-        base = self.files_base_url or f"http://{request.header('Host') or '127.0.0.1'}{self.mount_prefix}"
-        signature = self._sign_document(document_id, expires)
-        return f"{base}/documents/{document_id}.pdf?expires={expires}&signature={signature}"
-
     def _document_file(self, request: SimRequest, document_id: str) -> SimResponse:
-        # The link is the credential, as for photos: no bearer token.
-        expires_text, signature = request.query.get("expires", ""), request.query.get("signature", "")
-        expected = self._sign_document(int(document_id), int(expires_text)) if expires_text.isdigit() else ""
-        if not expected or not hmac.compare_digest(signature.encode(), expected.encode()):
-            return _storage_error(
-                403, "SignatureDoesNotMatch", "The request signature we calculated does not match."
-            )
-        if self.clock.now() > int(expires_text):
-            return _storage_error(403, "AccessDenied", "Request has expired")
+        refused = self._link_refused(request, f"/documents/{int(document_id)}.pdf")
+        if refused is not None:
+            return refused
         document = self._find_document(int(document_id))
         if document is None:
             return _storage_error(404, "NoSuchKey", "The specified key does not exist.")

@@ -70,6 +70,17 @@ class _Api(_Store):
         prop = self._property(body)
         return prop if isinstance(prop, SimResponse) else (body, prop)
 
+    def _photo_request(
+        self, request: SimRequest
+    ) -> tuple[dict[str, Any], SimProperty, SimPhoto] | SimResponse:
+        """A call about one photo of the property (`photo_id`): 578 when the property holds no such photo."""
+        target = self._request(request)
+        if isinstance(target, SimResponse):
+            return target
+        body, prop = target
+        photo = prop.find(_text(body.get("photo_id")))
+        return (body, prop, photo) if photo is not None else _fail("578", _NO_PHOTOS)
+
     def _create(self, request: SimRequest) -> SimResponse:
         target = self._request(request)
         if isinstance(target, SimResponse):
@@ -147,13 +158,10 @@ class _Api(_Store):
         return {"url": photo.url, "sample_url": sample, "photo_id": photo.photo_id, "tags": list(photo.tags)}
 
     def _delete(self, request: SimRequest) -> SimResponse:
-        target = self._request(request)
+        target = self._photo_request(request)
         if isinstance(target, SimResponse):
             return target
-        body, prop = target
-        photo = prop.find(_text(body.get("photo_id")))
-        if photo is None:
-            return _fail("578", _NO_PHOTOS)
+        _body, prop, photo = target
         if photo.is_main and prop.open:
             return _fail("400", "The main photo of an open property cannot be deleted")
         prop.remove(photo)

@@ -32,24 +32,29 @@ class _Gallery(_Api):
             return _fail("400", f"Invalid channel_room_id ('{_text(body.get('channel_room_id'))}')")
         return room
 
-    def _show(self, request: SimRequest) -> SimResponse:
+    def _room_request(
+        self, request: SimRequest
+    ) -> tuple[dict[str, Any], SimProperty, SimRoom | None] | SimResponse:
+        """A call that may name one of the property's rooms (`channel_room_id`): None when it names none."""
         target = self._request(request)
         if isinstance(target, SimResponse):
             return target
         body, prop = target
-        photo = prop.find(_text(body.get("photo_id")))
-        if photo is None:
-            return _fail("578", _NO_PHOTOS)
+        room = self._room(prop, body)
+        return room if isinstance(room, SimResponse) else (body, prop, room)
+
+    def _show(self, request: SimRequest) -> SimResponse:
+        target = self._photo_request(request)
+        if isinstance(target, SimResponse):
+            return target
+        *_, photo = target
         return _success(self._photo_dict(request, photo), "Image Fetched Successfully")
 
     def _update(self, request: SimRequest) -> SimResponse:
-        target = self._request(request)
+        target = self._photo_request(request)
         if isinstance(target, SimResponse):
             return target
-        body, prop = target
-        photo = prop.find(_text(body.get("photo_id")))
-        if photo is None:
-            return _fail("578", _NO_PHOTOS)
+        body, _prop, photo = target
         tags = body.get("tags")
         if not isinstance(tags, list) or any(not _is_int(tag) for tag in tags):
             return _fail("574", "Invalid image tags: tags must be a list of integers")
@@ -62,13 +67,10 @@ class _Gallery(_Api):
         return _success([], "Image Tags Updated Successfully")
 
     def _image_order(self, request: SimRequest) -> SimResponse:
-        target = self._request(request)
+        target = self._room_request(request)
         if isinstance(target, SimResponse):
             return target
-        body, prop = target
-        room = self._room(prop, body)
-        if isinstance(room, SimResponse):
-            return room
+        body, prop, room = target
         ids = _photo_ids(body)
         if ids is None:
             return _fail("578", _NO_PHOTOS)
@@ -88,13 +90,10 @@ class _Gallery(_Api):
         return _success([], "Image Order Updated Successfully")
 
     def _retrieve_associate(self, request: SimRequest) -> SimResponse:
-        target = self._request(request)
+        target = self._room_request(request)
         if isinstance(target, SimResponse):
             return target
-        body, prop = target
-        room = self._room(prop, body)
-        if isinstance(room, SimResponse):
-            return room
+        _body, prop, room = target
         if room is None:
             photos, ordered = list(prop.photos), prop.ordered
         else:
@@ -120,15 +119,12 @@ class _Gallery(_Api):
         return entry
 
     def _associate(self, request: SimRequest, *, add: bool) -> SimResponse:
-        target = self._request(request)
+        target = self._room_request(request)
         if isinstance(target, SimResponse):
             return target
-        body, prop = target
-        if "channel_room_id" not in body:
+        body, prop, room = target
+        if room is None:
             return _fail("400", "channel_room_id is required")
-        room = self._room(prop, body)
-        if isinstance(room, SimResponse) or room is None:
-            return room or _fail("400", "channel_room_id is required")
         ids = _photo_ids(body)
         if ids is None or any(prop.find(photo_id) is None for photo_id in ids):
             return _fail("578", _NO_PHOTOS)

@@ -1,30 +1,13 @@
 from __future__ import annotations
 
-from argparse import ArgumentParser
-from typing import Any
-
-from media_sync.management.jobcommand import JobCommand
-from media_sync.models import Operation, Provider
-from media_sync.services.audit import audit_name_items
-from media_sync.services.ids import parse_ids
+from media_sync.management.rc_options import OrderRefreshCommand
+from media_sync.models import Operation, TransferJob
 from media_sync.services.recoveryconnect import rc_refresh_start
 
 
-class Command(JobCommand):
-    provider = Provider.RECOVERYCONNECT
+class Command(OrderRefreshCommand):
     operation = Operation.RC_SYNC_PHOTOS
     help = "List an order's photos at RecoveryConnect and mirror them."
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--order", required=True, action="append", help="internal order id (repeatable)")
-        super().add_arguments(parser)
-
-    def refusal_about(self, options: dict[str, Any]) -> tuple[str, str]:
-        return audit_name_items([f"order {order}" for order in options["order"]], "orders"), ""
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        def start(enqueue: bool) -> Any:
-            order_ids = parse_ids(options["order"], what="order id")
-            return rc_refresh_start(order_ids=order_ids, triggered_by=options["user"], enqueue=enqueue)
-
-        self.start_job(options, start)
+    def refresh_start(self, *, order_ids: list[int], triggered_by: str, enqueue: bool) -> TransferJob:
+        return rc_refresh_start(order_ids=order_ids, triggered_by=triggered_by, enqueue=enqueue)

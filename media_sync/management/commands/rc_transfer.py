@@ -6,12 +6,12 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from media_sync.management.jobcommand import EXIT_FAILED, JobCommand
+from media_sync.management.rc_options import add_transfer_arguments, transfer_source_and_destinations
 from media_sync.models import ItemStatus, Operation, Provider, RecoveryConnectOrder, RecoveryConnectPhoto
 from media_sync.selectors import DoneBefore, rc_transfers_done
 from media_sync.services.audit import audit_name_items
 from media_sync.services.ids import parse_ids
 from media_sync.services.recoveryconnect import (
-    rc_check_destination_count,
     rc_refresh_start,
     rc_transfer_all_start,
     rc_transfer_photos_start,
@@ -29,14 +29,7 @@ class Command(JobCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--order", required=True, help="internal order id of the source order")
-        parser.add_argument(
-            "--to",
-            required=True,
-            action="append",
-            metavar="CLIENT_ORDER_ID",
-            help="destination client order id (repeatable)",
-        )
+        add_transfer_arguments(parser)
         parser.add_argument("--photo", action="append", metavar="PHOTO_ID", help="photo id (repeatable)")
         parser.add_argument(
             "--again",
@@ -53,9 +46,7 @@ class Command(JobCommand):
         self.operation = Operation.RC_TRANSFER_PHOTOS if options["photo"] else Operation.RC_TRANSFER_ALL
 
         def start(enqueue: bool) -> Any:
-            (order_id,) = parse_ids([options["order"]], what="order id")
-            destinations = parse_ids(options["to"])
-            rc_check_destination_count(destinations)
+            order_id, destinations = transfer_source_and_destinations(options)
             order = RecoveryConnectOrder.objects.filter(order_id=order_id).first() or self.mirror(
                 order_id, options["user"]
             )

@@ -4,9 +4,8 @@ from argparse import ArgumentParser
 from typing import Any
 
 from media_sync.management.jobcommand import JobCommand
+from media_sync.management.rc_options import add_transfer_arguments, transfer_source_and_destinations
 from media_sync.models import Operation, Provider, RecoveryConnectOrder
-from media_sync.services.ids import parse_ids
-from media_sync.services.recoveryconnect import rc_check_destination_count
 from media_sync.services.recoveryconnect_documents import (
     rc_transfer_documents_plan,
     rc_transfer_documents_start,
@@ -24,14 +23,7 @@ class Command(JobCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--order", required=True, help="internal order id of the source order")
-        parser.add_argument(
-            "--to",
-            required=True,
-            action="append",
-            metavar="CLIENT_ORDER_ID",
-            help="destination client order id (repeatable)",
-        )
+        add_transfer_arguments(parser)
         parser.add_argument(
             "--again",
             action="store_true",
@@ -45,9 +37,7 @@ class Command(JobCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         def start(enqueue: bool) -> Any:
-            (order_id,) = parse_ids([options["order"]], what="order id")
-            destinations = parse_ids(options["to"])
-            rc_check_destination_count(destinations)
+            order_id, destinations = transfer_source_and_destinations(options)
             order = RecoveryConnectOrder.objects.filter(order_id=order_id).first()
             if order is None:
                 raise InputRefused(
