@@ -19,6 +19,11 @@ SCHEDULES: dict[str, dict[str, Any]] = {
         "schedule_type": EVERY,
         "minutes": 1,
     },
+    "media-sync: seal the audit": {
+        "func": "media_sync.tasks.seal_audit",
+        "schedule_type": EVERY,
+        "minutes": 1,
+    },
     "media-sync: failure-rate alerts": {
         "func": "media_sync.tasks.check_alerts",
         "schedule_type": EVERY,

@@ -7,6 +7,7 @@ from media_sync.services.checks import jobs_check_due
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.retention import prune
 from media_sync.services.run import job_run
+from media_sync.services.seals import audit_seal
 from media_sync.services.suapi_gallery import su_galleries_refresh_all, su_tags_refresh_scheduled
 from media_sync.services.suapi_polls import su_poll_due
 from media_sync.services.thumbnails import thumbnails_make, thumbnails_sweep_stalled
@@ -51,6 +52,10 @@ def check_finished_jobs() -> int:
 
 def prune_old_rows() -> list[str]:
     return prune(dry_run=False).lines()
+
+
+def seal_audit() -> int:
+    return audit_seal()
 
 
 def make_thumbnails(provider: str, parent_id: int) -> None:

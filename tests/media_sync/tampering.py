@@ -1,0 +1,63 @@
+"""Playing someone who edits the audit behind the app's back: the append-only triggers dropped by hand,
+then put back exactly as migration 0030_audit_seals makes them."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from media_sync.models import AuditEvent, AuditKind, Outcome
+
+TABLE = "media_sync_auditevent"
+TRIGGERS = importlib.import_module("media_sync.migrations.0030_audit_seals")
+
+
+@contextmanager
+def triggers_dropped() -> Iterator[None]:
+    vendor = connection.vendor
+    with connection.cursor() as cursor:
+        for sql in TRIGGERS.DROP[vendor]:
+            cursor.execute(sql)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for sql in TRIGGERS.AUDIT[vendor]:
+                cursor.execute(sql)
+        assert_append_only()
+
+
+def assert_append_only() -> None:
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.update(message="rewritten")
+
+
+def old_row(*, minutes: int = 5, **fields: Any) -> AuditEvent:
+    """An audit row written `minutes` ago: past the sealers' safe point."""
+    values: dict[str, Any] = {
+        "kind": AuditKind.ITEM,
+        "provider": "recoveryconnect",
+        "operation": "rc_transfer_photos",
+        "outcome": Outcome.SUCCEEDED,
+        "timestamp": timezone.now() - timedelta(minutes=minutes),
+        **fields,
+    }
+    return AuditEvent.objects.create(**values)
+
+
+def edit(row_id: int, message: str) -> None:
+    """An UPDATE as someone with the database's password would write it (the triggers dropped)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {TABLE} SET message = %s WHERE id = %s", [message, row_id])  # noqa: S608
+
+
+def delete(row_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {TABLE} WHERE id = %s", [row_id])  # noqa: S608
