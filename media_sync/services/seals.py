@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -48,11 +49,23 @@ def canonical_value(value: Any) -> Any:
     return value
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+PLAIN = (str, int, bool)
+
+
+@lru_cache(maxsize=8)
+def _sorted_columns(names: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted((name, index) for index, name in enumerate(names)))
+
+
 def canonical(names: Sequence[str], values: Sequence[Any]) -> bytes:
     """The one canonical form of a row, from its column names and values (as `values_list` reads them)."""
-    pairs = zip(names, values, strict=True)
-    row = {name: canonical_value(value) for name, value in pairs if value is not None}
-    return json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    row: dict[str, Any] = {}
+    for name, index in _sorted_columns(tuple(names)):
+        value = values[index]
+        if value is not None:
+            row[name] = value if isinstance(value, PLAIN) else canonical_value(value)
+    return _ENCODER.encode(row).encode()
 
 
 def row_digest(names: Sequence[str], values: Sequence[Any]) -> bytes:

@@ -61,3 +61,13 @@ def edit(row_id: int, message: str) -> None:
 def delete(row_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {TABLE} WHERE id = %s", [row_id])  # noqa: S608
+
+
+def seal_rewritten(last_id: int) -> None:
+    """A seal's hash changed in place, its trigger dropped for that (the test's transaction restores it)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("DROP TRIGGER media_sync_auditseal_append_only ON media_sync_auditseal")
+        else:
+            cursor.execute("DROP TRIGGER media_sync_auditseal_no_update")
+        cursor.execute("UPDATE media_sync_auditseal SET hash = %s WHERE last_id = %s", ["f" * 64, last_id])

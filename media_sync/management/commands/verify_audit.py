@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from media_sync.management.commands.export_audit import iso_date
 from media_sync.management.jobcommand import EXIT_FAILED, add_sync_argument
+from media_sync.services.manifests import export_verify
 from media_sync.services.seals import Verification, audit_verify
 
 
@@ -23,15 +24,23 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--since", type=iso_date, help="check the seals made on or after this day")
+        parser.add_argument("--export", type=existing, help="an export's CSV file to check (with --manifest)")
+        parser.add_argument("--manifest", type=existing, help="the manifest written with that export")
         add_sync_argument(parser, always=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if bool(options["export"]) != bool(options["manifest"]):
+            raise CommandError("--export and --manifest go together", returncode=2)
+        if options["export"]:
+            problems = export_verify(export=options["export"], manifest_path=options["manifest"])
+            self.report(Verification(problems=problems), f"export {options['export'].name}")
+            return
         self.report(audit_verify(since=options["since"]), "audit")
 
     def report(self, result: Verification, what: str) -> None:
         for problem in result.problems:
             self.stdout.write(problem)
-        summary = f"{what}: {result.seals} seals, {result.rows} rows checked"
+        summary = f"{what}: {result.seals} seals, {result.rows} rows checked" if result.seals else what
         if result.ok:
             self.stdout.write(f"{summary}: intact")
             return
