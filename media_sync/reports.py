@@ -90,7 +90,7 @@ class _Echo:
         return value.removesuffix("\r\n") + "\n"
 
 
-def _writer() -> Any:
+def csv_writer() -> Any:
     # Told "\r\n" so that it quotes a cell holding a bare CR, as COPY does: unquoted, a spreadsheet
     # reads that CR as the end of the row, and the rest of the cell as a new row nothing neutralised.
     return csv.writer(_Echo(), lineterminator="\r\n")
@@ -102,7 +102,7 @@ def audit_csv_lines(
     """Header, then one line per audit row. On PostgreSQL (with UTC times) the database writes the CSV
     itself through COPY, formatting and neutralising in SQL; elsewhere rows are read in chunks. A `tally`
     (for a manifest) counts the rows and ids and hashes the bytes as they go, in the same pass."""
-    header = ("\ufeff" if bom else "") + _writer().writerow(COLUMNS)
+    header = ("\ufeff" if bom else "") + csv_writer().writerow(COLUMNS)
     ordered = events.order_by("timestamp", "id")
     if connection.vendor == "postgresql" and settings.TIME_ZONE == "UTC":
         pieces = _pieces(header, _copy_lines(ordered, tally))
@@ -126,7 +126,7 @@ def _pieces(header: str, lines: Iterator[str]) -> Iterator[str]:
 
 
 def _python_lines(events: QuerySet[AuditEvent], tally: ExportTally | None) -> Iterator[str]:
-    writer = _writer()
+    writer = csv_writer()
     if tally is not None:
         for row_id, *row in events.values_list("id", *COLUMNS).iterator(chunk_size=CHUNK_SIZE):
             tally.see(row_id)
@@ -184,7 +184,7 @@ SUMMARY_COLUMNS = ["day", "provider", "operation", "outcome", "count"]
 
 def summary_csv_lines(events: QuerySet[AuditEvent], *, bom: bool = False) -> Iterator[str]:
     """Item results counted per day x provider x operation x outcome (the database does the counting)."""
-    writer = _writer()
+    writer = csv_writer()
     if bom:
         yield "\ufeff"
     yield writer.writerow(SUMMARY_COLUMNS)

@@ -41,6 +41,11 @@ SCHEDULES: dict[str, dict[str, Any]] = {
         "func": "media_sync.tasks.check_finished_jobs",
         "schedule_type": Schedule.DAILY,
     },
+    # Does nothing until MEDIA_SYNC_AUDIT_ARCHIVE_AFTER_DAYS is set.
+    "media-sync: archive old audit rows": {
+        "func": "media_sync.tasks.archive_old_audit",
+        "schedule_type": Schedule.DAILY,
+    },
     "media-sync: prune old rows and files": {
         "func": "media_sync.tasks.prune_old_rows",
         "schedule_type": Schedule.DAILY,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from media_sync.services.alerts import alerts_check
+from media_sync.services.audit_archive import audit_archive_due
 from media_sync.services.checks import jobs_check_due
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.retention import prune
@@ -56,6 +57,10 @@ def prune_old_rows() -> list[str]:
 
 def seal_audit() -> int:
     return audit_seal()
+
+
+def archive_old_audit() -> list[str]:
+    return audit_archive_due()
 
 
 def make_thumbnails(provider: str, parent_id: int) -> None:

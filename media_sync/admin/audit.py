@@ -339,7 +339,9 @@ class AuditEventAdmin(ReadOnlyAdminMixin, TimelineViewsMixin):
         events = changelist.get_queryset(request)
         filename = f"audit-{timezone.localtime():%Y%m%d-%H%M%S}.csv"
         if signed:
-            return export_zip_response(events, filename=filename, bom=bom, filters=dict(request.GET.items()))
+            return export_zip_response(
+                events, filename=filename, bom=bom, filters={k: str(v) for k, v in request.GET.items()}
+            )
         response = StreamingHttpResponse(
             audit_csv_lines(events, bom=bom), content_type="text/csv; charset=utf-8"
         )

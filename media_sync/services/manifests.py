@@ -198,6 +198,9 @@ class _Sink:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
     def take(self) -> bytes:
         data = b"".join(self.parts)
         self.parts.clear()
@@ -209,7 +212,7 @@ def zip_stream(
 ) -> Iterator[bytes]:
     """A zip streamed as it is made: the CSV, then its manifest (made once the CSV has gone through)."""
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         with archive.open(csv_name, "w", force_zip64=True) as member:
             for piece in pieces:
                 member.write(piece.encode())

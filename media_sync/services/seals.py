@@ -114,7 +114,7 @@ def audit_seal(*, settle: timedelta = SETTLE) -> int:
     sealed = 0
     while True:
         last = AuditSeal.objects.order_by("-last_id").first()
-        after, previous = (last.last_id, last.hash) if last else (_archived_through(), GENESIS)
+        after, previous = (last.last_id, last.hash) if last else (archived_through(), GENESIS)
         ids: list[int] = []
         digests: list[bytes] = []
         rows = AuditEvent.objects.filter(id__gt=after).order_by("id").values_list(*names)[:SEAL_ROWS]
@@ -143,7 +143,7 @@ def audit_seal(*, settle: timedelta = SETTLE) -> int:
             return sealed
 
 
-def _archived_through() -> int:
+def archived_through() -> int:
     return AuditArchive.objects.aggregate(last=Max("last_id"))["last"] or 0
 
 
@@ -194,7 +194,7 @@ def audit_verify(*, since: date | None = None) -> Verification:
     audit_seal()
     names = column_names()
     result = Verification()
-    archived = _archived_through()
+    archived = archived_through()
     seals = AuditSeal.objects.order_by("last_id")
     previous = GENESIS
     if since is not None:

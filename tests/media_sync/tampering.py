@@ -3,6 +3,7 @@ then put back exactly as migration 0030_audit_seals makes them."""
 
 from __future__ import annotations
 
+import base64
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -71,3 +74,19 @@ def seal_rewritten(last_id: int) -> None:
         else:
             cursor.execute("DROP TRIGGER media_sync_auditseal_no_update")
         cursor.execute("UPDATE media_sync_auditseal SET hash = %s WHERE last_id = %s", ["f" * 64, last_id])
+
+
+def key_text(key: Ed25519PrivateKey) -> str:
+    """A key as MEDIA_SYNC_AUDIT_SIGNING_KEY takes it: base64 of its 32 bytes."""
+    raw = key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return base64.b64encode(raw).decode()
+
+
+@pytest.fixture(name="signing")
+def signing_key_set(settings: Any) -> Ed25519PrivateKey:
+    """A fresh signing key in the settings."""
+    key = Ed25519PrivateKey.generate()
+    settings.MEDIA_SYNC_AUDIT_SIGNING_KEY = key_text(key)
+    return key

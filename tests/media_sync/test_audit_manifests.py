@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import zipfile
@@ -19,23 +18,10 @@ from django.urls import reverse
 from media_sync.models import AuditEvent, AuditSeal
 from media_sync.services.manifests import export_verify, signing_key
 from tests.media_sync.factories import run_command
-from tests.media_sync.tampering import old_row, seal_rewritten
+from tests.media_sync.tampering import key_text, old_row, seal_rewritten
+from tests.media_sync.tampering import signing_key_set as _signing  # noqa: F401  (the `signing` fixture)
 
 pytestmark = pytest.mark.django_db
-
-
-def key_text(key: Ed25519PrivateKey) -> str:
-    raw = key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
-    return base64.b64encode(raw).decode()
-
-
-@pytest.fixture
-def signing(settings: Any) -> Ed25519PrivateKey:
-    key = Ed25519PrivateKey.generate()
-    settings.MEDIA_SYNC_AUDIT_SIGNING_KEY = key_text(key)
-    return key
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from media_sync.management.commands.export_audit import iso_date
 from media_sync.management.jobcommand import EXIT_FAILED, add_sync_argument
+from media_sync.services.audit_archive import archive_verify
 from media_sync.services.manifests import export_verify
 from media_sync.services.seals import Verification, audit_verify
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--since", type=iso_date, help="check the seals made on or after this day")
         parser.add_argument("--export", type=existing, help="an export's CSV file to check (with --manifest)")
         parser.add_argument("--manifest", type=existing, help="the manifest written with that export")
+        parser.add_argument("--archive", type=existing, help="an archive's directory to check on its own")
         add_sync_argument(parser, always=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -34,6 +36,11 @@ class Command(BaseCommand):
         if options["export"]:
             problems = export_verify(export=options["export"], manifest_path=options["manifest"])
             self.report(Verification(problems=problems), f"export {options['export'].name}")
+            return
+        if options["archive"]:
+            self.report(
+                Verification(problems=archive_verify(options["archive"])), f"archive {options['archive']}"
+            )
             return
         self.report(audit_verify(since=options["since"]), "audit")
 
