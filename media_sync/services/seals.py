@@ -20,9 +20,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Field, Max
 from django.utils import timezone
 
@@ -54,17 +55,29 @@ PLAIN = (str, int, bool)
 
 
 @lru_cache(maxsize=8)
-def _sorted_columns(names: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
-    return tuple(sorted((name, index) for index, name in enumerate(names)))
+def _layout(names: tuple[str, ...]) -> tuple[tuple[str, ...], itemgetter[Any], tuple[str, ...]]:
+    """For these columns: their names sorted, a getter of the values in that order, and the columns whose
+    values may need `canonical_value` (the model's dates and times, and any column it does not have)."""
+    fields = {f.attname: f for f in canonical_fields()}
+    ordered = sorted(range(len(names)), key=lambda index: names[index])
+    sorted_names = tuple(names[index] for index in ordered)
+    converted = tuple(
+        name
+        for name in sorted_names
+        if name not in fields or isinstance(fields[name], (models.DateField, models.DateTimeField))
+    )
+    return sorted_names, itemgetter(*ordered), converted
 
 
 def canonical(names: Sequence[str], values: Sequence[Any]) -> bytes:
     """The one canonical form of a row, from its column names and values (as `values_list` reads them)."""
-    row: dict[str, Any] = {}
-    for name, index in _sorted_columns(tuple(names)):
-        value = values[index]
-        if value is not None:
-            row[name] = value if isinstance(value, PLAIN) else canonical_value(value)
+    sorted_names, getter, converted = _layout(tuple(names))
+    sorted_values = getter(values) if len(names) > 1 else (getter(values),)
+    row = {name: value for name, value in zip(sorted_names, sorted_values, strict=True) if value is not None}
+    for name in converted:
+        value = row.get(name)
+        if value is not None and not isinstance(value, PLAIN):
+            row[name] = canonical_value(value)
     return _ENCODER.encode(row).encode()
 
 
