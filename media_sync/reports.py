@@ -108,7 +108,7 @@ def audit_csv_lines(
         pieces = _pieces(header, _copy_lines(ordered, tally))
     else:
         pieces = _pieces(header, _python_lines(ordered, tally))
-    yield from (tally.hashed(pieces) if tally else pieces)
+    yield from (pieces if tally is None else tally.hashed(pieces))
 
 
 def _pieces(header: str, lines: Iterator[str]) -> Iterator[str]:
@@ -127,13 +127,9 @@ def _pieces(header: str, lines: Iterator[str]) -> Iterator[str]:
 
 def _python_lines(events: QuerySet[AuditEvent], tally: ExportTally | None) -> Iterator[str]:
     writer = csv_writer()
-    if tally is not None:
-        for row_id, *row in events.values_list("id", *COLUMNS).iterator(chunk_size=CHUNK_SIZE):
+    for row_id, *row in events.values_list("id", *COLUMNS).iterator(chunk_size=CHUNK_SIZE):
+        if tally is not None:
             tally.see(row_id)
-            stamp = timezone.localtime(row[0]).isoformat(timespec="microseconds")
-            yield writer.writerow([stamp, *(neutralise(value) for value in row[1:])])
-        return
-    for row in events.values_list(*COLUMNS).iterator(chunk_size=CHUNK_SIZE):
         stamp = timezone.localtime(row[0]).isoformat(timespec="microseconds")
         yield writer.writerow([stamp, *(neutralise(value) for value in row[1:])])
 
