@@ -66,7 +66,7 @@ def _payload(manifest: dict[str, Any]) -> bytes:
 def manifest_sign(body: dict[str, Any]) -> dict[str, Any]:
     key = signing_key()
     if key is None:
-        return {**body, "signature": None, "unsigned": f"no {KEY_SETTING} was configured: not signed"}
+        return {**body, "signature": None, "unsigned": f"no {KEY_SETTING} was configured"}
     value = base64.b64encode(key.sign(_payload(body))).decode()
     public = public_key_text(key.public_key())
     return {**body, "signature": {"algorithm": "Ed25519", "public_key": public, "value": value}}

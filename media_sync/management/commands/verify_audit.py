@@ -51,7 +51,8 @@ class Command(BaseCommand):
         if result.ok:
             self.stdout.write(f"{summary}: intact")
             return
-        self.stderr.write(f"{summary}: {len(result.problems)} problems")
+        count = len(result.problems)
+        self.stderr.write(f"{summary}: {count} problem{'' if count == 1 else 's'}")
         sys.exit(EXIT_FAILED)
 
 
