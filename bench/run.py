@@ -26,6 +26,7 @@ from bench.common import RESULT_PREFIX  # noqa: E402
 PARTS: dict[str, list[str]] = {
     "throughput": ["bench/throughput.py"],
     "audit": ["bench/audit_scale.py"],
+    "audit_seals": ["bench/audit_seals.py"],
     "upload_memory": ["bench/upload_memory.py"],
     "image_intake": ["bench/image_intake.py"],
 }

@@ -395,3 +395,14 @@ if SENTRY_DSN:
     from config.observability import sentry_start
 
     sentry_start(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"))
+
+# --- The audit's seals, signed manifests and archives ----------------------------------------------
+# Ed25519 private key signing export and archive manifests: PEM, or base64 of its 32 bytes (or a file
+# named by MEDIA_SYNC_AUDIT_SIGNING_KEY_FILE). Unset: manifests are written, and say they are unsigned.
+MEDIA_SYNC_AUDIT_SIGNING_KEY = env_str("MEDIA_SYNC_AUDIT_SIGNING_KEY")
+# The daily archive schedule: audit rows older than this many days go to MEDIA_SYNC_AUDIT_ARCHIVE_DIR
+# (archive_audit). 0 (the default): never archived by the schedule.
+MEDIA_SYNC_AUDIT_ARCHIVE_AFTER_DAYS = env_int("MEDIA_SYNC_AUDIT_ARCHIVE_AFTER_DAYS", 0)
+MEDIA_SYNC_AUDIT_ARCHIVE_DIR = env_str(
+    "MEDIA_SYNC_AUDIT_ARCHIVE_DIR", str(BASE_DIR / "var" / "audit-archive")
+)

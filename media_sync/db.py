@@ -4,21 +4,36 @@ SQLite triggers cannot see who is connected, so the audit's trigger asks a funct
 connection registers: it answers "locked" unless a test's database teardown has asked otherwise. A
 connection without the function (sqlite3 on the command line, say) fails the statement: still refused.
 PostgreSQL needs none of this: its trigger refuses UPDATE and DELETE, and test teardown uses TRUNCATE.
+
+One path may delete audit rows: `audit_archiving()`, which services/audit_archive.py enters after an
+archive was written and verified. Inside it the triggers (migration 0031_audit_seals) let a DELETE through
+only for rows an `AuditArchive` row covers: on SQLite by a second registered function, on PostgreSQL by a
+transaction-local setting.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.backends.signals import connection_created
 
 GUARD_FUNCTION = "media_sync_audit_locked"
+ARCHIVING_FUNCTION = "media_sync_audit_archiving"
 _state = {"locked": True}
+# Per thread, as Django's connections are: another thread's connection never sees this one's archive.
+_archiving = threading.local()
 
 
 def _register(sender: Any, connection: Any, **kwargs: Any) -> None:
     if connection.vendor == "sqlite":
         connection.connection.create_function(GUARD_FUNCTION, 0, lambda: int(_state["locked"]))
+        connection.connection.create_function(
+            ARCHIVING_FUNCTION, 0, lambda: int(getattr(_archiving, "on", False))
+        )
 
 
 def install() -> None:
@@ -28,6 +43,43 @@ def install() -> None:
 def set_audit_locked(locked: bool) -> None:
     """Tests only: unlocked, the flush after a live-server test may empty the audit table."""
     _state["locked"] = locked
+
+
+AUDIT_TABLE = "media_sync_auditevent"
+# A DELETE of an audit row passes only inside the archive's guarded path (audit_archiving) and only for rows
+# an archive row already covers; UPDATE, and every other DELETE, is refused (migration 0031_audit_seals).
+_ARCHIVED = "OLD.id <= (SELECT COALESCE(MAX(last_id), 0) FROM media_sync_auditarchive)"
+AUDIT_TRIGGERS = {
+    "sqlite": [
+        f"CREATE TRIGGER {AUDIT_TABLE}_no_update BEFORE UPDATE ON {AUDIT_TABLE} WHEN {GUARD_FUNCTION}() "
+        f"BEGIN SELECT RAISE(ABORT, '{AUDIT_TABLE} is append-only: UPDATE refused'); END",
+        f"CREATE TRIGGER {AUDIT_TABLE}_no_delete BEFORE DELETE ON {AUDIT_TABLE} WHEN {GUARD_FUNCTION}() "
+        f"AND NOT ({ARCHIVING_FUNCTION}() AND {_ARCHIVED}) "
+        f"BEGIN SELECT RAISE(ABORT, '{AUDIT_TABLE} is append-only: DELETE refused'); END",
+    ],
+    "postgresql": [
+        f"""CREATE OR REPLACE FUNCTION {AUDIT_TABLE}_append_only() RETURNS trigger AS $$
+        BEGIN
+            IF TG_OP = 'DELETE' AND current_setting('media_sync.archiving', true) = 'on' AND {_ARCHIVED} THEN
+                RETURN OLD;
+            END IF;
+            RAISE EXCEPTION '{AUDIT_TABLE} is append-only: % refused', TG_OP
+                USING ERRCODE = 'restrict_violation';
+        END;
+        $$ LANGUAGE plpgsql""",
+        f"CREATE TRIGGER {AUDIT_TABLE}_append_only BEFORE UPDATE OR DELETE ON {AUDIT_TABLE} "
+        f"FOR EACH ROW EXECUTE FUNCTION {AUDIT_TABLE}_append_only()",
+    ],
+}
+# The audit's triggers dropped (the function stays): before AUDIT_TRIGGERS re-creates them, and by the tests
+# that play someone editing the table behind the app's back.
+AUDIT_TRIGGERS_DROP = {
+    "sqlite": [
+        f"DROP TRIGGER IF EXISTS {AUDIT_TABLE}_no_update",
+        f"DROP TRIGGER IF EXISTS {AUDIT_TABLE}_no_delete",
+    ],
+    "postgresql": [f"DROP TRIGGER IF EXISTS {AUDIT_TABLE}_append_only ON {AUDIT_TABLE}"],
+}
 
 
 def append_only_sql(table: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -72,3 +124,22 @@ def run_sql(statements: dict[str, list[str]]) -> Any:
             schema_editor.execute(sql, params=None)  # no placeholders: the SQL has a literal %
 
     return apply
+
+
+@contextmanager
+def audit_archiving() -> Iterator[None]:
+    """The one guarded path allowed to delete audit rows: inside it, in one transaction, rows that an
+    archive row already covers may be deleted. Nothing else changes: UPDATE is still refused."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL media_sync.archiving = 'on'")
+            yield
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL media_sync.archiving = 'off'")
+            return
+        _archiving.on = True
+        try:
+            yield
+        finally:
+            _archiving.on = False

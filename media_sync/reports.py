@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -54,27 +56,59 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+@dataclass
+class ExportTally:
+    """Counted while the CSV streams: rows and ids (in the file's order), bytes and their SHA-256."""
+
+    rows: int = 0
+    first_id: int | None = None
+    last_id: int | None = None
+    min_id: int | None = None
+    max_id: int | None = None
+    size: int = 0
+    hasher: Any = field(default_factory=hashlib.sha256)
+
+    def see(self, row_id: int) -> None:
+        self.rows += 1
+        if self.first_id is None:
+            self.first_id = self.min_id = self.max_id = row_id
+        self.last_id = row_id
+        self.min_id = min(self.min_id or row_id, row_id)
+        self.max_id = max(self.max_id or row_id, row_id)
+
+    def hashed(self, pieces: Iterator[str]) -> Iterator[str]:
+        for piece in pieces:
+            data = piece.encode()
+            self.hasher.update(data)
+            self.size += len(data)
+            yield piece
+
+
 class _Echo:
     def write(self, value: str) -> str:
         # Each line ends with "\n", as PostgreSQL's COPY writes it: both ways give the same file.
         return value.removesuffix("\r\n") + "\n"
 
 
-def _writer() -> Any:
+def csv_writer() -> Any:
     # Told "\r\n" so that it quotes a cell holding a bare CR, as COPY does: unquoted, a spreadsheet
     # reads that CR as the end of the row, and the rest of the cell as a new row nothing neutralised.
     return csv.writer(_Echo(), lineterminator="\r\n")
 
 
-def audit_csv_lines(events: QuerySet[AuditEvent], *, bom: bool = False) -> Iterator[str]:
+def audit_csv_lines(
+    events: QuerySet[AuditEvent], *, bom: bool = False, tally: ExportTally | None = None
+) -> Iterator[str]:
     """Header, then one line per audit row. On PostgreSQL (with UTC times) the database writes the CSV
-    itself through COPY, formatting and neutralising in SQL; elsewhere rows are read in chunks."""
-    header = ("\ufeff" if bom else "") + _writer().writerow(COLUMNS)
+    itself through COPY, formatting and neutralising in SQL; elsewhere rows are read in chunks. A `tally`
+    (for a manifest) counts the rows and ids and hashes the bytes as they go, in the same pass."""
+    header = ("\ufeff" if bom else "") + csv_writer().writerow(COLUMNS)
     ordered = events.order_by("timestamp", "id")
     if connection.vendor == "postgresql" and settings.TIME_ZONE == "UTC":
-        yield from _pieces(header, _copy_lines(ordered))
+        pieces = _pieces(header, _copy_lines(ordered, tally))
     else:
-        yield from _pieces(header, _python_lines(ordered))
+        pieces = _pieces(header, _python_lines(ordered, tally))
+    yield from (pieces if tally is None else tally.hashed(pieces))
 
 
 def _pieces(header: str, lines: Iterator[str]) -> Iterator[str]:
@@ -91,16 +125,19 @@ def _pieces(header: str, lines: Iterator[str]) -> Iterator[str]:
         yield "".join(batch)
 
 
-def _python_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
-    writer = _writer()
-    for row in events.values_list(*COLUMNS).iterator(chunk_size=CHUNK_SIZE):
+def _python_lines(events: QuerySet[AuditEvent], tally: ExportTally | None) -> Iterator[str]:
+    writer = csv_writer()
+    for row_id, *row in events.values_list("id", *COLUMNS).iterator(chunk_size=CHUNK_SIZE):
+        if tally is not None:
+            tally.see(row_id)
         stamp = timezone.localtime(row[0]).isoformat(timespec="microseconds")
         yield writer.writerow([stamp, *(neutralise(value) for value in row[1:])])
 
 
-def _copy_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
-    """The same columns, cells and order, produced by PostgreSQL's COPY and streamed in its chunks."""
-    columns: dict[str, Any] = {}
+def _copy_lines(events: QuerySet[AuditEvent], tally: ExportTally | None) -> Iterator[str]:
+    """The same columns, cells and order, produced by PostgreSQL's COPY and streamed in its chunks. With a
+    tally, the row's id comes first (a bare number: never quoted) and is cut off each row."""
+    columns: dict[str, Any] = {"csv_id": F("id")} if tally is not None else {}
     for name in COLUMNS:
         if name == "timestamp":
             columns[f"csv_{name}"] = Func(F(name), template=ISO_UTC, output_field=CharField())
@@ -125,6 +162,10 @@ def _copy_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
     ):
         # COPY hands over one row at a time: decode them a piece at a time, not a million times.
         for chunk in copy:
+            if tally is not None:
+                comma = bytes(chunk[:24]).index(b",")
+                tally.see(int(bytes(chunk[:comma])))
+                chunk = chunk[comma + 1 :]
             buffer += chunk
             if len(buffer) >= PIECE_CHARS:
                 yield decoder.decode(bytes(buffer))
@@ -139,7 +180,7 @@ SUMMARY_COLUMNS = ["day", "provider", "operation", "outcome", "count"]
 
 def summary_csv_lines(events: QuerySet[AuditEvent], *, bom: bool = False) -> Iterator[str]:
     """Item results counted per day x provider x operation x outcome (the database does the counting)."""
-    writer = _writer()
+    writer = csv_writer()
     if bom:
         yield "\ufeff"
     yield writer.writerow(SUMMARY_COLUMNS)
@@ -176,7 +217,7 @@ TRIAGE_COLUMNS = {
 
 def triage_csv_lines(events: QuerySet[TriageEvent], *, bom: bool = False) -> Iterator[str]:
     """Header, then one line per triage event, oldest first, a chunk at a time, cells neutralised."""
-    writer = _writer()
+    writer = csv_writer()
     header = ("\ufeff" if bom else "") + writer.writerow(list(TRIAGE_COLUMNS))
     rows = events.order_by("timestamp", "id").values_list(*TRIAGE_COLUMNS.values())
     lines = (

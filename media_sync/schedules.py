@@ -19,6 +19,11 @@ SCHEDULES: dict[str, dict[str, Any]] = {
         "schedule_type": EVERY,
         "minutes": 1,
     },
+    "media-sync: seal the audit": {
+        "func": "media_sync.tasks.seal_audit",
+        "schedule_type": EVERY,
+        "minutes": 1,
+    },
     "media-sync: failure-rate alerts": {
         "func": "media_sync.tasks.check_alerts",
         "schedule_type": EVERY,
@@ -39,6 +44,11 @@ SCHEDULES: dict[str, dict[str, Any]] = {
     # Mails only with MEDIA_SYNC_TRIAGE_SUMMARY on: the task does nothing otherwise.
     "media-sync: daily summary of open failures": {
         "func": "media_sync.tasks.send_triage_summary",
+        "schedule_type": Schedule.DAILY,
+    },
+    # Does nothing until MEDIA_SYNC_AUDIT_ARCHIVE_AFTER_DAYS is set.
+    "media-sync: archive old audit rows": {
+        "func": "media_sync.tasks.archive_old_audit",
         "schedule_type": Schedule.DAILY,
     },
     "media-sync: prune old rows and files": {

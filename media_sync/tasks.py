@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from media_sync.models import TransferJob
 from media_sync.services.alerts import alerts_check
+from media_sync.services.audit_archive import audit_archive_due
 from media_sync.services.checks import job_check, jobs_check_due
 from media_sync.services.jobs import jobs_sweep_stale
 from media_sync.services.retention import prune
 from media_sync.services.run import job_run
+from media_sync.services.seals import audit_seal
 from media_sync.services.suapi_gallery import su_galleries_refresh_all, su_tags_refresh_scheduled
 from media_sync.services.suapi_polls import su_poll_due
 from media_sync.services.thumbnails import thumbnails_make, thumbnails_sweep_stalled
@@ -61,6 +63,14 @@ def check_finished_jobs() -> int:
 
 def prune_old_rows() -> list[str]:
     return prune(dry_run=False).lines()
+
+
+def seal_audit() -> int:
+    return audit_seal()
+
+
+def archive_old_audit() -> list[str]:
+    return audit_archive_due()
 
 
 def make_thumbnails(provider: str, parent_id: int) -> None:

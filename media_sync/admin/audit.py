@@ -54,6 +54,7 @@ from media_sync.selectors import (
     item_counts,
     jobs_open,
 )
+from media_sync.services.manifests import export_signed, zip_stream
 
 SUBJECT_LISTS = {"order": "recoveryconnectorder", "work order": "corrigoworkorder", "property": "suproperty"}
 # The changelist's own parameters (page, order, search, its error flag, show all, facets).
@@ -324,6 +325,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, TimelineViewsMixin):
             raise PermissionDenied
         params = request.GET.copy()
         bom = params.pop("bom", None) is not None
+        signed = params.pop("manifest", None) is not None
         request.GET = params  # type: ignore[assignment]  # the list's own filters, less ours
         if bad := self.bad_params(request):
             for reason in bad.values():
@@ -336,8 +338,23 @@ class AuditEventAdmin(ReadOnlyAdminMixin, TimelineViewsMixin):
         changelist = self.get_changelist_instance(request)
         events = changelist.get_queryset(request)
         filename = f"audit-{timezone.localtime():%Y%m%d-%H%M%S}.csv"
+        if signed:
+            return export_zip_response(
+                events, filename=filename, bom=bom, filters={k: str(v) for k, v in request.GET.items()}
+            )
         response = StreamingHttpResponse(
             audit_csv_lines(events, bom=bom), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+
+def export_zip_response(
+    events: QuerySet[AuditEvent], *, filename: str, bom: bool, filters: dict[str, str]
+) -> StreamingHttpResponse:
+    """The CSV and its signed manifest in one zip, streamed: the manifest follows the last row."""
+    pieces, manifest = export_signed(events, csv_name=filename, bom=bom, filters=filters)
+    body = zip_stream(csv_name=filename, pieces=pieces, manifest=manifest)
+    response = StreamingHttpResponse(body, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{filename.removesuffix(".csv")}.zip"'
+    return response

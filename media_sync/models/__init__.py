@@ -20,6 +20,7 @@ from media_sync.models.recoveryconnect import (
     RecoveryConnectPhoto,
     RecoveryConnectRecovery,
 )
+from media_sync.models.seals import AuditArchive, AuditSeal
 from media_sync.models.suapi import BatchStatus, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
 from media_sync.models.suapi_gallery import GalleryOrigin, SuGalleryPhoto, SuRoom, SuTag
 from media_sync.models.triage import (
@@ -37,8 +38,10 @@ __all__ = [
     "FINISHED_JOB_STATUSES",
     "JOB_TITLES",
     "STILL_OPEN",
+    "AuditArchive",
     "AuditEvent",
     "AuditKind",
+    "AuditSeal",
     "BatchStatus",
     "CheckResult",
     "CorrigoAttachment",

@@ -74,7 +74,7 @@ class FailureGroup(models.Model):
 
 
 class TriageEvent(models.Model):
-    """Append-only, like the audit: a database trigger refuses UPDATE and DELETE (migration 0030)."""
+    """Append-only, like the audit: a database trigger refuses UPDATE and DELETE (migration 0030_triage)."""
 
     timestamp = models.DateTimeField(default=timezone.now)
     group = models.ForeignKey(FailureGroup, on_delete=models.PROTECT, related_name="events")

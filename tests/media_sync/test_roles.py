@@ -57,6 +57,7 @@ PAGES = {
     **{reverse(f"admin:media_sync_{name}_changelist"): {"Operators", "Team leads"} for name in LISTS},
     reverse("admin:media_sync_dashboard"): {"Operators", "Team leads"},
     reverse("admin:media_sync_auditevent_export"): {"Team leads"},
+    reverse("admin:media_sync_auditevent_export") + "?manifest=1": {"Team leads"},
     reverse("admin:media_sync_auditevent_summary"): {"Team leads"},
     reverse("admin:media_sync_recoveryconnectorder_add"): {"Operators"},
     reverse("admin:media_sync_corrigoworkorder_add"): {"Operators"},

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from argparse import ArgumentParser
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from media_sync.management.jobcommand import add_sync_argument
 from media_sync.models import Outcome, Provider
 from media_sync.reports import audit_csv_lines, summary_csv_lines
 from media_sync.selectors import audit_filter
+from media_sync.services.manifests import export_signed, manifest_text
 
 
 def iso_date(value: str) -> date:
@@ -35,6 +37,10 @@ class Command(BaseCommand):
             action="store_true",
             help="counts per day, provider, operation and outcome instead of rows",
         )
+        parser.add_argument(
+            "--manifest",
+            help="also write a signed manifest (rows, ids, seals, the file's SHA-256) to this file",
+        )
         add_sync_argument(parser, always=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -46,13 +52,25 @@ class Command(BaseCommand):
             provider=options["provider"],
             outcome=options["outcome"],
         )
-        lines = (summary_csv_lines if options["summary"] else audit_csv_lines)(events, bom=options["bom"])
+        manifest: Callable[[], dict[str, Any]] | None = None
+        if options["manifest"]:
+            if options["summary"]:
+                raise CommandError("--manifest is for the rows, not --summary", returncode=2)
+            filters = {k: str(options[k]) for k in ("since", "until", "provider", "outcome") if options[k]}
+            name = Path(options["output"]).name if options["output"] != "-" else "audit.csv"
+            lines, manifest = export_signed(events, csv_name=name, bom=options["bom"], filters=filters)
+        else:
+            lines = (summary_csv_lines if options["summary"] else audit_csv_lines)(events, bom=options["bom"])
         if options["output"] == "-":
             for line in lines:
                 self.stdout.write(line, ending="")
-            return
+        else:
+            self.write_file(Path(options["output"]), lines)
+        if manifest is not None:
+            self.write_file(Path(options["manifest"]), iter([manifest_text(manifest())]))
+
+    def write_file(self, target: Path, lines: Iterator[str]) -> None:
         # Written beside the target and renamed at the end: a failed export never leaves half a file.
-        target = Path(options["output"])
         partial = target.with_name(target.name + ".partial")
         try:
             with partial.open("w", encoding="utf-8", newline="") as out:
