@@ -28,6 +28,8 @@ _READ = [
     "view_suroom",
     "view_sutag",
 ]
+# Saved views (a filtered list kept under a name): each saves, renames and deletes their own.
+_SAVED_VIEWS = ["view_savedview", "add_savedview", "change_savedview", "delete_savedview"]
 ROLES: dict[str, list[str]] = {
     # Run transfers, uploads and batches; read the audit.
     OPERATORS: [
@@ -41,9 +43,11 @@ ROLES: dict[str, list[str]] = {
         # A room's channel_room_id and name, kept by hand like a property's ids.
         "add_suroom",
         "change_suroom",
+        *_SAVED_VIEWS,
     ],
     # Read everything and export the audit; run nothing.
-    TEAM_LEADS: [*_READ, "export_auditevent"],
+    # Team leads also keep the team's shared views tidy (rename or delete anyone's shared view).
+    TEAM_LEADS: [*_READ, "export_auditevent", *_SAVED_VIEWS, "manage_shared_savedview"],
 }
 
 

@@ -20,6 +20,7 @@ from media_sync.models.recoveryconnect import (
     RecoveryConnectPhoto,
     RecoveryConnectRecovery,
 )
+from media_sync.models.saved_views import SavedView
 from media_sync.models.suapi import BatchStatus, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
 from media_sync.models.suapi_gallery import GalleryOrigin, SuGalleryPhoto, SuRoom, SuTag
 from media_sync.models.vocabulary import JOB_TITLES, Operation, Outcome, Provider
@@ -50,6 +51,7 @@ __all__ = [
     "RecoveryConnectOrder",
     "RecoveryConnectPhoto",
     "RecoveryConnectRecovery",
+    "SavedView",
     "SuBatch",
     "SuBatchPhoto",
     "SuGalleryPhoto",
