@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from django.db.models import Count, Max, Model, Q, QuerySet
+from django.db.models import Count, Exists, Max, Model, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -114,10 +114,27 @@ class DayVolume:
     failed: int
 
 
+def item_endings(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    """Of these item results, each item's last one: an item that failed, was retried and then succeeded
+    counts once, as a success, on the day it succeeded. A result followed by any later row of the same
+    item (job, item, destination) is left out, a pending one too: that item had not ended yet."""
+    later = AuditEvent.objects.filter(
+        Q(timestamp__gt=OuterRef("timestamp")) | Q(timestamp=OuterRef("timestamp"), id__gt=OuterRef("id")),
+        kind=AuditKind.ITEM,
+        job=OuterRef("job"),
+        item=OuterRef("item"),
+        destination=OuterRef("destination"),
+    )
+    return events.filter(~Exists(later))
+
+
 def dashboard_volume(*, since: date, until: date) -> list[DayVolume]:
-    """Item results per provider per day, and how many failed (one grouped query over the date range)."""
+    """Items that ended per provider per day, and how many of them failed in the end: each item once, by
+    its last result (`item_endings`), not once per attempt (one grouped query over the date range)."""
     rows = (
-        audit_filter(since=since, until=until, queryset=AuditEvent.objects.filter(kind=AuditKind.ITEM))
+        item_endings(
+            audit_filter(since=since, until=until, queryset=AuditEvent.objects.filter(kind=AuditKind.ITEM))
+        )
         .exclude(outcome=Outcome.PENDING)
         .annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone()))
         .values("day", "provider")
