@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -29,6 +30,13 @@ def viewable_lists(request: HttpRequest, site: admin.AdminSite = admin.site) -> 
         for model, model_admin in site._registry.items()
         if model_admin.has_view_permission(request)
     ]
+
+
+def signed_in(request: HttpRequest) -> User:
+    """The person asking (every admin view is behind the login)."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
 
 
 class SaveViewForm(forms.Form):
@@ -54,18 +62,18 @@ class SavedViewAdmin(ForgivingListMixin, admin.ModelAdmin):
             # Whoever may not see saved views at all is refused (403) by the page, as on every other
             # model, rather than told this one does not exist.
             return super().get_queryset(request)
-        return saved_views_visible(user=request.user, viewable=viewable_lists(request, self.admin_site))
+        return saved_views_visible(user=signed_in(request), viewable=viewable_lists(request, self.admin_site))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # saved from the list it shows ("Save this view")
 
     def has_change_permission(self, request: HttpRequest, obj: SavedView | None = None) -> bool:
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or saved_view_may_change(user=request.user, view=obj))
+        return allowed and (obj is None or saved_view_may_change(user=signed_in(request), view=obj))
 
     def has_delete_permission(self, request: HttpRequest, obj: SavedView | None = None) -> bool:
         allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or saved_view_may_change(user=request.user, view=obj))
+        return allowed and (obj is None or saved_view_may_change(user=signed_in(request), view=obj))
 
     @admin.display(description="saved view", ordering="name")
     def open_link(self, view: SavedView) -> str:
@@ -103,7 +111,7 @@ class SavedViewAdmin(ForgivingListMixin, admin.ModelAdmin):
         data: dict[str, Any] = form.cleaned_data
         try:
             view = saved_view_save(
-                owner=request.user,
+                owner=signed_in(request),
                 name=data["name"],
                 shared=data["shared"],
                 changelist=data["changelist"],

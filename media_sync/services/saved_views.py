@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from urllib.parse import parse_qsl, urlencode
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from media_sync.models import SavedView
@@ -35,7 +35,7 @@ def saved_view_query(raw: str) -> str:
 
 def saved_view_save(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     name: str,
     shared: bool,
     changelist: str,
@@ -54,7 +54,7 @@ def saved_view_save(
 
 
 def saved_views_visible(
-    *, user: AbstractBaseUser, viewable: Collection[str], changelist: str | None = None
+    *, user: User, viewable: Collection[str], changelist: str | None = None
 ) -> QuerySet[SavedView]:
     """The views this person sees: their own and the shared ones, of lists they may view (of one list
     when `changelist` is given), by name."""
@@ -66,7 +66,7 @@ def saved_views_visible(
     )
 
 
-def saved_view_may_change(*, user: AbstractBaseUser, view: SavedView) -> bool:
+def saved_view_may_change(*, user: User, view: SavedView) -> bool:
     """Its owner may rename, share, unshare or delete a view; a shared one also whoever keeps the team's
     shared views (team leads: `manage_shared_savedview`)."""
     return view.owner_id == user.pk or (view.shared and user.has_perm("media_sync.manage_shared_savedview"))

@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
-from media_sync.admin.saved_views import SAVE_PERMISSION, viewable_lists
+from media_sync.admin.saved_views import SAVE_PERMISSION, signed_in, viewable_lists
 from media_sync.models import SavedView
 from media_sync.services.refusals import InputRefused
 from media_sync.services.saved_views import saved_view_query, saved_views_visible
@@ -30,7 +30,7 @@ def _current_query(query: str) -> str | None:
 def saved_views_panel(context: template.Context) -> dict[str, Any]:
     request, changelist = context["request"], context["cl"]
     label = changelist.opts.label_lower
-    visible = saved_views_visible(user=request.user, viewable=viewable_lists(request), changelist=label)
+    visible = saved_views_visible(user=signed_in(request), viewable=viewable_lists(request), changelist=label)
     found = list(visible[: SHOWN + 1])
     query = request.GET.urlencode()
     current = _current_query(query)
@@ -51,7 +51,7 @@ def saved_views_home(context: template.Context) -> dict[str, Any]:
     request = context["request"]
     if not request.user.has_perm("media_sync.view_savedview"):
         return {"views": []}
-    found = list(saved_views_visible(user=request.user, viewable=viewable_lists(request))[: SHOWN + 1])
+    found = list(saved_views_visible(user=signed_in(request), viewable=viewable_lists(request))[: SHOWN + 1])
     return {
         "views": [(view, view.url()) for view in found[:SHOWN]],
         "more": len(found) > SHOWN,

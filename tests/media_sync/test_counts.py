@@ -67,7 +67,8 @@ def test_the_job_page_counts_items_and_shows_each_item_s_attempts(client: Client
     assert (steady.status, steady.attempts) == (ItemStatus.SUCCEEDED, 3)
     row = page.split(f'id="item-{steady.pk}"')[1].split("</tr>")[0]
     assert re.search(r'class="item-attempts"[^>]*>\s*<a [^>]*>3 attempts</a>', row)
-    audit = reverse("admin:media_sync_auditevent_changelist") + f"?job={job.pk}&amp;kind__exact=item&amp;q={STEADY}"
+    audit_list = reverse("admin:media_sync_auditevent_changelist")
+    audit = f"{audit_list}?job={job.pk}&amp;kind__exact=item&amp;q={STEADY}"
     assert audit in row
     attempts = client.get(audit.replace("&amp;", "&")).context["cl"]
     assert [e.outcome for e in attempts.result_list] == [Outcome.SUCCEEDED, Outcome.FAILED, Outcome.FAILED]
