@@ -48,7 +48,7 @@ class SaveViewForm(forms.Form):
 
 @admin.register(SavedView)
 class SavedViewAdmin(ForgivingListMixin, admin.ModelAdmin):
-    list_display = ["open_link", "list_label", "query_shown", "shared", "owner", "created_at"]
+    list_display = ["open_link", "list_label", "query_shown", "shared", "owner", "created_at", "manage_link"]
     list_display_links = None
     list_filter = ["shared"]
     search_fields = ["name"]
@@ -78,6 +78,13 @@ class SavedViewAdmin(ForgivingListMixin, admin.ModelAdmin):
     @admin.display(description="saved view", ordering="name")
     def open_link(self, view: SavedView) -> str:
         return format_html('<a href="{}">{}</a>', view.url(), view.name)
+
+    @admin.display(description="")
+    def manage_link(self, view: SavedView) -> str:
+        if not getattr(view, "may_change", False):
+            return ""
+        url = reverse("admin:media_sync_savedview_change", args=[view.pk])
+        return format_html('<a href="{}">Rename or delete</a>', url)
 
     @admin.display(description="list", ordering="changelist")
     def list_label(self, view: SavedView) -> str:

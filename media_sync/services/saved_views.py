@@ -9,7 +9,7 @@ from collections.abc import Collection
 from urllib.parse import parse_qsl, urlencode
 
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from media_sync.models import SavedView
 from media_sync.models.saved_views import QUERY_MAX_LENGTH
@@ -57,10 +57,12 @@ def saved_views_visible(
     *, user: User, viewable: Collection[str], changelist: str | None = None
 ) -> QuerySet[SavedView]:
     """The views this person sees: their own and the shared ones, of lists they may view (of one list
-    when `changelist` is given), by name."""
+    when `changelist` is given), by name; each with `may_change` (`saved_view_may_change`, in SQL)."""
     lists = list(viewable) if changelist is None else [changelist] if changelist in viewable else []
+    may_change = Q(owner=user) | Q(shared=True) if _manages_shared(user) else Q(owner=user)
     return (
         SavedView.objects.filter(Q(owner=user) | Q(shared=True), changelist__in=lists)
+        .annotate(may_change=ExpressionWrapper(may_change, output_field=BooleanField()))
         .select_related("owner")
         .order_by("name", "id")
     )
@@ -69,4 +71,8 @@ def saved_views_visible(
 def saved_view_may_change(*, user: User, view: SavedView) -> bool:
     """Its owner may rename, share, unshare or delete a view; a shared one also whoever keeps the team's
     shared views (team leads: `manage_shared_savedview`)."""
-    return view.owner_id == user.pk or (view.shared and user.has_perm("media_sync.manage_shared_savedview"))
+    return view.owner_id == user.pk or (view.shared and _manages_shared(user))
+
+
+def _manages_shared(user: User) -> bool:
+    return user.has_perm("media_sync.manage_shared_savedview")

@@ -30,6 +30,8 @@ def _current_query(query: str) -> str | None:
 def saved_views_panel(context: template.Context) -> dict[str, Any]:
     request, changelist = context["request"], context["cl"]
     label = changelist.opts.label_lower
+    if label == SavedView._meta.label_lower:
+        return {"hidden": True}  # the saved views' own list is where they are renamed, not one to save
     visible = saved_views_visible(user=signed_in(request), viewable=viewable_lists(request), changelist=label)
     found = list(visible[: SHOWN + 1])
     query = request.GET.urlencode()
@@ -38,7 +40,7 @@ def saved_views_panel(context: template.Context) -> dict[str, Any]:
         "views": [(view, view.url(), view.query == current) for view in found[:SHOWN]],
         "more": len(found) > SHOWN,
         "all_url": reverse("admin:media_sync_savedview_changelist") + f"?changelist={label}",
-        "can_save": request.user.has_perm(SAVE_PERMISSION) and label != SavedView._meta.label_lower,
+        "can_save": request.user.has_perm(SAVE_PERMISSION),
         "save_url": reverse("admin:media_sync_savedview_save"),
         "changelist": label,
         "query": query,

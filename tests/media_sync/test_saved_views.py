@@ -114,6 +114,10 @@ def test_a_shared_view_is_seen_by_the_team_and_kept_tidy_by_team_leads(client: C
     assert oscar.get(change).status_code == 200
     assert oscar.post(change, {"name": "Oscar's now"}).status_code == 403
     assert oscar.post(delete, {"post": "yes"}).status_code == 403
+    assert ">Rename or delete</a>" not in oscar.get(VIEWS).text
+    assert (
+        ">Rename or delete</a>" in leo.get(VIEWS).text and ">Rename or delete</a>" in client.get(VIEWS).text
+    )
     # A team lead renames and deletes it.
     leo.post(change, {"name": "Failures", "shared": "on"})
     assert SavedView.objects.get().name == "Failures"
