@@ -117,7 +117,8 @@ class DayVolume:
 def item_endings(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
     """Of these item results, each item's last one: an item that failed, was retried and then succeeded
     counts once, as a success, on the day it succeeded. A result followed by any later row of the same
-    item (job, item, destination) is left out, a pending one too: that item had not ended yet."""
+    item (job, item, destination) is left out, a pending one too: that item had not ended yet. Rows of
+    other kinds (refusals, webhooks) pass through."""
     later = AuditEvent.objects.filter(
         Q(timestamp__gt=OuterRef("timestamp")) | Q(timestamp=OuterRef("timestamp"), id__gt=OuterRef("id")),
         kind=AuditKind.ITEM,
@@ -125,7 +126,7 @@ def item_endings(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
         item=OuterRef("item"),
         destination=OuterRef("destination"),
     )
-    return events.filter(~Exists(later))
+    return events.exclude(Q(kind=AuditKind.ITEM) & Exists(later))
 
 
 def dashboard_volume(*, since: date, until: date) -> list[DayVolume]:
@@ -145,11 +146,12 @@ def dashboard_volume(*, since: date, until: date) -> list[DayVolume]:
 
 
 def dashboard_top_failures(*, since: date, until: date, limit: int = 10) -> list[dict[str, Any]]:
-    """The most frequent failure causes: provider, class and message, with their counts. A check that
-    finds a delivered item gone is not a failure of the work (the item succeeded): the job page and the
-    charts' "confirmed at the provider" say it."""
+    """The most frequent failure causes: provider, class and message, with their counts. An item counts
+    once, by the cause it failed with in the end (`item_endings`): a retried item that then succeeded is
+    no failure here. A check that finds a delivered item gone is not a failure of the work (the item
+    succeeded): the job page and the charts' "confirmed at the provider" say it."""
     return list(
-        audit_filter(since=since, until=until, outcome=Outcome.FAILED)
+        item_endings(audit_filter(since=since, until=until, outcome=Outcome.FAILED))
         .exclude(kind__in=(AuditKind.HTTP, AuditKind.CHECK))
         .values("provider", "failure_class", "message")
         .annotate(n=Count("id"))

@@ -15,7 +15,7 @@ from django.utils import timezone
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import Faults
 from media_sync.models import AuditEvent, AuditKind, ItemStatus, Outcome, TransferJob
-from media_sync.selectors import dashboard_charts, dashboard_volume
+from media_sync.selectors import dashboard_charts, dashboard_top_failures, dashboard_volume
 from media_sync.services.jobs import job_retry_failed
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
@@ -83,6 +83,9 @@ def test_the_dashboard_counts_each_item_once_by_how_it_ended(client: Client, job
     assert volume == [("recoveryconnect", 2, 1)]
     chart = next(c for c in dashboard_charts(since=since, until=today) if c.provider == "recoveryconnect")
     assert (chart.total, chart.failed, chart.rate, chart.succeeded) == (2, 1, 50.0, 1)
+    # The top causes: the locked photo's answer, once; the 5xx the steady photo got through are gone.
+    top = dashboard_top_failures(since=since, until=today)
+    assert [(row["failure_class"], row["n"]) for row in top] == [("provider_rule", 1)]
     login(client, "leo", "Team leads")
     page = client.get(reverse("admin:media_sync_dashboard")).text
     assert "2 items ended, 1 failed in the end (50.0 %)" in page
