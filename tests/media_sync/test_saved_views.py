@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from media_sync.models import AuditEvent, AuditKind, Outcome, SavedView
 from media_sync.models.saved_views import QUERY_MAX_LENGTH
+from media_sync.services.demo import demo_users_reset
 from tests.media_sync.factories import login
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +174,12 @@ def test_team_lead_s_list_shows_the_save_form_with_the_current_query(client: Cli
     assert 'name="query" value="outcome__exact=failed"' in panel
     assert 'name="changelist" value="media_sync.auditevent"' in panel
     assert "csrfmiddlewaretoken" in panel
+
+
+def test_the_demo_s_lead_shares_a_view_the_operator_sees(client: Client) -> None:
+    demo_users_reset(password="a-long-demo-password")
+    demo_users_reset(password="a-long-demo-password")  # the demo starts again: still one
+    client.force_login(User.objects.get(username="operator"))
+    panel = sidebar(client, AUDIT)
+    assert "Failed item results" in panel and "shared by lead" in panel
+    assert SavedView.objects.count() == 1
