@@ -48,12 +48,21 @@ class SaveViewForm(forms.Form):
 
 @admin.register(SavedView)
 class SavedViewAdmin(ForgivingListMixin, admin.ModelAdmin):
-    list_display = ["open_link", "list_label", "query_shown", "shared", "owner", "created_at", "manage_link"]
+    list_display = [
+        "open_link",
+        "list_label",
+        "query_shown",
+        "shared",
+        "owner_name",
+        "created_at",
+        "manage_link",
+    ]
     list_display_links = None
     list_filter = ["shared"]
     search_fields = ["name"]
-    fields = ["name", "shared", "list_label", "query_shown", "owner", "created_at"]
-    readonly_fields = ["list_label", "query_shown", "owner", "created_at"]
+    fields = ["name", "shared", "list_label", "query_shown", "open_link", "owner_name", "created_at"]
+    # The owner by name: a read-only user field would link to the user admin, which only superusers open.
+    readonly_fields = ["list_label", "query_shown", "open_link", "owner_name", "created_at"]
     # Deleting from the list would skip the owner check each object's delete page makes.
     actions = None
 
@@ -85,6 +94,10 @@ class SavedViewAdmin(ForgivingListMixin, admin.ModelAdmin):
             return ""
         url = reverse("admin:media_sync_savedview_change", args=[view.pk])
         return format_html('<a href="{}">Rename or delete</a>', url)
+
+    @admin.display(description="owner", ordering="owner__username")
+    def owner_name(self, view: SavedView) -> str:
+        return view.owner.get_username()
 
     @admin.display(description="list", ordering="changelist")
     def list_label(self, view: SavedView) -> str:
