@@ -5,10 +5,7 @@ var/screenshots/saved-views-*.png and counts-*.png to be looked at."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import Faults
@@ -16,23 +13,8 @@ from media_sync.models import AuditEvent, AuditKind, Outcome, SavedView
 from media_sync.services.jobs import job_retry_failed
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
-from tests.browser.pages import CSP_LISTENER, HEIGHT, WIDTH, judge, shot, sign_in, user
+from tests.browser.pages import judge, shot, user
 from tests.media_sync.factories import order_on_both_sides
-
-
-@pytest.fixture
-def screen(browser: Any, live_app: Any) -> Iterator[Any]:
-    contexts: list[Any] = []
-
-    def open_as(name: str) -> Any:
-        context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
-        context.add_init_script(CSP_LISTENER)
-        contexts.append(context)
-        return sign_in(context.new_page(), live_app, name)
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 def audit_rows() -> None:
