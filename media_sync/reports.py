@@ -17,6 +17,7 @@ from django.db.models.lookups import In
 from django.utils import timezone
 
 from media_sync.models import AuditEvent, AuditKind, TriageEvent
+from media_sync.selectors import item_endings
 
 # The contract in README.md ("What a team lead sees"); each name is also the model field it comes from.
 COLUMNS = [
@@ -179,13 +180,15 @@ SUMMARY_COLUMNS = ["day", "provider", "operation", "outcome", "count"]
 
 
 def summary_csv_lines(events: QuerySet[AuditEvent], *, bom: bool = False) -> Iterator[str]:
-    """Item results counted per day x provider x operation x outcome (the database does the counting)."""
+    """Items counted per day x provider x operation x outcome, each by its last result as the dashboard
+    counts them (`item_endings`: a retried item once, on the day it ended); `pending`, an item still
+    waiting on the provider. The database does the counting."""
     writer = csv_writer()
     if bom:
         yield "\ufeff"
     yield writer.writerow(SUMMARY_COLUMNS)
     rows = (
-        events.filter(kind=AuditKind.ITEM)
+        item_endings(events.filter(kind=AuditKind.ITEM))
         .annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone()))
         .values_list("day", "provider", "operation", "outcome")
         .annotate(count=Count("id"))

@@ -31,6 +31,8 @@ _READ = [
     "view_failuregroup",
     "triage_note",
 ]
+# Saved views (a filtered list kept under a name): each saves, renames and deletes their own.
+_SAVED_VIEWS = ["view_savedview", "add_savedview", "change_savedview", "delete_savedview"]
 ROLES: dict[str, list[str]] = {
     # Run transfers, uploads and batches; read the audit.
     OPERATORS: [
@@ -44,9 +46,11 @@ ROLES: dict[str, list[str]] = {
         # A room's channel_room_id and name, kept by hand like a property's ids.
         "add_suroom",
         "change_suroom",
+        *_SAVED_VIEWS,
     ],
     # Read everything and export the audit; run nothing; assign, resolve and ignore failures.
-    TEAM_LEADS: [*_READ, "export_auditevent", "triage_decide"],
+    # Team leads also keep the team's shared views tidy (rename or delete anyone's shared view).
+    TEAM_LEADS: [*_READ, "export_auditevent", "triage_decide", *_SAVED_VIEWS, "manage_shared_savedview"],
 }
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from django.db.models import Count, Max, Model, Q, QuerySet
+from django.db.models import Count, Exists, Max, Model, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -116,10 +116,28 @@ class DayVolume:
     failed: int
 
 
+def item_endings(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    """Of these item results, each item's last one: an item that failed, was retried and then succeeded
+    counts once, as a success, on the day it succeeded. A result followed by any later row of the same
+    item (job, item, destination) is left out, a pending one too: that item had not ended yet. Rows of
+    other kinds (refusals, webhooks) pass through."""
+    later = AuditEvent.objects.filter(
+        Q(timestamp__gt=OuterRef("timestamp")) | Q(timestamp=OuterRef("timestamp"), id__gt=OuterRef("id")),
+        kind=AuditKind.ITEM,
+        job=OuterRef("job"),
+        item=OuterRef("item"),
+        destination=OuterRef("destination"),
+    )
+    return events.exclude(Q(kind=AuditKind.ITEM) & Exists(later))
+
+
 def dashboard_volume(*, since: date, until: date) -> list[DayVolume]:
-    """Item results per provider per day, and how many failed (one grouped query over the date range)."""
+    """Items that ended per provider per day, and how many of them failed in the end: each item once, by
+    its last result (`item_endings`), not once per attempt (one grouped query over the date range)."""
     rows = (
-        audit_filter(since=since, until=until, queryset=AuditEvent.objects.filter(kind=AuditKind.ITEM))
+        item_endings(
+            audit_filter(since=since, until=until, queryset=AuditEvent.objects.filter(kind=AuditKind.ITEM))
+        )
         .exclude(outcome=Outcome.PENDING)
         .annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone()))
         .values("day", "provider")
@@ -141,11 +159,12 @@ def failure_pattern(message: str) -> str:
 
 def dashboard_top_failures(*, since: date, until: date, limit: int = 10) -> list[dict[str, Any]]:
     """The most frequent failure causes: provider, class and message pattern (`failure_pattern`), with
-    their counts. The database counts each distinct message; patterns are folded here, a row at a time.
-    A check that finds a delivered item gone is not a failure of the work (the item succeeded): the job
-    page and the charts' "confirmed at the provider" say it."""
+    their counts. An item counts once, by the cause it failed with in the end (`item_endings`): a retried
+    item that then succeeded is no failure here. The database counts each distinct message; patterns are
+    folded here, a row at a time. A check that finds a delivered item gone is not a failure of the work
+    (the item succeeded): the job page and the charts' "confirmed at the provider" say it."""
     rows = (
-        audit_filter(since=since, until=until, outcome=Outcome.FAILED)
+        item_endings(audit_filter(since=since, until=until, outcome=Outcome.FAILED))
         .exclude(kind__in=(AuditKind.HTTP, AuditKind.CHECK))
         .values("provider", "failure_class", "message")
         .annotate(n=Count("id"))

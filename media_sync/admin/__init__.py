@@ -6,6 +6,7 @@ from media_sync.admin import (  # noqa: F401  (registers the ModelAdmins)
     jobs,
     recoveryconnect,
     recoveryconnect_documents,
+    saved_views,
     suapi,
     suapi_gallery,
     triage,

@@ -20,6 +20,7 @@ from media_sync.models.recoveryconnect import (
     RecoveryConnectPhoto,
     RecoveryConnectRecovery,
 )
+from media_sync.models.saved_views import SavedView
 from media_sync.models.seals import AuditArchive, AuditSeal
 from media_sync.models.suapi import BatchStatus, SuBatch, SuBatchPhoto, SuPhoto, SuProperty
 from media_sync.models.suapi_gallery import GalleryOrigin, SuGalleryPhoto, SuRoom, SuTag
@@ -65,6 +66,7 @@ __all__ = [
     "RecoveryConnectPhoto",
     "RecoveryConnectRecovery",
     "ResolveReason",
+    "SavedView",
     "SuBatch",
     "SuBatchPhoto",
     "SuGalleryPhoto",

@@ -10,7 +10,7 @@ from django.templatetags.static import static
 from integrations.corrigopro.simulator import DEMO_WORK_ORDERS
 from integrations.recoveryconnect.simulator import DEMO_ORDERS
 from integrations.suapi.simulator import DEMO_PROPERTIES, demo_picture
-from media_sync.models import CorrigoWorkOrder, RecoveryConnectOrder, SuProperty, TransferJob
+from media_sync.models import CorrigoWorkOrder, RecoveryConnectOrder, SavedView, SuProperty, TransferJob
 from media_sync.services.corrigopro import cp_sync_start
 from media_sync.services.recoveryconnect import rc_refresh_start
 from media_sync.services.recoveryconnect_documents import rc_documents_refresh_start
@@ -32,6 +32,16 @@ def demo_users_reset(*, password: str) -> list[str]:
         user.save()
         if group:
             user.groups.set([Group.objects.get(name=group)])
+    # One view the lead shared, so every list's sidebar shows what a saved view is.
+    SavedView.objects.get_or_create(
+        owner=User.objects.get(username="lead"),
+        name="Failed item results",
+        defaults={
+            "shared": True,
+            "changelist": "media_sync.auditevent",
+            "query": "kind__exact=item&outcome__exact=failed",
+        },
+    )
     return list(DEMO_USERS)
 
 

@@ -1,5 +1,6 @@
 """Every browser test gets a transactional database (the live server reads what the test wrote), is
-skipped without Chromium (unless CI requires it) and may ask for `browser`."""
+skipped without Chromium (unless CI requires it) and may ask for `browser`, or for `screen`: a login in a
+browser context of its own."""
 
 from __future__ import annotations
 
@@ -37,3 +38,22 @@ def browser(live_app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         # The test's ORM calls ran inside Playwright's event loop context, which has its own database
         # connection: closed here, or it would hold the test database open when it is dropped.
         connections.close_all()
+
+
+@pytest.fixture
+def screen(browser: Any, live_app: Any) -> Iterator[Any]:
+    """A new 1366x768 browser context per login."""
+    from tests.browser.pages import CSP_LISTENER, HEIGHT, WIDTH, sign_in
+
+    contexts: list[Any] = []
+
+    def open_as(name: str) -> Any:
+        context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+        # Whatever the Content-Security-Policy blocks (an inline style or script) is a broken page.
+        context.add_init_script(CSP_LISTENER)
+        contexts.append(context)
+        return sign_in(context.new_page(), live_app, name)
+
+    yield open_as
+    for context in contexts:
+        context.close()

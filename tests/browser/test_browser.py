@@ -33,7 +33,7 @@ def test_operator_transfers_and_team_lead_exports_the_results(
     lead = log_in(browser, live_app, "leo")
     lead.click("text=Dashboard")
     lead.wait_for_selector("#chart-recoveryconnect")
-    assert "6 item results, 0 failed" in lead.locator("#chart-recoveryconnect h3").inner_text()
+    assert "6 items ended, 0 failed" in lead.locator("#chart-recoveryconnect h3").inner_text()
     shot(lead, "dashboard.png")
     lead.goto(f"{live_app.url}/admin/media_sync/auditevent/")
     lead.click("#changelist-filter a:has-text('Item result')")

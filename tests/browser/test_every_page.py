@@ -8,7 +8,6 @@ reaches them, by ticking a row and choosing the action."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from integrations.corrigopro.simulator import CorrigoProSimulator
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.suapi.simulator import SuApiSimulator
-from tests.browser.pages import CSP_LISTENER, HEIGHT, WIDTH, judge, sign_in, user
+from tests.browser.pages import judge, user
 from tests.media_sync.access import ACTIONS, LEAD, OPERATOR, ROUTES, VISITORS, World, build_world, concrete
 
 # Pages that are not HTML for a person to read (files, CSV, JSON, images) or not one of ours to judge.
@@ -42,23 +41,6 @@ def world(rc_sim: RecoveryConnectSimulator, cp_sim: CorrigoProSimulator, su_sim:
     user("olga", "Operators")
     user("leo", "Team leads")
     return built
-
-
-@pytest.fixture
-def screen(browser: Any, live_app: Any) -> Iterator[Any]:
-    """A new 1366x768 browser context per login."""
-    contexts: list[Any] = []
-
-    def open_as(name: str) -> Any:
-        context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
-        # Whatever the Content-Security-Policy blocks (an inline style or script) is a broken page.
-        context.add_init_script(CSP_LISTENER)
-        contexts.append(context)
-        return sign_in(context.new_page(), live_app, name)
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 def slug(route: str) -> str:

@@ -33,6 +33,7 @@ from media_sync.models import (
     CorrigoAttachment,
     CorrigoWorkOrder,
     RecoveryConnectRecovery,
+    SavedView,
     SuBatch,
     SuBatchPhoto,
     SuGalleryPhoto,
@@ -162,6 +163,15 @@ def build_world(
     # The gallery as a refresh mirrors it: the demo photo (added outside) and PHOTO-1, removed there.
     room = SuRoom.objects.create(property=hotel, channel_room_id=DEMO_ROOM_ID, name="Double")
     job_run(job_id=su_gallery_sync_start(property=hotel, triggered_by="olga", enqueue=False).pk)
+    # A view another operator shared with the team: a team lead (who keeps the shared ones tidy) and a
+    # superuser may rename or delete it; the visiting operator only opens it.
+    saved_view = SavedView.objects.create(
+        name="Failed today",
+        owner=User.objects.create_user("ona", is_staff=True),
+        shared=True,
+        changelist="media_sync.auditevent",
+        query="outcome=failed",
+    )
     now = timezone.now()
     objects = {
         "media_sync/recoveryconnectorder": order,
@@ -191,6 +201,7 @@ def build_world(
             id="b" * 32, name="failed", func="time.time", started=now, stopped=now, success=False
         ),
         "django_q/ormq": OrmQ.objects.create(key="media-sync", payload="x", lock=None),
+        "media_sync/savedview": saved_view,
     }
     link = urlsplit(media_link(spare_photo.media, ttl=600))
     return World(objects=objects, sent=batch.photos.get(), media_link=f"{link.path}?{link.query}")
@@ -339,6 +350,10 @@ MODELS: dict[str, Grants] = {
     "media_sync/auditevent": Grants(BOTH, root_adds=False, root_deletes="no"),
     # Written by services only (items joining, triage actions): nobody adds, edits or deletes a group.
     "media_sync/failuregroup": Grants(BOTH, root_adds=False, root_deletes="no"),
+    # Saved only from the list it shows (the save URL below), never from an add page.
+    "media_sync/savedview": Grants(
+        BOTH, root_adds=False, change=frozenset({LEAD}), change_payload=lambda w: {"name": "Renamed"}
+    ),
 }
 # django-q2 puts its queue in the admin only with the ORM broker (CI's second run uses Redis).
 ORM_BROKER = "orm" in settings.Q_CLUSTER
@@ -468,6 +483,16 @@ OTHER_ROUTES: dict[str, Route] = {
     ),
     "admin/media_sync/failuregroup/<path:object_id>/retry/": Route(every(405), WITH_ROOT),
     "admin/media_sync/failuregroup/export/": Route(page(LEAD)),
+    # Saved views: operators and team leads save their own (POST only); the world's view is another
+    # operator's shared one, so a team lead and a superuser may delete it (see build_world).
+    "admin/media_sync/savedview/save/": Route(
+        every(405),
+        frozenset({OPERATOR, LEAD, ROOT}),
+        lambda w: {"name": "Failed", "changelist": "media_sync.auditevent", "query": "outcome=failed"},
+    ),
+    "admin/media_sync/savedview/<path:object_id>/delete/": Route(
+        page(LEAD), frozenset({LEAD, ROOT}), lambda w: {"post": "yes"}
+    ),
     # The provider's side: no login. A refused delivery is audited, whoever sent it.
     "webhooks/corrigopro/": Route(every(405, anonymous=405), EVERYONE),
     "media-links/<int:pk>/<str:name>": Route(every(200, anonymous=200)),  # the signature is the permission

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command, get_commands, load_command_class
@@ -25,6 +26,7 @@ from media_sync.models import (
     CorrigoWorkOrder,
     GalleryOrigin,
     RecoveryConnectOrder,
+    SavedView,
     SuBatch,
     SuGalleryPhoto,
     SuProperty,
@@ -282,6 +284,10 @@ def world(rc_sim: RecoveryConnectSimulator, monkeypatch: pytest.MonkeyPatch) -> 
         SuGalleryPhoto.objects.create(property=property, photo_id=f"P{n}", origin=GalleryOrigin.OUTSIDE)
         SuTag.objects.create(tag_id=n, name=f"Tag {n}")
         assert order.photos.exists()
+        owner = User.objects.get_or_create(username="ona")[0]
+        SavedView.objects.create(
+            name=f"View {n}", owner=owner, shared=True, changelist="media_sync.auditevent"
+        )
     for model_admin in admin.site._registry.values():
         monkeypatch.setattr(model_admin, "list_per_page", 1)
 
@@ -301,7 +307,7 @@ def test_every_list_answers_a_bad_query_with_the_list_and_a_message(
 ) -> None:
     login(client, "someone", visitor)
     lists = model_lists()
-    assert len(lists) == 14
+    assert len(lists) == 15  # failure groups and saved views among them
     for url in lists:
         response = client.get(f"{url}?{query}")
         assert response.status_code == 200, url

@@ -121,7 +121,7 @@ def test_team_lead_sees_the_charts_and_links_to_the_failing_rows(client: Client,
     login(client, "leo", "Team leads")
     page = client.get(DASHBOARD)
     assert page.status_code == 200
-    assert "4 item results, 1 failed (25.0 %)" in page.text
+    assert "4 items ended, 1 failed in the end (25.0 %)" in page.text
     assert "work order unknown (#)" in page.text and "too old to count" not in page.text
     assert "failure_class__exact=not_found" in page.text
     # Causes in the filters' words, not as stored.

@@ -51,6 +51,7 @@ LISTS = [
     "subatch",
     "transferjob",
     "auditevent",
+    "savedview",
 ]
 # GET pages: 200 for these roles, 403 for staff with no role, the login page for anonymous visitors.
 PAGES = {
