@@ -83,7 +83,8 @@ class ExchangeFilter(ChoicesFilter):
         return list(EXCHANGE_VIEWS.items())
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return audit_exchanges(queryset, view=self.value()) if self.value() else queryset
+        view = self.value()
+        return audit_exchanges(queryset, view=view) if view else queryset
 
 
 class ExactFilter(admin.ListFilter):

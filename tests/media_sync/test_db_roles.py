@@ -30,8 +30,6 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="database roles: PostgreSQL only"),
 ]
 
-AUDIT = "media_sync_auditevent"
-
 
 @pytest.fixture
 def runtime_role() -> Iterator[str]:
@@ -71,43 +69,41 @@ def test_the_runtime_role_reads_and_adds_to_the_audit(runtime_role: str) -> None
     _one_row()
     with _connect_as(runtime_role) as runtime:
         runtime.execute(
-            f"INSERT INTO {AUDIT} (timestamp, kind, provider, operation, subject, item, destination, outcome,"
-            " attempt, triggered_by, method, path, request_summary, response_summary, provider_status,"
-            " error_code, failure_class, message, reference) VALUES (now(), 'item', 'recoveryconnect',"
-            " 'rc_transfer_photos', '', '', '', 'succeeded', 1, '', '', '', '', '', '', '', '', '', '')"
+            "INSERT INTO media_sync_auditevent (timestamp, kind, provider, operation, subject, item,"
+            " destination, outcome, attempt, triggered_by, method, path, request_summary,"
+            " response_summary, provider_status, error_code, failure_class, message, reference)"
+            " VALUES (now(), 'item', 'recoveryconnect', 'rc_transfer_photos', '', '', '', 'succeeded',"
+            " 1, '', '', '', '', '', '', '', '', '', '')"
         )
-        (count,) = runtime.execute(f"SELECT count(*) FROM {AUDIT}").fetchone() or (0,)
+        (count,) = runtime.execute("SELECT count(*) FROM media_sync_auditevent").fetchone() or (0,)
         # The rest of the app's tables it may change: a job's status, say.
         runtime.execute("UPDATE media_sync_transferjob SET status = status")
     assert count == 2
 
 
 @pytest.mark.parametrize(
-    ("statement", "refusal"),
+    "statement",
     [
-        (f"UPDATE {AUDIT} SET message = 'rewritten'", errors.InsufficientPrivilege),
-        (f"DELETE FROM {AUDIT}", errors.InsufficientPrivilege),
-        (f"TRUNCATE {AUDIT}", errors.InsufficientPrivilege),
-        (f"ALTER TABLE {AUDIT} DISABLE TRIGGER ALL", errors.InsufficientPrivilege),
-        (f"DROP TRIGGER {AUDIT}_append_only ON {AUDIT}", errors.InsufficientPrivilege),
-        (
-            f"CREATE TRIGGER sneaky BEFORE INSERT ON {AUDIT} FOR EACH ROW EXECUTE FUNCTION {AUDIT}_append_only()",
-            errors.InsufficientPrivilege,
-        ),
-        (f"DROP TABLE {AUDIT}", errors.InsufficientPrivilege),
+        "UPDATE media_sync_auditevent SET message = 'rewritten'",
+        "DELETE FROM media_sync_auditevent",
+        "TRUNCATE media_sync_auditevent",
+        "ALTER TABLE media_sync_auditevent DISABLE TRIGGER ALL",
+        "DROP TRIGGER media_sync_auditevent_append_only ON media_sync_auditevent",
+        "CREATE TRIGGER sneaky BEFORE INSERT ON media_sync_auditevent FOR EACH ROW "
+        "EXECUTE FUNCTION media_sync_auditevent_append_only()",
+        "DROP TABLE media_sync_auditevent",
     ],
     ids=["update", "delete", "truncate", "disable-trigger", "drop-trigger", "create-trigger", "drop-table"],
 )
-def test_the_runtime_role_cannot_change_the_audit_or_its_trigger(
-    runtime_role: str, statement: str, refusal: type[Exception]
-) -> None:
+def test_the_runtime_role_cannot_change_the_audit_or_its_trigger(runtime_role: str, statement: str) -> None:
     row = _one_row()
-    with _connect_as(runtime_role) as runtime, pytest.raises(refusal):
+    # Refused by the grants (permission denied, or "must be owner"), not by the trigger.
+    with _connect_as(runtime_role) as runtime, pytest.raises(errors.InsufficientPrivilege):
         runtime.execute(statement)
     # Still there, unchanged, and the trigger still guards it against the owner too.
     assert AuditEvent.objects.get(pk=row.pk).message == ""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = %s", [f"{AUDIT}_append_only"])
+        cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'media_sync_auditevent_append_only'")
         assert cursor.fetchone() == (1,)
 
 

@@ -191,7 +191,10 @@ def test_an_answered_request_is_not_taken_for_the_unanswered_one(rc_sim: Recover
 
 
 def test_no_secret_reaches_a_request_row(
-    rc_sim: RecoveryConnectSimulator, cp_sim: CorrigoProSimulator, settings: Any, monkeypatch: pytest.MonkeyPatch
+    rc_sim: RecoveryConnectSimulator,
+    cp_sim: CorrigoProSimulator,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The logins' request rows are written before anything is known of the answer: the password and the
     client secret they carry are redacted like every exchange row's, and so is the bearer token."""
