@@ -62,13 +62,16 @@ def job_claim_commit() -> None:
 
 @contextmanager
 def _claiming() -> Iterator[RunScope | None]:
-    """The transaction a claim is made in. Within a run it stays open after the block (until
-    job_claim_commit), so the request row that follows the claim costs no commit of its own; a worker
-    killed before then leaves its items pending and nothing sent."""
+    """The transaction a claim is made in. Within a run on PostgreSQL it stays open after the block
+    (until job_claim_commit), so the request row that follows the claim costs no commit of its own; a
+    worker killed before then leaves its items pending and nothing sent."""
     scope = _run_scope.get()
     job_claim_commit()
-    if scope is None or scope.claim is not None:
-        # No run, or a claim inside a block of the caller's own while one is still open: a plain one.
+    # Left open only where the database locks just the claimed rows (PostgreSQL). SQLite has one write
+    # lock for the whole file: held until the first request, it would stall every other writer, and its
+    # commit (WAL, synchronous=NORMAL) costs no flush to save. Plain too with no run, or inside a block
+    # of the caller's own while a claim is still open.
+    if scope is None or scope.claim is not None or not connection.features.has_select_for_update:
         with transaction.atomic():
             yield scope
         return

@@ -27,6 +27,7 @@ from tests.media_sync.factories import order_on_both_sides
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    pytest.mark.db_owner,  # it creates the role and grants, as the owner
     pytest.mark.skipif(connection.vendor != "postgresql", reason="database roles: PostgreSQL only"),
 ]
 

@@ -40,8 +40,8 @@ def test_every_job_operation_and_webhook_event_is_in_the_audit_vocabulary() -> N
 
 
 def test_the_audit_and_jobs_take_their_operations_from_the_vocabulary() -> None:
-    assert list(AuditEvent._meta.get_field("operation").choices) == Operation.choices
-    assert list(TransferJob._meta.get_field("operation").choices) == list(JOB_TITLES.items())
+    assert list(AuditEvent._meta.get_field("operation").choices or ()) == Operation.choices
+    assert list(TransferJob._meta.get_field("operation").choices or ()) == list(JOB_TITLES.items())
     job = TransferJob(operation=Operation.CP_SYNC)
     assert job.get_operation_display() == "Refresh CorrigoPro attachments"
 
