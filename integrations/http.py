@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypedDict, TypeVar
 from urllib.parse import urlsplit
@@ -201,18 +201,16 @@ class ProviderSession:
         started = time.monotonic()
         response: requests.Response | None = None
         error: ProviderError | None = None
-        request_summary = summarize(summary)
+        outgoing = OutgoingRequest(
+            provider=self.provider,
+            operation=operation,
+            method=method,
+            path=urlsplit(path).path,
+            attempt=attempt,
+            request_summary=summarize(summary),
+        )
         if self.on_request is not None:
-            self.on_request(
-                OutgoingRequest(
-                    provider=self.provider,
-                    operation=operation,
-                    method=method,
-                    path=urlsplit(path).path,
-                    attempt=attempt,
-                    request_summary=request_summary,
-                )
-            )
+            self.on_request(outgoing)
         try:
             url = path if path.startswith(("http://", "https://")) else self.base_url + path
             with self.gate():
@@ -256,12 +254,7 @@ class ProviderSession:
             if self.on_exchange is not None:
                 self.on_exchange(
                     Exchange(
-                        provider=self.provider,
-                        operation=operation,
-                        method=method,
-                        path=urlsplit(path).path,
-                        attempt=attempt,
-                        request_summary=request_summary,
+                        **asdict(outgoing),
                         status_code=response.status_code if response is not None else None,
                         # A token endpoint's answer is the token itself: never kept, whatever its format.
                         # Every provider's Call names its token request "auth" for this.

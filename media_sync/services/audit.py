@@ -7,6 +7,36 @@ from integrations.http import Exchange, OutgoingRequest
 from media_sync.models import ANSWER_FIELDS, AuditEvent, AuditKind, Outcome, TransferItem, TransferJob
 
 
+def _call_row(
+    *,
+    kind: str,
+    job: TransferJob | None,
+    call: OutgoingRequest | Exchange,
+    item: str,
+    destination: str,
+    subject: str,
+    triggered_by: str,
+    **answer: object,
+) -> AuditEvent:
+    """A row about one HTTP attempt: a job's, or background work's of no job (a thumbnail fetch), which
+    names its own subject and who it runs for."""
+    return AuditEvent.objects.create(
+        kind=kind,
+        provider=call.provider,
+        operation=call.operation,
+        job=job,
+        subject=job.subject if job else subject,
+        item=item,
+        destination=destination,
+        attempt=call.attempt,
+        triggered_by=job.triggered_by if job else triggered_by,
+        method=call.method,
+        path=call.path,
+        request_summary=call.request_summary,
+        **answer,
+    )
+
+
 def audit_record_exchange(
     *,
     job: TransferJob | None,
@@ -17,28 +47,22 @@ def audit_record_exchange(
     triggered_by: str = "",
     request: AuditEvent | None = None,
 ) -> AuditEvent:
-    """One HTTP exchange: a job's, or background work's of no job (a thumbnail fetch), which names its
-    own subject and who it runs for. `request` is the row written before it was sent."""
+    """One HTTP exchange, its answer or the lack of one. `request` is the row written before it was sent."""
     error = exchange.error
-    return AuditEvent.objects.create(
+    return _call_row(
         kind=AuditKind.HTTP,
-        provider=exchange.provider,
-        operation=exchange.operation,
         job=job,
-        subject=job.subject if job else subject,
+        call=exchange,
         item=item,
         destination=destination,
+        subject=subject,
+        triggered_by=triggered_by,
         outcome=Outcome.FAILED if error else Outcome.SUCCEEDED,
         http_status=exchange.status_code,
         error_code=error.code if error else "",
         failure_class=error.failure_class if error else "",
         message=error.message if error else "",
-        attempt=exchange.attempt,
         duration_ms=exchange.duration_ms,
-        triggered_by=job.triggered_by if job else triggered_by,
-        method=exchange.method,
-        path=exchange.path,
-        request_summary=exchange.request_summary,
         response_summary=exchange.response_summary,
         request=request,
     )
@@ -55,21 +79,16 @@ def audit_record_request(
 ) -> AuditEvent:
     """What is about to be sent, written before it is (write-ahead): a worker that dies before the answer
     still leaves the request on record. Its answer, a row of kind http, links it."""
-    return AuditEvent.objects.create(
+    return _call_row(
         kind=AuditKind.REQUEST,
-        provider=request.provider,
-        operation=request.operation,
         job=job,
-        subject=job.subject if job else subject,
+        call=request,
         item=item,
         destination=destination,
+        subject=subject,
+        triggered_by=triggered_by,
         outcome=Outcome.PENDING,
         message=f"about to send {request.method} {request.path}"[:500],
-        attempt=request.attempt,
-        triggered_by=job.triggered_by if job else triggered_by,
-        method=request.method,
-        path=request.path,
-        request_summary=request.request_summary,
     )
 
 
