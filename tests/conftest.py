@@ -22,9 +22,9 @@ from integrations.suapi.simulator import SuApiSimulator
 from media_sync.db import set_audit_locked
 from tests import runtime_role
 from tests.runtime_role import (  # noqa: F401  (PostgreSQL as the runtime role: see that module)
+    _owner_empties_the_tables,
     django_db_setup,
     pytest_runtest_setup,
-    pytest_runtest_teardown,
 )
 
 _real_connect = socket.socket.connect

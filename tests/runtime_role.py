@@ -27,9 +27,10 @@ _owner: dict[str, str] = {}
 
 
 def _connect_as(user: str) -> None:
-    if connection.settings_dict["USER"] != user:
-        connections.close_all()
-        connection.settings_dict["USER"] = user
+    # Every connection shares these settings; one left open elsewhere is closed when it is next used
+    # here (close_all reaches this thread's and this context's).
+    connections.close_all()
+    connection.settings_dict["USER"] = user
 
 
 def _commits(item: pytest.Item) -> bool:
@@ -66,8 +67,14 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     yield
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
-    if "user" in _owner and _commits(item):
-        _connect_as(_owner["user"])  # TRUNCATE, the audit included, is the owner's
+@pytest.fixture(autouse=True)
+def _owner_empties_the_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test whose transactions committed, the owner empties the tables (TRUNCATE, the audit's
+    included). Set up after pytest-django's database fixture, so torn down before it flushes, and after
+    every fixture the test asked for (a browser's own connections are closed by then)."""
+    if "user" not in _owner or not _commits(request.node):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
     yield
+    _connect_as(_owner["user"])
