@@ -109,6 +109,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# PostgreSQL: the runtime role the app connects as (DATABASE_URL), named where the owner migrates, so
+# every migrate grants it the tables and only SELECT and INSERT on the audit (README, "Database roles").
+MEDIA_SYNC_DB_RUNTIME_ROLE = env_str("MEDIA_SYNC_DB_RUNTIME_ROLE", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypedDict, TypeVar
 from urllib.parse import urlsplit
@@ -43,7 +43,21 @@ class Exchange:
     error: ProviderError | None
 
 
+@dataclass(frozen=True)
+class OutgoingRequest:
+    """One attempt about to be sent, redacted like an Exchange: reported before the request leaves, so a
+    worker that dies before the answer still leaves a trace of what went out (a write-ahead record)."""
+
+    provider: str
+    operation: str
+    method: str
+    path: str
+    attempt: int
+    request_summary: str
+
+
 ExchangeHook = Callable[[Exchange], None]
+RequestHook = Callable[[OutgoingRequest], None]
 # A slot to hold while one attempt is on the wire: the caller's shared rate limit and concurrency cap.
 Gate = Callable[[], AbstractContextManager[None]]
 
@@ -96,12 +110,14 @@ class Transport(TypedDict, total=False):
     timeout: tuple[float, float]
     retry: RetryPolicy | None
     on_exchange: ExchangeHook | None
+    on_request: RequestHook | None
     sleep: Callable[[float], None]
     gate: Gate
 
 
 class ProviderSession:
-    """A requests.Session bound to one provider: base URL, timeouts, retries, and the exchange hook."""
+    """A requests.Session bound to one provider: base URL, timeouts, retries, and the exchange hooks:
+    `on_request` before each attempt is sent (before the gate's wait, too), `on_exchange` after it."""
 
     def __init__(
         self,
@@ -111,6 +127,7 @@ class ProviderSession:
         timeout: tuple[float, float] = (5.0, 30.0),
         retry: RetryPolicy | None = None,
         on_exchange: ExchangeHook | None = None,
+        on_request: RequestHook | None = None,
         sleep: Callable[[float], None] = time.sleep,
         gate: Gate = nullcontext,
     ) -> None:
@@ -121,6 +138,7 @@ class ProviderSession:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.on_exchange = on_exchange
+        self.on_request = on_request
         self.sleep = sleep
         self.gate = gate
         self.http = requests.Session()
@@ -147,7 +165,7 @@ class ProviderSession:
         `summary` is what the audit shows of it. `path` may be a full URL (a provider's pre-signed link).
         A call that is not `idempotent` is not sent again when an attempt may have been carried out without
         its answer reaching us (`unconfirmed`): the caller must look at the provider first.
-        Every attempt is reported to the exchange hook.
+        Every attempt is reported to the request hook before it is sent and to the exchange hook after.
         """
         attempt = 0
         while True:
@@ -183,6 +201,16 @@ class ProviderSession:
         started = time.monotonic()
         response: requests.Response | None = None
         error: ProviderError | None = None
+        outgoing = OutgoingRequest(
+            provider=self.provider,
+            operation=operation,
+            method=method,
+            path=urlsplit(path).path,
+            attempt=attempt,
+            request_summary=summarize(summary),
+        )
+        if self.on_request is not None:
+            self.on_request(outgoing)
         try:
             url = path if path.startswith(("http://", "https://")) else self.base_url + path
             with self.gate():
@@ -226,12 +254,7 @@ class ProviderSession:
             if self.on_exchange is not None:
                 self.on_exchange(
                     Exchange(
-                        provider=self.provider,
-                        operation=operation,
-                        method=method,
-                        path=urlsplit(path).path,
-                        attempt=attempt,
-                        request_summary=summarize(summary),
+                        **asdict(outgoing),
                         status_code=response.status_code if response is not None else None,
                         # A token endpoint's answer is the token itself: never kept, whatever its format.
                         # Every provider's Call names its token request "auth" for this.

@@ -40,3 +40,5 @@ class MediaSyncConfig(AppConfig):
         # The roles and schedules are declared in code and put right after every migrate (and flush).
         post_migrate.connect(roles_sync, sender=self, dispatch_uid="media_sync.roles")
         post_migrate.connect(schedules_sync, sender=self, dispatch_uid="media_sync.schedules")
+        # PostgreSQL's runtime role, when one is named: its grants, the audit's INSERT and SELECT only.
+        post_migrate.connect(db.db_grant_after_migrate, sender=self, dispatch_uid="media_sync.db_roles")

@@ -54,6 +54,22 @@ def audit_filter(
     return events
 
 
+# How the audit list can show HTTP exchanges (a request row is written before each call is sent).
+EXCHANGE_VIEWS = {
+    "paired": "request and answer as one line",
+    "unanswered": "requests never answered",
+}
+
+
+def audit_exchanges(events: QuerySet[AuditEvent], *, view: str) -> QuerySet[AuditEvent]:
+    """`paired`: a request row that has its answer is left out (the answer row shows it), so each
+    exchange is one line. `unanswered`: only the request rows no answer links (a call cut off)."""
+    answered = Exists(AuditEvent.objects.filter(kind=AuditKind.HTTP, request=OuterRef("pk")))
+    if view == "paired":
+        return events.exclude(Q(kind=AuditKind.REQUEST) & answered)
+    return events.filter(kind=AuditKind.REQUEST).exclude(answered)
+
+
 # --- Item counts -------------------------------------------------------------------------------------
 
 

@@ -20,6 +20,12 @@ from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import RunningServer, serve
 from integrations.suapi.simulator import SuApiSimulator
 from media_sync.db import set_audit_locked
+from tests import runtime_role
+from tests.runtime_role import (  # noqa: F401  (PostgreSQL as the runtime role: see that module)
+    _owner_empties_the_tables,
+    django_db_setup,
+    pytest_runtest_setup,
+)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -47,6 +53,7 @@ def _connect_ex(sock: socket.socket, address: Any) -> int:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", runtime_role.MARKER)
     socket.socket.connect = _connect  # type: ignore[method-assign,assignment]
     socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign,assignment]
 

@@ -40,6 +40,7 @@ from media_sync.admin.filters import (
     ChoicesFilter,
     DateRangeFilter,
     ErrorCodeFilter,
+    ExchangeFilter,
     FailureClassFilter,
     OperationFilter,
     UserFilter,
@@ -82,6 +83,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, TimelineViewsMixin):
         "provider",
         "outcome",
         "kind",
+        ExchangeFilter,
         OperationFilter,
         FailureClassFilter,
         ErrorCodeFilter,
@@ -92,7 +94,8 @@ class AuditEventAdmin(ReadOnlyAdminMixin, TimelineViewsMixin):
     search_help_text = (
         "An exact id: photo, order, work order, attachment, batch, property or provider reference."
     )
-    list_select_related = ["job"]
+    # The answer row shows the request row written before it was sent: one join, no query a row.
+    list_select_related = ["job", "request"]
     show_full_result_count = False
     # "Show counts" would count every filter choice over the whole table on each page.
     show_facets = admin.ShowFacets.NEVER
@@ -118,6 +121,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, TimelineViewsMixin):
         "triggered_by",
         "method",
         "path",
+        "request_link",
         "request_json",
         "response_json",
     )
@@ -180,7 +184,24 @@ class AuditEventAdmin(ReadOnlyAdminMixin, TimelineViewsMixin):
 
     @admin.display(description="message")
     def short_message(self, event: AuditEvent) -> str:
-        return display.truncated(event.message) if event.message else ""
+        text = display.truncated(event.message) if event.message else ""
+        if event.request is None:
+            return text
+        return format_html("{} {}", text, self.request_link(event))
+
+    @admin.display(description="request row")
+    def request_link(self, event: AuditEvent) -> str:
+        """An answer's request, written before it was sent (or the request a hand-back found unanswered)."""
+        if event.request is None:
+            return "—"
+        sent = timezone.localtime(event.request.timestamp)
+        url = reverse("admin:media_sync_auditevent_change", args=[event.request.pk])
+        return format_html(
+            '<a href="{}" class="nowrap" title="Written before it was sent">request #{} at {}</a>',
+            url,
+            event.request.pk,
+            f"{sent:%H:%M:%S}",
+        )
 
     @admin.display(description="request")
     def request_json(self, event: AuditEvent) -> str:

@@ -17,7 +17,7 @@ from django.utils.dateparse import parse_date
 from integrations.errors import FailureClass
 from media_sync.admin.display import operation_words
 from media_sync.models import JOB_TITLES, Operation
-from media_sync.selectors import audit_filter
+from media_sync.selectors import EXCHANGE_VIEWS, audit_exchanges, audit_filter
 
 
 def parse_day(text: str) -> date | None:
@@ -70,6 +70,21 @@ class OperationFilter(ChoicesFilter):
             )
             for value, said in zip(self.choices_source, words, strict=True)
         ]
+
+
+class ExchangeFilter(ChoicesFilter):
+    """A request with its answer as one line, or the requests that never got one."""
+
+    title = "HTTP exchanges"
+    parameter_name = "exchanges"
+    choices_source = tuple(EXCHANGE_VIEWS)
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(EXCHANGE_VIEWS.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        view = self.value()
+        return audit_exchanges(queryset, view=view) if view else queryset
 
 
 class ExactFilter(admin.ListFilter):

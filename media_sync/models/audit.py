@@ -21,6 +21,8 @@ class AuditKind(models.TextChoices):
     ACCESS = "access", "Kept copy downloaded"
     # A succeeded item looked for at its destination afterwards (services/checks.py).
     CHECK = "check", "Checked at the provider"
+    # Written before an HTTP request is sent (write-ahead); its answer is a row of kind http that links it.
+    REQUEST = "request", "Request about to be sent"
 
 
 def audit_kind_choices() -> list[tuple[str, str]]:
@@ -47,6 +49,12 @@ class AuditEvent(ProviderAnswer):
     path = models.CharField(max_length=300, blank=True)
     request_summary = models.TextField(blank=True)
     response_summary = models.TextField(blank=True)
+    # The request row (kind request) an answer (kind http) answers, or that a hand-back by the sweep found
+    # unanswered. No database constraint: rows are only ever inserted, and archiving old rows must not be
+    # held up by a newer row pointing at them.
+    request = models.ForeignKey(
+        "self", on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-timestamp", "-id"]

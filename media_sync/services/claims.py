@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +31,10 @@ class RunScope:
 
     deadline: float
     tokens: list[uuid.UUID] = field(default_factory=list)
+    # The last claim's transaction, left open so the first request row commits with it (job_claim_commit),
+    # and how deep in savepoints it was opened (it is closed only from there).
+    claim: transaction.Atomic | None = None
+    claim_depth: int = 0
 
 
 _run_scope: ContextVar[RunScope | None] = ContextVar("media_sync_run_scope", default=None)
@@ -44,14 +49,43 @@ def job_run_past_deadline() -> bool:
     return scope is not None and bool(scope.tokens) and time.monotonic() > scope.deadline
 
 
-def job_claim(*, items: QuerySet[TransferItem]) -> list[TransferItem]:
-    """Take the pending items of `items` for this worker. A conditional UPDATE, so two workers (or a
-    task delivered twice) never get the same item, and an item that already ended is never taken.
-    Past the run's deadline nothing more is taken: the run ends and the job is enqueued again."""
-    # Past the deadline nothing more is taken, but every run takes something: a run always progresses.
-    if job_run_past_deadline():
-        return []
+def job_claim_commit() -> None:
+    """Commit the claim transaction a run left open, if any. The write-ahead hook calls it right after
+    the request row, so claim and request row are one commit; the next claim and the end of the run close
+    it too. Called from inside a block of the caller's own, it leaves the claim to a later call."""
     scope = _run_scope.get()
+    if scope is None or scope.claim is None or len(connection.savepoint_ids) != scope.claim_depth:
+        return
+    claim, scope.claim = scope.claim, None
+    claim.__exit__(None, None, None)
+
+
+@contextmanager
+def _claiming() -> Iterator[RunScope | None]:
+    """The transaction a claim is made in. Within a run on PostgreSQL it stays open after the block
+    (until job_claim_commit), so the request row that follows the claim costs no commit of its own; a
+    worker killed before then leaves its items pending and nothing sent."""
+    scope = _run_scope.get()
+    job_claim_commit()
+    # Left open only where the database locks just the claimed rows (PostgreSQL). SQLite has one write
+    # lock for the whole file: held until the first request, it would stall every other writer, and its
+    # commit (WAL, synchronous=NORMAL) costs no flush to save. Plain too with no run, or inside a block
+    # of the caller's own while a claim is still open.
+    if scope is None or scope.claim is not None or not connection.features.has_select_for_update:
+        with transaction.atomic():
+            yield scope
+        return
+    claim = transaction.atomic()
+    claim.__enter__()
+    try:
+        yield scope
+    except BaseException:
+        claim.__exit__(*sys.exc_info())
+        raise
+    scope.claim, scope.claim_depth = claim, len(connection.savepoint_ids)
+
+
+def _claim(items: QuerySet[TransferItem], scope: RunScope | None) -> list[TransferItem]:
     token = uuid.uuid4()
     if scope is not None:
         scope.tokens.append(token)
@@ -66,6 +100,20 @@ def job_claim(*, items: QuerySet[TransferItem]) -> list[TransferItem]:
     return list(TransferItem.objects.filter(claim_token=token, status=ItemStatus.IN_PROGRESS).order_by("id"))
 
 
+def job_claim(*, items: QuerySet[TransferItem]) -> list[TransferItem]:
+    """Take the pending items of `items` for this worker. A conditional UPDATE, so two workers (or a
+    task delivered twice) never get the same item, and an item that already ended is never taken.
+    Past the run's deadline nothing more is taken: the run ends and the job is enqueued again."""
+    # Past the deadline nothing more is taken, but every run takes something: a run always progresses.
+    if job_run_past_deadline():
+        return []
+    with _claiming() as scope:
+        claimed = _claim(items, scope)
+    if not claimed:
+        job_claim_commit()
+    return claimed
+
+
 def job_claim_next(*, job: TransferJob, same_item: bool = False) -> list[TransferItem]:
     """Claim the job's next pending item (with `same_item`, every pending item for that photo or file,
     all its destinations). Workers sharing a job skip rows another is claiming (SKIP LOCKED where the
@@ -75,7 +123,8 @@ def job_claim_next(*, job: TransferJob, same_item: bool = False) -> list[Transfe
     provider that was still working on it when we gave up has had as long again to finish."""
     while not job_run_past_deadline():
         settled = timezone.now() - timedelta(seconds=settings.MEDIA_SYNC_HTTP_TIMEOUT[1])
-        with transaction.atomic():
+        claimed: list[TransferItem] = []
+        with _claiming() as scope:
             pending = (
                 job.items.filter(status=ItemStatus.PENDING)
                 .exclude(unconfirmed=True, updated_at__gt=settled)
@@ -91,9 +140,10 @@ def job_claim_next(*, job: TransferJob, same_item: bool = False) -> list[Transfe
                     # rows another worker locked through SKIP LOCKED would deadlock with its claim.
                     pks = list(pending.filter(item=first[1]).values_list("pk", flat=True))
                     items = job.items.filter(pk__in=pks)
-                claimed = job_claim(items=items)
-                if claimed:
-                    return claimed
+                claimed = _claim(items, scope)
+        if claimed:
+            return claimed
+        job_claim_commit()
         if first is None:
             if not job.items.filter(status=ItemStatus.PENDING).exists():
                 return []
@@ -116,7 +166,9 @@ def job_run_scope(*, job: TransferJob, budget_s: float) -> Iterator[RunScope]:
     reset = _run_scope.set(scope)
     try:
         yield scope
+        job_claim_commit()
     except Exception as exc:
+        job_claim_commit()  # what this run did before the error stays
         logger.exception("job %s: run stopped by an error", job.pk)
         stranded = TransferItem.objects.filter(claim_token__in=scope.tokens, status=ItemStatus.IN_PROGRESS)
         for item in stranded:
@@ -128,4 +180,5 @@ def job_run_scope(*, job: TransferJob, budget_s: float) -> Iterator[RunScope]:
                 message=f"internal error while recording the result: {type(exc).__name__}",
             )
     finally:
+        job_claim_commit()
         _run_scope.reset(reset)

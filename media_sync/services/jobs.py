@@ -15,7 +15,16 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from integrations.errors import FailureClass
-from media_sync.models import ItemStatus, JobStatus, Operation, Outcome, TransferItem, TransferJob
+from media_sync.models import (
+    AuditEvent,
+    AuditKind,
+    ItemStatus,
+    JobStatus,
+    Operation,
+    Outcome,
+    TransferItem,
+    TransferJob,
+)
 from media_sync.selectors import job_item_counts
 from media_sync.services.audit import audit_record_item
 from media_sync.services.items import item_finish
@@ -114,6 +123,17 @@ def job_retry_failed(
     return count
 
 
+def _unanswered_request(item: TransferItem) -> AuditEvent | None:
+    """The last request row since the item was claimed that no answer row links: the call its worker
+    sent (or was about to send) when it went quiet. A request names its item, or for a call about the
+    whole job (a transfer-all) something that is none of the job's items. Request rows are committed
+    before a request leaves, so none found means nothing was sent for this claim."""
+    rows = AuditEvent.objects.filter(job=item.job_id, timestamp__gte=item.claimed_at)
+    answered = rows.filter(kind=AuditKind.HTTP, request__isnull=False).values("request_id")
+    about_it = Q(item=item.item) | ~Q(item__in=TransferItem.objects.filter(job=item.job_id).values("item"))
+    return rows.filter(about_it, kind=AuditKind.REQUEST).exclude(pk__in=answered).order_by("-id").first()
+
+
 def jobs_sweep_stale() -> dict[str, int]:
     """Hand back items a worker claimed and then went quiet on, and re-enqueue jobs whose queue
     message was lost. Safe to run at any time: claims make a second delivery harmless."""
@@ -143,8 +163,13 @@ def jobs_sweep_stale() -> dict[str, int]:
                 # Its call is long over (it went quiet for STALE_AFTER): it may be looked up at once.
                 updated_at=F("claimed_at"),
             ):
-                item.message = "handed back to the queue: its worker went quiet"
-                audit_record_item(item=item, job=item.job, outcome=Outcome.PENDING)
+                request = _unanswered_request(item)
+                item.message = "handed back to the queue: its worker went quiet" + (
+                    f" after a request went out ({request.method} {request.path}, no answer recorded)"
+                    if request
+                    else " before any request for it went out"
+                )
+                audit_record_item(item=item, job=item.job, outcome=Outcome.PENDING, request=request)
                 handed_back += 1
     requeued = 0
     open_jobs = TransferJob.objects.filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING))

@@ -12,10 +12,19 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 
+from integrations.http import Exchange, OutgoingRequest
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.suapi.simulator import SuApiSimulator, demo_picture
-from media_sync.models import RecoveryConnectOrder, RecoveryConnectPhoto, SuBatch, SuProperty, TransferJob
+from media_sync.models import (
+    AuditEvent,
+    RecoveryConnectOrder,
+    RecoveryConnectPhoto,
+    SuBatch,
+    SuProperty,
+    TransferJob,
+)
 from media_sync.roles import roles_sync
+from media_sync.services.audit import ExchangeRecorder
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run
 from media_sync.services.suapi import su_batch_start
@@ -131,3 +140,18 @@ def attachment_added(
         Size=1234,
         Subtype="Picture",
     )
+
+
+def exchanges(n: int, *, answered: bool = True) -> list[AuditEvent]:
+    """n calls through a recorder, each a request row and (when `answered`) its answer."""
+    recorder = ExchangeRecorder(job=None, subject="order 57076503", triggered_by="ann")
+    requests = []
+    for photo in range(1, n + 1):
+        recorder.about(item=str(photo), destination="9100002")
+        path = f"/api/v130/orders/57076503/photos/{photo}"
+        recorder.before_send(OutgoingRequest("recoveryconnect", "transfer_photo", "PUT", path, 1, "{}"))
+        assert recorder.sent is not None
+        requests.append(recorder.sent)
+        if answered:
+            recorder(Exchange("recoveryconnect", "transfer_photo", "PUT", path, 1, "{}", 200, "{}", 30, None))
+    return requests

@@ -7,7 +7,8 @@ from django.db import IntegrityError, connection, transaction
 
 from media_sync.models import AuditEvent, AuditKind, Outcome
 
-pytestmark = pytest.mark.django_db
+# The trigger refuses the owner too; the runtime role is refused before it, by its grants (test_db_roles).
+pytestmark = [pytest.mark.django_db, pytest.mark.db_owner]
 
 
 @pytest.fixture

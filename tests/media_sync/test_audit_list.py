@@ -39,6 +39,7 @@ def test_a_filtered_count_stops_at_the_cap(rows: None, monkeypatch: pytest.Monke
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's own row estimate")
+@pytest.mark.db_owner  # ANALYZE is the owner's (autovacuum's, in production)
 def test_the_unfiltered_count_is_postgresqls_estimate(rows: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(EstimatedCountPaginator, "cap", 2)
     with connection.cursor() as cursor:

@@ -283,7 +283,7 @@ def test_a_provider_5xx_fails_the_item_visibly_and_the_retry_keeps_it(
     item = job.items.get()
     assert (job.status, item.status, item.failure_class) == ("failed", ItemStatus.FAILED, "provider_error")
     # Tried as often as any call (MEDIA_SYNC_MAX_ATTEMPTS), each try an audit row of the job.
-    assert AuditEvent.objects.filter(job=job, operation="download_url").count() == 3
+    assert AuditEvent.objects.filter(job=job, kind=AuditKind.HTTP, operation="download_url").count() == 3
     attachment = CorrigoAttachment.objects.get()
     assert attachment.kept_file is None and attachment.keep_error == item.message
     login(client, "olga", "Operators")
@@ -309,7 +309,7 @@ def test_a_broken_download_is_tried_again_and_never_kept_half(
     item = job.items.get()
     assert item.status == ItemStatus.FAILED and item.failure_class == "connection"
     assert f"the download gave {len(mirrored)} bytes where {len(mirrored) + 10} were listed" in item.message
-    assert AuditEvent.objects.filter(job=job, operation="download_file").count() == 3
+    assert AuditEvent.objects.filter(job=job, kind=AuditKind.HTTP, operation="download_file").count() == 3
     assert not MediaFile.objects.exists() and set(stored_files(settings)) == before
 
     CorrigoAttachment.objects.update(size=len(mirrored))  # as the next refresh lists it

@@ -141,6 +141,10 @@ def test_a_cluster_killed_mid_job_loses_nothing_and_sends_nothing_twice_after_a_
             stranded = {(i.item, i.destination) for i in job.items.filter(status=ItemStatus.IN_PROGRESS)}
             assert _counts(job) == {"succeeded": 10, "in_progress": 2, "pending": 48}
             assert stranded == {("6", dest) for dest in destinations}
+            # Write-ahead: what was on its way to the provider is on record, with no answer.
+            cut_off_request = AuditEvent.objects.get(job=job, kind=AuditKind.REQUEST, method="PUT", item="6")
+            assert cut_off_request.path == f"/api/v130/orders/{SOURCE_ORDER}/photos/6"
+            assert not AuditEvent.objects.filter(request=cut_off_request).exists()
             if provider_did_it:
                 # The provider carries out a request whose client has gone: the photo is transferred,
                 # and nobody is left to record it.
@@ -212,6 +216,16 @@ def test_a_cluster_killed_mid_job_loses_nothing_and_sends_nothing_twice_after_a_
         assert [attempt for attempt, _, _ in rows] == list(range(1, claims + 1)), (key, rows)
         assert rows[-1][1] == "succeeded", (key, rows)
         assert all(outcome == "pending" and "went quiet" in text for _, outcome, text in rows[:-1]), rows
+    # Each hand-back links the request it found unanswered, and says one went out.
+    hand_backs = AuditEvent.objects.filter(job=job, kind=AuditKind.ITEM, outcome="pending")
+    assert {(row.item, row.request_id) for row in hand_backs} == {("6", cut_off_request.pk)}
+    assert all("after a request went out (PUT " in row.message for row in hand_backs)
+    # Every PUT that was answered links its request row; the cut-off one is the only request left over.
+    answers = AuditEvent.objects.filter(job=job, kind=AuditKind.HTTP, method="PUT")
+    requests = AuditEvent.objects.filter(job=job, kind=AuditKind.REQUEST, method="PUT")
+    assert set(requests.values_list("pk", flat=True)) - set(answers.values_list("request_id", flat=True)) == {
+        cut_off_request.pk
+    }
     # Every transfer call the provider answered to a living worker has its HTTP row; the call the kill
     # cut off has none (nobody was left to write it): the hand-back rows above account for it.
     audited = Counter(

@@ -170,7 +170,7 @@ def test_rc_upload_sends_each_file_with_its_exif_time_and_mirrors_it(
     fetched = AuditEvent.objects.filter(kind=AuditKind.HTTP, operation=Operation.FETCH_PHOTO)
     assert not fetched.exists()
     summary = AuditEvent.objects.get(
-        job=job, operation=Operation.UPLOAD_PHOTO, item="dash.jpg"
+        job=job, kind=AuditKind.HTTP, operation=Operation.UPLOAD_PHOTO, item="dash.jpg"
     ).request_summary
     assert "bytes, base64>" in summary
     assert base64.b64encode(Path(taken).read_bytes())[:30].decode() not in summary
@@ -301,7 +301,9 @@ def test_a_provider_5xx_fails_the_item_after_its_retries(
     item = job.items.get()
     assert item.status == ItemStatus.FAILED and item.http_status in (500, 502, 503)
     assert rc_sim.uploads == []
-    assert AuditEvent.objects.filter(job=job, operation=Operation.UPLOAD_PHOTO).count() == 3  # every attempt
+    assert (
+        AuditEvent.objects.filter(job=job, kind=AuditKind.HTTP, operation=Operation.UPLOAD_PHOTO).count() == 3
+    )  # every attempt
 
 
 def test_an_unanswered_upload_is_looked_up_and_not_sent_twice(

@@ -185,7 +185,12 @@ def test_every_thumbnail_request_goes_through_the_shared_rate_limit(
     thumbnails_make(provider="recoveryconnect", parent_id=ORDER)
     # One photo list for fresh links, then one fetch per photo (the token is still cached).
     assert paced == ["recoveryconnect"] * (1 + len(order))
-    assert AuditEvent.objects.filter(operation__in=["list_photos", "fetch_photo"], job=None).count() == 5
+    assert (
+        AuditEvent.objects.filter(
+            kind=AuditKind.HTTP, operation__in=["list_photos", "fetch_photo"], job=None
+        ).count()
+        == 5
+    )
 
 
 # --- CorrigoPro ---------------------------------------------------------------------------------------
@@ -226,7 +231,9 @@ def test_mirroring_a_work_order_thumbnails_its_pictures_and_marks_documents(
     assert broken.thumbnail_status == ThumbnailStatus.FAILED
     assert broken.thumbnail_error == "the file is not a readable picture"
     # A PDF is never fetched: its type says it is no picture. Each picture: a fresh link, then its bytes.
-    fetched = AuditEvent.objects.filter(operation__in=["download_url", "download_file"], job=None)
+    fetched = AuditEvent.objects.filter(
+        kind=AuditKind.HTTP, operation__in=["download_url", "download_file"], job=None
+    )
     assert sorted(fetched.values_list("operation", "item")) == sorted(
         (operation, work_order[name])
         for operation in ("download_url", "download_file")

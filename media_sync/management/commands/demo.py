@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import secrets
@@ -7,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from argparse import ArgumentParser
 from typing import Any
@@ -31,6 +33,8 @@ from media_sync.services.demo_triage import demo_open_failures
 WEB_HOST = "127.0.0.1"
 # After SIGTERM, a process group gets this long to end before it is killed.
 STOP_GRACE_S = 5.0
+# How soon a stop signal is raised again while the demo has not begun to stop.
+REPEAT_S = 0.2
 
 
 def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
@@ -55,13 +59,23 @@ class Children:
         self.processes: list[subprocess.Popen[bytes]] = []
         self._starting = False
         self._stop_asked = False
+        self.stopping = False
 
     def on_signal(self, signum: int, frame: object) -> None:
-        if self._stop_asked:
+        if self.stopping or (self._stop_asked and self._starting):
             return
         self._stop_asked = True
         if not self._starting:
+            # Raised while a finalizer runs (a connection pool collected), a KeyboardInterrupt is only
+            # printed ("Exception ignored in") and the demo would go on: asked again until it stops.
+            again = threading.Timer(REPEAT_S, self._again, args=(signum,))
+            again.daemon = True
+            again.start()
             raise KeyboardInterrupt
+
+    def _again(self, signum: int) -> None:
+        if not self.stopping:
+            _thread.interrupt_main(signal.Signals(signum))
 
     def start(self, command: list[str]) -> None:
         self._starting = True
@@ -90,7 +104,7 @@ class Children:
 
     def stop(self) -> None:
         """TERM to every group, up to STOP_GRACE_S for them to end, then KILL to what is left."""
-        self._stop_asked = True
+        self._stop_asked = self.stopping = True
         groups = [process.pid for process in self.processes]  # process_group=0: group id = leader's pid
         for group in groups:
             self._signal(group, signal.SIGTERM)
@@ -175,6 +189,7 @@ class Command(BaseCommand):
                 time.sleep(0.5)
             raise CommandError("a demo process stopped; shutting the rest down")
         except KeyboardInterrupt:
+            children.stopping = True
             self.stdout.write("stopping…")
         finally:
             children.stop()

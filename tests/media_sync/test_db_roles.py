@@ -1,0 +1,131 @@
+"""Least privilege on PostgreSQL: the runtime role the app connects as may read and add to the audit, and
+nothing else: UPDATE, DELETE and TRUNCATE are refused by the grants themselves (before any trigger), and,
+not owning the table, it cannot disable or drop the trigger. The owner migrates and grants
+(`db_grant_runtime_role`, run after every migrate when MEDIA_SYNC_DB_RUNTIME_ROLE is set).
+
+The test database is created and migrated by the owner (pytest-django, as the superuser here); these
+tests then connect to it as the runtime role. What they prove: the grants the README documents refuse
+those statements to that role, and the app's own work (a job, its exchanges and results) runs under them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import connection
+from psycopg import errors
+
+from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
+from media_sync.db import db_grant_runtime_role
+from media_sync.models import AuditEvent, AuditKind, JobStatus, TransferJob
+from media_sync.services.recoveryconnect import rc_transfer_photos_start
+from media_sync.services.run import job_run
+from tests.media_sync.factories import order_on_both_sides
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.db_owner,  # it creates the role and grants, as the owner
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="database roles: PostgreSQL only"),
+]
+
+
+@pytest.fixture
+def runtime_role() -> Iterator[str]:
+    """A login role for this test database alone (roles are shared by the whole server), granted as
+    a migrate grants it; dropped afterwards."""
+    role = f"{connection.settings_dict['NAME']}_runtime"[:63]
+    quoted = connection.ops.quote_name(role)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+        if cursor.fetchone() is None:  # left by an interrupted run
+            cursor.execute(f"CREATE ROLE {quoted} LOGIN")
+    db_grant_runtime_role(role=role)
+    yield role
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP OWNED BY {quoted}")
+        cursor.execute(f"DROP ROLE {quoted}")
+
+
+def _connect_as(role: str) -> psycopg.Connection[Any]:
+    settings = connection.settings_dict
+    return psycopg.connect(
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        dbname=settings["NAME"],
+        user=role,
+        autocommit=True,
+    )
+
+
+def _one_row() -> AuditEvent:
+    return AuditEvent.objects.create(
+        kind=AuditKind.ITEM, provider="recoveryconnect", operation="rc_transfer_photos", outcome="failed"
+    )
+
+
+def test_the_runtime_role_reads_and_adds_to_the_audit(runtime_role: str) -> None:
+    _one_row()
+    with _connect_as(runtime_role) as runtime:
+        runtime.execute(
+            "INSERT INTO media_sync_auditevent (timestamp, kind, provider, operation, subject, item,"
+            " destination, outcome, attempt, triggered_by, method, path, request_summary,"
+            " response_summary, provider_status, error_code, failure_class, message, reference)"
+            " VALUES (now(), 'item', 'recoveryconnect', 'rc_transfer_photos', '', '', '', 'succeeded',"
+            " 1, '', '', '', '', '', '', '', '', '', '')"
+        )
+        (count,) = runtime.execute("SELECT count(*) FROM media_sync_auditevent").fetchone() or (0,)
+        # The rest of the app's tables it may change: a job's status, say.
+        runtime.execute("UPDATE media_sync_transferjob SET status = status")
+    assert count == 2
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE media_sync_auditevent SET message = 'rewritten'",
+        "DELETE FROM media_sync_auditevent",
+        "TRUNCATE media_sync_auditevent",
+        "ALTER TABLE media_sync_auditevent DISABLE TRIGGER ALL",
+        "DROP TRIGGER media_sync_auditevent_append_only ON media_sync_auditevent",
+        "CREATE TRIGGER sneaky BEFORE INSERT ON media_sync_auditevent FOR EACH ROW "
+        "EXECUTE FUNCTION media_sync_auditevent_append_only()",
+        "DROP TABLE media_sync_auditevent",
+    ],
+    ids=["update", "delete", "truncate", "disable-trigger", "drop-trigger", "create-trigger", "drop-table"],
+)
+def test_the_runtime_role_cannot_change_the_audit_or_its_trigger(runtime_role: str, statement: str) -> None:
+    row = _one_row()
+    # Refused by the grants (permission denied, or "must be owner"), not by the trigger.
+    with _connect_as(runtime_role) as runtime, pytest.raises(errors.InsufficientPrivilege):
+        runtime.execute(statement)
+    # Still there, unchanged, and the trigger still guards it against the owner too.
+    assert AuditEvent.objects.get(pk=row.pk).message == ""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'media_sync_auditevent_append_only'")
+        assert cursor.fetchone() == (1,)
+
+
+def test_a_job_runs_as_the_runtime_role(runtime_role: str, rc_sim: RecoveryConnectSimulator) -> None:
+    """The app's own connection as the runtime role: claims, write-ahead rows, answers, results."""
+    order = order_on_both_sides(rc_sim, 57076503, 9100001, [1, 2])
+    rc_sim.add_order(57076502, 9100002)
+    job = rc_transfer_photos_start(
+        photos=list(order.photos.all()), destinations=[9100002], triggered_by="ann", enqueue=False
+    )
+    owner = connection.settings_dict["USER"]
+    connection.close()
+    connection.settings_dict["USER"] = runtime_role
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone() == (runtime_role,)
+        job_run(job_id=job.pk)
+    finally:
+        connection.close()
+        connection.settings_dict["USER"] = owner  # the owner empties the tables afterwards
+    assert TransferJob.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED
+    kinds = set(AuditEvent.objects.filter(job=job).values_list("kind", flat=True))
+    assert kinds == {AuditKind.REQUEST, AuditKind.HTTP, AuditKind.ITEM}
