@@ -22,7 +22,8 @@ from tests.media_sync.factories import run_command
 from tests.media_sync.tampering import old_row
 from tests.media_sync.tampering import signing_key_set as _signing  # noqa: F401  (the `signing` fixture)
 
-pytestmark = pytest.mark.django_db
+# Archiving deletes audit rows, which only the owner may (README, "Database roles"): it runs as the owner.
+pytestmark = [pytest.mark.django_db, pytest.mark.db_owner]
 DAY = 24 * 60
 HOSTILE = ["=cmd|' /C calc'!A0", "'quoted", "-5", "", "plain, with comma\nand newline", "@sum", "''twice"]
 

@@ -46,6 +46,7 @@ def test_a_young_row_stops_the_seal_even_when_older_ones_follow_it() -> None:
     assert AuditSeal.objects.get().last_id == first.pk
 
 
+@pytest.mark.db_owner  # plays someone with the owner's rights, or shows the trigger refuses the owner too
 def test_edited_deleted_and_out_of_order_rows_are_each_named() -> None:
     a, b, c = old_row(item="a"), old_row(item="b"), old_row(item="c")
     gap = c.pk + 1
@@ -65,6 +66,7 @@ def test_edited_deleted_and_out_of_order_rows_are_each_named() -> None:
     assert f"row {a.pk}:" not in out and f"row {d.pk}:" not in out
 
 
+@pytest.mark.db_owner  # plays someone with the owner's rights, or shows the trigger refuses the owner too
 def test_a_row_edited_back_to_what_it_was_verifies_again() -> None:
     row = old_row(message="original")
     audit_seal()
@@ -98,6 +100,7 @@ def test_a_second_sealer_cannot_fork_the_chain() -> None:
     assert audit_seal() == 0
 
 
+@pytest.mark.db_owner  # plays someone with the owner's rights, or shows the trigger refuses the owner too
 def test_seals_are_append_only() -> None:
     old_row()
     audit_seal()
@@ -107,6 +110,7 @@ def test_seals_are_append_only() -> None:
         AuditSeal.objects.all().delete()
 
 
+@pytest.mark.db_owner  # plays someone with the owner's rights, or shows the trigger refuses the owner too
 def test_since_checks_only_the_seals_made_from_that_day() -> None:
     row = old_row()
     audit_seal()

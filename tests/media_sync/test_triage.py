@@ -233,6 +233,7 @@ def test_retrying_a_group_retries_exactly_its_failed_items(
 # --- Append-only ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.db_owner  # plays someone with the owner's rights, or shows the trigger refuses the owner too
 def test_the_database_refuses_to_change_or_delete_a_triage_event(group: FailureGroup, olga: User) -> None:
     (event,) = triage_act(group=group, action=TriageAction.NOTE, by=olga, note="original")
     for sql in ("UPDATE media_sync_triageevent SET note = 'rewritten'", "DELETE FROM media_sync_triageevent"):
