@@ -76,6 +76,18 @@ def audit_rows() -> AuditEvent:
         message="attachment 62a95fec-b01a-46cf-a8cb-0f60ec7f9b29 added by the customer",
         triggered_by="corrigopro webhook",
     )
+    # A request row: its message holds the path, one long word (the SU API's longest).
+    AuditEvent.objects.create(
+        kind=AuditKind.REQUEST,
+        provider="suapi",
+        operation="retrieveAssociateImages",
+        subject="property NT7",
+        item="gallery of NT7",
+        destination="NT7",
+        outcome=Outcome.PENDING,
+        message="about to send POST /SUAPI/jservice/bdc/photo/retrieveAssociateImages",
+        triggered_by="olga",
+    )
     assert exchange is not None
     return exchange
 
