@@ -152,7 +152,7 @@ class FailureGroupAdmin(ReadOnlyAdminMixin, ForgivingListMixin):
 
     @admin.display(description="failure class", ordering="failure_class")
     def failure_class_label(self, group: FailureGroup) -> str:
-        return group.failure_class.replace("_", " ") or "—"
+        return group.failure_class_words
 
     @admin.display(description="cause")
     def cause(self, group: FailureGroup) -> str:

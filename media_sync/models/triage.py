@@ -72,6 +72,11 @@ class FailureGroup(models.Model):
         label = Provider(self.provider).label if self.provider in Provider.values else self.provider
         return f"{label}: {self.pattern[:80]}"
 
+    @property
+    def failure_class_words(self) -> str:
+        """The class as the filters say it ("not found", not "not_found")."""
+        return self.failure_class.replace("_", " ") or "—"
+
 
 class TriageEvent(models.Model):
     """Append-only, like the audit: a database trigger refuses UPDATE and DELETE (migration 0030_triage)."""

@@ -314,6 +314,7 @@ def test_the_group_page_shows_the_form_each_role_may_use(group: FailureGroup) ->
         page = client.get(url).text
         assert f'value="{shown}"' in page and f'value="{hidden}"' not in page
         assert "photo # not found at order #" in page
+        assert "<td>not found</td>" in page and "not_found" not in page  # the class in the filters' words
 
 
 def test_open_failures_lists_what_is_still_open_oldest_first_with_counts(
