@@ -13,9 +13,10 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR, ChangeList
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from media_sync.admin.display import timeline_url
 from media_sync.models import TransferJob
@@ -134,6 +135,17 @@ class HistoryRow:
     texts: dict[str, str]
     thumbnail: str = ""
     problems: tuple[str, ...] = ()
+
+
+def admin_route(
+    model_admin: admin.ModelAdmin, route: str, view: Callable[..., HttpResponseBase], *, post: bool = False
+) -> URLPattern:
+    """One of a ModelAdmin's own URLs: the admin's login and permission checks first, one HTTP method (POST
+    for what changes something, GET for what reads), named media_sync_<model>_<the route's last word>."""
+    method = require_POST if post else require_GET
+    word = route.rstrip("/").rsplit("/", 1)[-1]
+    name = f"media_sync_{model_admin.model._meta.model_name}_{word}"
+    return path(route, model_admin.admin_site.admin_view(method(view)), name=name)
 
 
 def job_url(job: TransferJob) -> str:

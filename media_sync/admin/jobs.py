@@ -11,14 +11,14 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, reverse
 from django.utils.html import format_html
-from django.views.decorators.http import require_GET, require_POST
 
 from media_sync.admin.base import (
     ForgivingListMixin,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
+    admin_route,
     job_url,
     record_refusal,
 )
@@ -123,22 +123,12 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
             )
 
     def get_urls(self) -> list[URLPattern]:
-        retry = path(
-            "<path:object_id>/retry/",
-            self.admin_site.admin_view(require_POST(self.retry_view)),
-            name="media_sync_transferjob_retry",
-        )
-        progress = path(
-            "<path:object_id>/progress/",
-            self.admin_site.admin_view(require_GET(self.progress_view)),
-            name="media_sync_transferjob_progress",
-        )
-        check = path(
-            "<path:object_id>/check/",
-            self.admin_site.admin_view(require_POST(self.check_view)),
-            name="media_sync_transferjob_check",
-        )
-        return [retry, progress, check, *super().get_urls()]
+        return [
+            admin_route(self, "<path:object_id>/retry/", self.retry_view, post=True),
+            admin_route(self, "<path:object_id>/progress/", self.progress_view),
+            admin_route(self, "<path:object_id>/check/", self.check_view, post=True),
+            *super().get_urls(),
+        ]
 
     def check_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Check at the provider: it only reads (one list call per destination) and sends nothing, so

@@ -11,11 +11,10 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, reverse
 from django.utils.html import format_html
-from django.views.decorators.http import require_POST
 
-from media_sync.admin.base import ForgivingListMixin
+from media_sync.admin.base import ForgivingListMixin, admin_route
 from media_sync.models import SavedView
 from media_sync.services.refusals import InputRefused
 from media_sync.services.saved_views import saved_view_may_change, saved_view_save, saved_views_visible
@@ -112,12 +111,7 @@ class SavedViewAdmin(ForgivingListMixin, admin.ModelAdmin):
         return view.query.replace("&", " & ") or "—"
 
     def get_urls(self) -> list[URLPattern]:
-        save = path(
-            "save/",
-            self.admin_site.admin_view(require_POST(self.save_view)),
-            name="media_sync_savedview_save",
-        )
-        return [save, *super().get_urls()]
+        return [admin_route(self, "save/", self.save_view, post=True), *super().get_urls()]
 
     def save_view(self, request: HttpRequest) -> HttpResponse:
         """Keep the list's current filters under a name, then show that list again. The way back is

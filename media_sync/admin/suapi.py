@@ -12,7 +12,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.views.decorators.http import require_GET
 
 from integrations.suapi.rules import MAX_BYTES, MAX_SIDE, MIN_SIDE, PhotoStatus
 from media_sync.admin.base import (
@@ -20,6 +19,7 @@ from media_sync.admin.base import (
     ForgivingListMixin,
     ReadOnlyAdminMixin,
     RunJobsPermissionMixin,
+    admin_route,
     intermediate_action,
     job_url,
     posted,
@@ -239,11 +239,7 @@ class SuBatchAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdminMixi
                 self.admin_site.admin_view(self.refresh_view),
                 name="media_sync_subatch_refresh",
             ),
-            path(
-                "<path:object_id>/progress/",
-                self.admin_site.admin_view(require_GET(self.progress_view)),
-                name="media_sync_subatch_progress",
-            ),
+            admin_route(self, "<path:object_id>/progress/", self.progress_view),
             path(
                 "<path:object_id>/photos/<int:photo_pk>/delete-at-booking/",
                 self.admin_site.admin_view(self.delete_photo_view),

@@ -15,14 +15,13 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
-from django.views.decorators.http import require_GET, require_POST
 
 from media_sync.admin import display
 from media_sync.admin.audit_query import EXPORT_AUDIT
-from media_sync.admin.base import RUN_JOBS, ForgivingListMixin, ReadOnlyAdminMixin
+from media_sync.admin.base import RUN_JOBS, ForgivingListMixin, ReadOnlyAdminMixin, admin_route
 from media_sync.models import (
     STILL_OPEN,
     AuditEvent,
@@ -174,22 +173,12 @@ class FailureGroupAdmin(ReadOnlyAdminMixin, ForgivingListMixin):
         return super().changelist_view(request, extra_context)
 
     def get_urls(self) -> list[URLPattern]:
-        triage = path(
-            "<path:object_id>/triage/",
-            self.admin_site.admin_view(require_POST(self.triage_view)),
-            name="media_sync_failuregroup_triage",
-        )
-        retry = path(
-            "<path:object_id>/retry/",
-            self.admin_site.admin_view(require_POST(self.retry_view)),
-            name="media_sync_failuregroup_retry",
-        )
-        export = path(
-            "export/",
-            self.admin_site.admin_view(require_GET(self.export_view)),
-            name="media_sync_failuregroup_export",
-        )
-        return [export, triage, retry, *super().get_urls()]
+        return [
+            admin_route(self, "export/", self.export_view),
+            admin_route(self, "<path:object_id>/triage/", self.triage_view, post=True),
+            admin_route(self, "<path:object_id>/retry/", self.retry_view, post=True),
+            *super().get_urls(),
+        ]
 
     def _group(self, request: HttpRequest, object_id: str) -> FailureGroup:
         group: FailureGroup | None = self.get_object(request, unquote(object_id))
