@@ -207,6 +207,8 @@ def list_pages(client: Any, rows: int) -> dict[str, tuple[float, set[int]]]:
         "search, order id": (url, {"q": "57012345"}),
         # One order's every row (subject, item, destination conditions), newest first, paged.
         "timeline, order": (f"{url}timeline/order/57012345/", {}),
+        # The team lead's charts and top causes over the default period: each item once, by its last result.
+        "dashboard": (f"{url}dashboard/", {}),
     }
     results: dict[str, tuple[float, set[int]]] = {}
     print(f"audit list and a timeline, {LIST_RUNS} requests each after a warm-up")
