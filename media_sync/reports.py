@@ -17,7 +17,7 @@ from django.db.models.lookups import In
 from django.utils import timezone
 
 from media_sync.models import AuditEvent, AuditKind, TriageEvent
-from media_sync.selectors import item_endings
+from media_sync.selectors_dashboard import item_endings
 
 # The contract in README.md ("What a team lead sees"); each name is also the model field it comes from.
 COLUMNS = [

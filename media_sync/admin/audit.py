@@ -48,13 +48,8 @@ from media_sync.admin.filters import (
 from media_sync.admin.timeline import TimelineViewsMixin
 from media_sync.models import AuditEvent, Provider
 from media_sync.reports import audit_csv_lines, summary_csv_lines
-from media_sync.selectors import (
-    audit_filter,
-    dashboard_charts,
-    dashboard_top_failures,
-    item_counts,
-    jobs_open,
-)
+from media_sync.selectors import audit_filter, item_counts
+from media_sync.selectors_dashboard import dashboard_charts, dashboard_top_failures, jobs_open
 from media_sync.services.manifests import export_signed, zip_stream
 
 SUBJECT_LISTS = {"order": "recoveryconnectorder", "work order": "corrigoworkorder", "property": "suproperty"}

@@ -15,7 +15,7 @@ from media_sync.models import (
     TriageAction,
     TriageEvent,
 )
-from media_sync.selectors import failure_pattern
+from media_sync.selectors_dashboard import failure_pattern
 
 # A new failure of a resolved group reopens it; an ignored group stays ignored (someone decided that
 # this cause is not worth anyone's time), its last failure still counted.

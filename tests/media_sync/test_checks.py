@@ -25,7 +25,7 @@ from media_sync.models import (
     TransferJob,
 )
 from media_sync.schedules import SCHEDULES
-from media_sync.selectors import dashboard_charts
+from media_sync.selectors_dashboard import dashboard_charts
 from media_sync.services import checks
 from media_sync.services.checks import job_check, jobs_check_due
 from media_sync.services.demo import demo_orders_load

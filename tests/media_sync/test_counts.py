@@ -15,7 +15,7 @@ from django.utils import timezone
 from integrations.recoveryconnect.simulator import RecoveryConnectSimulator
 from integrations.simkit import Faults
 from media_sync.models import AuditEvent, AuditKind, ItemStatus, Outcome, TransferJob
-from media_sync.selectors import dashboard_charts, dashboard_top_failures, dashboard_volume
+from media_sync.selectors_dashboard import dashboard_charts, dashboard_top_failures, dashboard_volume
 from media_sync.services.jobs import job_retry_failed
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.run import job_run

@@ -10,11 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from media_sync.models import AuditEvent, AuditKind, JobStatus, Outcome, TransferItem, TransferJob
-from media_sync.selectors import (
+from media_sync.selectors import item_counts
+from media_sync.selectors_dashboard import (
     dashboard_charts,
     dashboard_top_failures,
     dashboard_volume,
-    item_counts,
     jobs_open,
 )
 from tests.media_sync.factories import login

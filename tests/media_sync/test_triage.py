@@ -26,7 +26,7 @@ from media_sync.models import (
     TriageAction,
     TriageEvent,
 )
-from media_sync.selectors import dashboard_top_failures
+from media_sync.selectors_dashboard import dashboard_top_failures
 from media_sync.services.alerts import alerts_check
 from media_sync.services.demo import demo_documents_load, demo_orders_load, demo_users_reset
 from media_sync.services.demo_triage import demo_open_failures
