@@ -125,7 +125,10 @@ def _mirrored_order(destination: str) -> RecoveryConnectOrder | None:
     return RecoveryConnectOrder.objects.filter(client_order_id=int(destination)).first()
 
 
-NOT_MIRRORED = "order {0} is not mirrored here (add it and refresh it, then check again)"
+NOT_MIRRORED = (
+    "order {0} is not mirrored here: no order here has client order id {0} (add the order with its "
+    "internal and client order ids, or fill in the client id of the one there, then check again)"
+)
 
 
 def _rc_order_photos(client: Any, job: TransferJob, destination: str) -> Listing:

@@ -172,7 +172,9 @@ def test_transferred_documents_by_name_at_the_destination_and_a_destination_not_
     summary = job_check(job=job, triggered_by="leo")
     assert summary.not_checked == 2
     assert all(
-        message.startswith("cannot be checked: order 9100002 is not mirrored")
+        message.startswith(
+            "cannot be checked: order 9100002 is not mirrored here: no order here has client order id 9100002"
+        )
         for _, message in results(job).values()
     )
     assert list_calls(job, Operation.LIST_DOCUMENTS) == 2
