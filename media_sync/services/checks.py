@@ -28,7 +28,6 @@ from media_sync.models import (
     CheckResult,
     ItemStatus,
     Operation,
-    RecoveryConnectOrder,
     RecoveryConnectPhoto,
     TransferItem,
     TransferJob,
@@ -37,7 +36,7 @@ from media_sync.services.audit import ExchangeRecorder, audit_name_items
 from media_sync.services.checks_record import SCHEDULE_USER, CheckSummary, check_record, gone_result
 from media_sync.services.checks_suapi import SU_ALSO_CHECKED, check_su_batches
 from media_sync.services.corrigopro import cp_client
-from media_sync.services.recoveryconnect import rc_client
+from media_sync.services.recoveryconnect import rc_client, rc_order_by_client_id
 from media_sync.services.refusals import InputRefused
 
 logger = logging.getLogger(__name__)
@@ -118,13 +117,6 @@ class ListedCheck:
                 )
 
 
-def _mirrored_order(destination: str) -> RecoveryConnectOrder | None:
-    """RecoveryConnect lists by its internal order id, which only our mirror knows of a client order id."""
-    if not destination.isdigit():
-        return None
-    return RecoveryConnectOrder.objects.filter(client_order_id=int(destination)).first()
-
-
 NOT_MIRRORED = (
     "order {0} is not mirrored here: no order here has client order id {0} (add the order with its "
     "internal and client order ids, or fill in the client id of the one there, then check again)"
@@ -132,7 +124,7 @@ NOT_MIRRORED = (
 
 
 def _rc_order_photos(client: Any, job: TransferJob, destination: str) -> Listing:
-    order = _mirrored_order(destination)
+    order = rc_order_by_client_id(destination)
     if order is None:
         return Listing(place="", cannot=NOT_MIRRORED.format(destination))
     return Listing(
@@ -167,7 +159,7 @@ def _rc_uploaded_ids(job: TransferJob, items: list[TransferItem]) -> dict[int, s
 
 
 def _rc_order_documents(client: Any, job: TransferJob, destination: str) -> Listing:
-    order = _mirrored_order(destination)
+    order = rc_order_by_client_id(destination)
     if order is None:
         return Listing(place="", cannot=NOT_MIRRORED.format(destination))
     return Listing(

@@ -32,6 +32,15 @@ from media_sync.services.recoveryconnect_mirror import OrderListing, rc_mirror_o
 from media_sync.services.refusals import InputRefused
 
 
+def rc_order_by_client_id(client_order_id: str) -> RecoveryConnectOrder | None:
+    """The mirrored order a destination names (items store the client order id RecoveryConnect transfers
+    to); None when none is mirrored. RecoveryConnect lists by internal order id, which only the mirror
+    knows."""
+    if not client_order_id.isdigit():
+        return None
+    return RecoveryConnectOrder.objects.filter(client_order_id=int(client_order_id)).first()
+
+
 def rc_client(*, recorder: ExchangeRecorder) -> RecoveryConnectClient:
     config = settings.RECOVERYCONNECT
     return RecoveryConnectClient(
@@ -317,7 +326,7 @@ def _not_there_yet(
         return to_send
     name = RecoveryConnectPhoto.objects.filter(photo_id=int(photo_id)).values_list("name", flat=True).first()
     for item in unconfirmed:
-        destination = RecoveryConnectOrder.objects.filter(client_order_id=int(item.destination)).first()
+        destination = rc_order_by_client_id(item.destination)
         if destination is None or name is None:
             item_finish(
                 item=item,

@@ -38,6 +38,7 @@ from media_sync.services.recoveryconnect import (
     _record_outcomes,
     rc_check_destination_count,
     rc_client,
+    rc_order_by_client_id,
     rc_orders_job_start,
 )
 from media_sync.services.refusals import InputRefused
@@ -288,7 +289,7 @@ def _to_send(
             to_send.extend(items)
             continue
         reason = items[0].message.split(":")[0]
-        dest_order = RecoveryConnectOrder.objects.filter(client_order_id=int(destination)).first()
+        dest_order = rc_order_by_client_id(destination)
         if dest_order is None:
             _fail(
                 job,
