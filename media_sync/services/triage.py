@@ -85,6 +85,8 @@ def triage_act(
             "reason": reason if action == TriageAction.RESOLVE else "",
             "note": note,
         }
+        if not items:
+            _refuse_no_change(group, action, by=by, owner=owner, reason=event["reason"])
         if items:
             return TriageEvent.objects.bulk_create(
                 TriageEvent(**event, item=item, status=status or GroupStatus.OPEN) for item in items
@@ -96,6 +98,24 @@ def triage_act(
             group.resolution = event["reason"]
         group.save(update_fields=["owner", "status", "resolution"])
         return [TriageEvent.objects.create(**event, status=group.status)]
+
+
+def _refuse_no_change(group: FailureGroup, action: str, *, by: User, owner: User | None, reason: str) -> None:
+    """A group action that would change nothing is refused rather than written again; a note is the way
+    to add words to an unchanged group. Acknowledging says who has seen it, so a second person may; the
+    same person twice may not."""
+    last_ack = group.events.filter(action=TriageAction.ACKNOWLEDGE).order_by("-id").first()
+    unchanged = {
+        TriageAction.ACKNOWLEDGE: group.status == GroupStatus.ACKNOWLEDGED
+        and last_ack is not None
+        and last_ack.actor == by.username,
+        TriageAction.ASSIGN: owner is not None and group.owner_id == owner.pk,
+        TriageAction.RESOLVE: group.status == GroupStatus.RESOLVED and group.resolution == reason,
+        TriageAction.IGNORE: group.status == GroupStatus.IGNORED,
+    }.get(action, False)
+    if unchanged:
+        now = f"assigned to {owner.username}" if action == TriageAction.ASSIGN and owner else group.status
+        raise InputRefused(f"this group is already {now}: nothing to change (add a note instead)")
 
 
 def triage_retry(*, group: FailureGroup, by: User, enqueue: bool = True) -> int:

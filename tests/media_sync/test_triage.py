@@ -183,6 +183,34 @@ def test_an_action_on_some_items_writes_one_event_each_and_leaves_the_group(
     )
 
 
+def test_an_action_that_changes_nothing_is_refused_and_writes_nothing(
+    group: FailureGroup, leo: User, olga: User
+) -> None:
+    triage_act(group=group, action=TriageAction.ACKNOWLEDGE, by=olga)
+    triage_act(group=group, action=TriageAction.ASSIGN, by=leo, owner=olga)
+    with pytest.raises(InputRefused, match="already acknowledged: nothing to change"):
+        triage_act(group=group, action=TriageAction.ACKNOWLEDGE, by=olga)
+    triage_act(group=group, action=TriageAction.ACKNOWLEDGE, by=leo)  # another person has seen it too
+    with pytest.raises(InputRefused, match="already assigned to olga"):
+        triage_act(group=group, action=TriageAction.ASSIGN, by=leo, owner=olga)
+    triage_act(group=group, action=TriageAction.RESOLVE, by=leo, reason="not_needed")
+    with pytest.raises(InputRefused, match="already resolved"):
+        triage_act(group=group, action=TriageAction.RESOLVE, by=leo, reason="not_needed")
+    # Another reason, another owner, or a note still change something.
+    triage_act(group=group, action=TriageAction.RESOLVE, by=leo, reason="fixed_at_provider")
+    triage_act(group=group, action=TriageAction.ASSIGN, by=leo, owner=leo)
+    triage_act(group=group, action=TriageAction.NOTE, by=olga, note="again")
+    assert list(group.events.order_by("id").values_list("action", flat=True)) == [
+        "acknowledge",
+        "assign",
+        "acknowledge",
+        "resolve",
+        "resolve",
+        "assign",
+        "note",
+    ]
+
+
 @pytest.mark.parametrize(
     ("action", "fields", "refusal"),
     [
