@@ -196,7 +196,10 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
             {
                 "id": item.pk,
                 "status": item.status,
-                "html": render_to_string("admin/media_sync/transferjob/item_row.html", {"item": item}),
+                "html": render_to_string(
+                    "admin/media_sync/transferjob/item_row.html",
+                    {"item": item, "show_groups": request.user.has_perm("media_sync.view_failuregroup")},
+                ),
             }
             for item in items
         ]
@@ -266,6 +269,7 @@ class TransferJobAdmin(ForgivingListMixin, RunJobsPermissionMixin, ReadOnlyAdmin
             "can_retry": job_can_retry(job) and self.has_run_jobs_permission(request),
             "since": cursor_now(),
             "can_check": job_can_check(job) and self.has_view_permission(request, job),
+            "show_groups": request.user.has_perm("media_sync.view_failuregroup"),
             "confirmed": checks["confirmed"],
             "last_checked": checks["last"],
             "audit_url": reverse("admin:media_sync_auditevent_changelist") + f"?job={job.pk}",

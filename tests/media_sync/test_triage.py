@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core import mail
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
@@ -343,6 +343,21 @@ def test_the_group_page_shows_the_form_each_role_may_use(group: FailureGroup) ->
         assert f'value="{shown}"' in page and f'value="{hidden}"' not in page
         assert "photo # not found at order #" in page
         assert "<td>not found</td>" in page and "not_found" not in page  # the class in the filters' words
+
+
+def test_the_job_page_links_each_failed_item_to_its_group(group: FailureGroup, job: TransferJob) -> None:
+    link = reverse("admin:media_sync_failuregroup_change", args=[group.pk])
+    client = Client()
+    login(client, "olga5", "Operators")
+    page = client.get(reverse("admin:media_sync_transferjob_change", args=[job.pk])).text
+    assert page.count(f'href="{link}"') == 2  # the two failed items, not the pending ones
+    progress = client.get(reverse("admin:media_sync_transferjob_progress", args=[job.pk])).json()
+    assert sum(f'href="{link}"' in row["html"] for row in progress["rows"]) == 2
+    # Someone who may read jobs but not failure groups gets no link to a page they cannot open.
+    reader = User.objects.create_user("rita", is_staff=True)
+    reader.user_permissions.add(*Permission.objects.filter(codename__in=["view_transferjob"]))
+    client.force_login(reader)
+    assert link not in client.get(reverse("admin:media_sync_transferjob_change", args=[job.pk])).text
 
 
 def test_open_failures_lists_what_is_still_open_oldest_first_with_counts(
