@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from media_sync.metrics import ALERTS
 from media_sync.models import AuditEvent, AuditKind, FailureAlert, FailureGroup, ItemStatus, Outcome, Provider
+from media_sync.selectors_dashboard import item_endings
 from media_sync.selectors_triage import with_failed_counts
 from media_sync.services.triage_mail import group_line, team_lead_emails
 
@@ -28,8 +29,11 @@ def alerts_check(*, now: datetime | None = None) -> list[FailureAlert]:
     now = now or timezone.now()
     minutes = settings.MEDIA_SYNC_ALERT_WINDOW_MINUTES
     since = now - timedelta(minutes=minutes)
+    # Each item once, by its last result (as the dashboard counts): an item that failed three times
+    # before it was given up on is one failed item, not three.
+    window = AuditEvent.objects.filter(kind=AuditKind.ITEM, timestamp__gte=since, timestamp__lte=now)
     counts = (
-        AuditEvent.objects.filter(kind=AuditKind.ITEM, timestamp__gte=since, timestamp__lte=now)
+        item_endings(window)
         .exclude(outcome=Outcome.PENDING)
         .values("provider")
         .annotate(total=Count("id"), failed=Count("id", filter=Q(outcome=Outcome.FAILED)))

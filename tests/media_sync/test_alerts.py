@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 
-from media_sync.models import AuditEvent, AuditKind, FailureAlert, Outcome
+from media_sync.models import AuditEvent, AuditKind, FailureAlert, Outcome, TransferJob
 from media_sync.services.alerts import alerts_check
 from tests.media_sync.factories import role
 
@@ -46,3 +46,27 @@ def test_too_few_items_raise_no_alert(leads: None, settings: Any) -> None:
     settings.MEDIA_SYNC_ALERT_MIN_ITEMS = 10
     results("suapi", failed=5, succeeded=0)
     assert alerts_check() == [] and mail.outbox == []
+
+
+def test_an_item_is_counted_once_by_its_last_result_not_once_per_attempt(
+    leads: None, settings: Any
+) -> None:
+    settings.MEDIA_SYNC_ALERT_MIN_ITEMS, settings.MEDIA_SYNC_ALERT_THRESHOLD = 4, 0.5
+    job = TransferJob.objects.create(provider="corrigopro", operation="cp_upload")
+    for item, outcomes in (("a", "fff"), ("b", "fs"), ("c", "s"), ("d", "s")):
+        for outcome in outcomes:
+            AuditEvent.objects.create(
+                kind=AuditKind.ITEM,
+                provider="corrigopro",
+                operation="cp_upload",
+                job=job,
+                item=item,
+                destination="wo-1",
+                outcome=Outcome.FAILED if outcome == "f" else Outcome.SUCCEEDED,
+            )
+    # Six results, four failed; but four items, one failed in the end: 25 %, under the threshold.
+    assert alerts_check() == []
+    settings.MEDIA_SYNC_ALERT_THRESHOLD = 0.25
+    (alert,) = alerts_check()
+    assert (alert.failed, alert.total) == (1, 4)
+    assert "1 of 4 CorrigoPro items failed" in mail.outbox[0].body
