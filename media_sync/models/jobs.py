@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from media_sync.models.vocabulary import Provider, job_operation_choices
+from media_sync.models.vocabulary import Provider, failure_class_words, job_operation_choices
 
 
 class JobStatus(models.TextChoices):
@@ -123,3 +123,7 @@ class TransferItem(ProviderAnswer):
 
     def __str__(self) -> str:
         return f"{self.item} -> {self.destination}" if self.destination else self.item
+
+    @property
+    def failure_class_words(self) -> str:
+        return failure_class_words(self.failure_class)

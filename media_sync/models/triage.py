@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from media_sync.models.jobs import TransferItem
-from media_sync.models.vocabulary import Provider, job_operation_choices
+from media_sync.models.vocabulary import Provider, failure_class_words, job_operation_choices
 
 
 class GroupStatus(models.TextChoices):
@@ -74,8 +74,7 @@ class FailureGroup(models.Model):
 
     @property
     def failure_class_words(self) -> str:
-        """The class as the filters say it ("not found", not "not_found")."""
-        return self.failure_class.replace("_", " ") or "—"
+        return failure_class_words(self.failure_class)
 
 
 class TriageEvent(models.Model):

@@ -119,3 +119,8 @@ def operation_choices() -> list[tuple[str, str]]:
 
 def job_operation_choices() -> list[tuple[str, str]]:
     return list(JOB_TITLES.items())
+
+
+def failure_class_words(value: str) -> str:
+    """A failure class as the pages and filters say it ("not found", not "not_found")."""
+    return value.replace("_", " ") or "—"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 
-from media_sync.models import FailureGroup, RecoveryConnectOrder, TransferJob, TriageAction
+from media_sync.models import FailureGroup, GroupStatus, RecoveryConnectOrder, TransferJob, TriageAction
 from media_sync.services.recoveryconnect import rc_transfer_photos_start
 from media_sync.services.recoveryconnect_documents import rc_transfer_documents_start
 from media_sync.services.run import job_run
@@ -31,8 +31,10 @@ def demo_open_failures() -> list[TransferJob]:
     jobs = [job_run(job_id=job.pk) or job for job in (photos, documents)]
     group = FailureGroup.objects.filter(items__job=photos).first()
     lead, operator = User.objects.get(username="lead"), User.objects.get(username="operator")
-    if group is not None:
+    # A demo started again on its own database finds the group as the last run left it.
+    if group is not None and group.status == GroupStatus.OPEN:
         note = "Order 9100003 is closed at RecoveryConnect; asked them whether it reopens."
         triage_act(group=group, action=TriageAction.ACKNOWLEDGE, by=lead, note=note)
+    if group is not None and group.owner_id != operator.pk:
         triage_act(group=group, action=TriageAction.ASSIGN, by=lead, owner=operator)
     return jobs

@@ -105,7 +105,7 @@ def _refuse_no_change(group: FailureGroup, action: str, *, by: User, owner: User
     to add words to an unchanged group. Acknowledging says who has seen it, so a second person may; the
     same person twice may not."""
     last_ack = group.events.filter(action=TriageAction.ACKNOWLEDGE).order_by("-id").first()
-    unchanged = {
+    unchanged: dict[str, bool] = {
         TriageAction.ACKNOWLEDGE: group.status == GroupStatus.ACKNOWLEDGED
         and last_ack is not None
         and last_ack.actor == by.username,

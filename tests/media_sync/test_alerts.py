@@ -48,9 +48,7 @@ def test_too_few_items_raise_no_alert(leads: None, settings: Any) -> None:
     assert alerts_check() == [] and mail.outbox == []
 
 
-def test_an_item_is_counted_once_by_its_last_result_not_once_per_attempt(
-    leads: None, settings: Any
-) -> None:
+def test_an_item_is_counted_once_by_its_last_result_not_once_per_attempt(leads: None, settings: Any) -> None:
     settings.MEDIA_SYNC_ALERT_MIN_ITEMS, settings.MEDIA_SYNC_ALERT_THRESHOLD = 4, 0.5
     job = TransferJob.objects.create(provider="corrigopro", operation="cp_upload")
     for item, outcomes in (("a", "fff"), ("b", "fs"), ("c", "s"), ("d", "s")):

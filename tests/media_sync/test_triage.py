@@ -457,6 +457,11 @@ def test_the_demo_leaves_open_failures_to_triage(rc_sim: RecoveryConnectSimulato
     owned = groups.get(status=GroupStatus.ACKNOWLEDGED)
     assert owned.owner is not None and owned.owner.username == "operator"
     assert owned.items.filter(status=ItemStatus.FAILED, destination="9100003").count() == 2
+    # The demo started again on the same database: its triage is already there, and is not repeated.
+    events = TriageEvent.objects.count()
+    demo_open_failures()
+    assert TriageEvent.objects.count() == events
+    assert groups.get(status=GroupStatus.ACKNOWLEDGED).owner == owned.owner
 
 
 def test_nobody_deletes_a_triage_event_or_a_group_through_the_admin(group: FailureGroup, olga: User) -> None:
