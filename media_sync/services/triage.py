@@ -105,15 +105,15 @@ def _refuse_no_change(group: FailureGroup, action: str, *, by: User, owner: User
     to add words to an unchanged group. Acknowledging says who has seen it, so a second person may; the
     same person twice may not."""
     last_ack = group.events.filter(action=TriageAction.ACKNOWLEDGE).order_by("-id").first()
-    unchanged: dict[str, bool] = {
+    unchanged_by: dict[str, bool] = {
         TriageAction.ACKNOWLEDGE: group.status == GroupStatus.ACKNOWLEDGED
         and last_ack is not None
         and last_ack.actor == by.username,
         TriageAction.ASSIGN: owner is not None and group.owner_id == owner.pk,
         TriageAction.RESOLVE: group.status == GroupStatus.RESOLVED and group.resolution == reason,
         TriageAction.IGNORE: group.status == GroupStatus.IGNORED,
-    }.get(action, False)
-    if unchanged:
+    }
+    if unchanged_by.get(action, False):
         now = f"assigned to {owner.username}" if action == TriageAction.ASSIGN and owner else group.status
         raise InputRefused(f"this group is already {now}: nothing to change (add a note instead)")
 
