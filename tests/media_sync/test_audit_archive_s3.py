@@ -285,3 +285,14 @@ def test_an_s3_archive_verifies_with_only_the_public_key(
     assert command("verify_audit", "--archive", where)[0] == 1  # no key at all: not checked, not passed
     code, out, _ = command("verify_audit", "--archive", where, "--public-key", str(public))
     assert code == 0, out
+
+
+def test_the_schedule_archives_to_s3_when_the_archive_dir_is_a_url(
+    s3_bucket: Bucket, signing: Any, history: tuple[list[AuditEvent], list[AuditEvent]], settings: Any
+) -> None:
+    old, recent = history
+    settings.MEDIA_SYNC_AUDIT_ARCHIVE_AFTER_DAYS = 5
+    settings.MEDIA_SYNC_AUDIT_ARCHIVE_DIR = f"s3://{s3_bucket.name}/scheduled"
+    where = f"s3://{s3_bucket.name}/scheduled/audit-1-{old[-1].pk}/"
+    assert archiving.audit_archive_due() == [f"archived rows 1-{old[-1].pk} ({len(old)} rows) to {where}"]
+    assert AuditEvent.objects.count() == len(recent) and archiving.archive_verify(where) == []
