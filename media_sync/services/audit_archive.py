@@ -192,6 +192,9 @@ def archive_verify(
     if signed or manifest.get("signature"):
         problems += manifest_check_signature(manifest, keys)
     name = str(manifest.get("file", CSV_NAME))
+    if Path(name).name != name or name in {"", ".", ".."}:
+        # Only a file of the archive's own place is read, whatever a changed manifest names.
+        return [*problems, f"manifest: names a file outside the archive ({name!r})"]
     try:
         problems += _file_check(place, name, manifest)
     except OSError as error:

@@ -201,6 +201,20 @@ def test_an_object_changed_before_the_read_back_removes_nothing(
     nothing_removed(count)
 
 
+def test_a_manifest_naming_a_file_elsewhere_is_not_followed(
+    s3_bucket: Bucket, signing: Any, history: tuple[list[AuditEvent], list[AuditEvent]]
+) -> None:
+    old, _ = history
+    assert archive_to(f"s3://{s3_bucket.name}/a")[0] == 0
+    key = f"a/audit-1-{old[-1].pk}/manifest.json"
+    manifest = json.loads(s3_bucket.read(key))
+    manifest["file"] = "../../b/audit.csv"
+    s3_bucket.client.put_object(Bucket=s3_bucket.name, Key=key, Body=json.dumps(manifest).encode())
+    problems = archiving.archive_verify(f"s3://{s3_bucket.name}/a/audit-1-{old[-1].pk}/")
+    assert "manifest: names a file outside the archive ('../../b/audit.csv')" in problems
+    assert any("signature does not match" in problem for problem in problems)
+
+
 def test_a_missing_bucket_removes_nothing_and_says_so(
     s3_bucket: Bucket, signing: Any, history: tuple[list[AuditEvent], list[AuditEvent]]
 ) -> None:
