@@ -16,7 +16,7 @@ import hashlib
 import io
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
@@ -53,11 +53,11 @@ class ArchivePlace(Protocol):
     def claim(self) -> None:
         """Make the place for a new archive: FileExistsError if it holds anything already."""
 
-    def writer(self, name: str) -> Any:
-        """A context manager giving a Sink; what was written is kept only if the block ends normally."""
+    def writer(self, name: str) -> AbstractContextManager[Sink]:
+        """The named file, to write to (on S3 an upload whose block does not end normally is aborted)."""
 
-    def reader(self, name: str) -> Any:
-        """A context manager giving a binary stream of the named file."""
+    def reader(self, name: str) -> AbstractContextManager[IO[bytes]]:
+        """The named file as a binary stream."""
 
     def names(self) -> list[str]: ...
 
