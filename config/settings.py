@@ -403,8 +403,10 @@ if SENTRY_DSN:
 # Ed25519 private key signing export and archive manifests: PEM, or base64 of its 32 bytes (or a file
 # named by MEDIA_SYNC_AUDIT_SIGNING_KEY_FILE). Unset: manifests are written, and say they are unsigned.
 MEDIA_SYNC_AUDIT_SIGNING_KEY = env_str("MEDIA_SYNC_AUDIT_SIGNING_KEY")
+# Ed25519 public keys that check signatures too (PEM or base64; several while keys rotate): an auditor's.
+MEDIA_SYNC_AUDIT_VERIFY_KEY = env_str("MEDIA_SYNC_AUDIT_VERIFY_KEY")
 # The daily archive schedule: audit rows older than this many days go to MEDIA_SYNC_AUDIT_ARCHIVE_DIR
-# (archive_audit). 0 (the default): never archived by the schedule.
+# (archive_audit: a directory, or s3://BUCKET/PREFIX). 0 (the default): never archived by the schedule.
 MEDIA_SYNC_AUDIT_ARCHIVE_AFTER_DAYS = env_int("MEDIA_SYNC_AUDIT_ARCHIVE_AFTER_DAYS", 0)
 MEDIA_SYNC_AUDIT_ARCHIVE_DIR = env_str(
     "MEDIA_SYNC_AUDIT_ARCHIVE_DIR", str(BASE_DIR / "var" / "audit-archive")

@@ -24,6 +24,9 @@ from media_sync.db import db_grant_runtime_role
 ROLE = os.environ.get("MEDIA_SYNC_TEST_DB_ROLE", "")
 MARKER = "db_owner: runs connected as the database's owner even when the tests run as the runtime role"
 _owner: dict[str, str] = {}
+# Whether the test being set up is marked db_owner: the session's first database test sets up
+# django_db_setup (below) inside its own set-up, after pytest_runtest_setup has already run for it.
+_current: dict[str, bool] = {}
 
 
 def _connect_as(user: str) -> None:
@@ -55,16 +58,21 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
                 raise pytest.UsageError(f"MEDIA_SYNC_TEST_DB_ROLE: no role {ROLE!r} on this server")
         db_grant_runtime_role(role=ROLE)
     _owner["user"] = connection.settings_dict["USER"]
-    _connect_as(ROLE)
+    _connect_as(_role_for_current())
     yield
     _connect_as(_owner.pop("user"))
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    _current["db_owner"] = item.get_closest_marker("db_owner") is not None
     if "user" in _owner:
-        _connect_as(_owner["user"] if item.get_closest_marker("db_owner") else ROLE)
+        _connect_as(_role_for_current())
     yield
+
+
+def _role_for_current() -> str:
+    return _owner["user"] if _current.get("db_owner") else ROLE
 
 
 @pytest.fixture(autouse=True)

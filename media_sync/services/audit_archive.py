@@ -1,5 +1,6 @@
 """Retention without loss: old audit rows written out whole seals at a time, as CSV with a signed manifest,
-verified where they were written, and only then removed through the one guarded path (db.audit_archiving).
+verified where they were written (a directory or S3: services/archive_store.py), and only then removed
+through the one guarded path (db.audit_archiving).
 
 The archive's CSV has every column of the audit (services/seals.py: `column_names`), so its rows re-compute
 the seals they were sealed in: an archive verifies on its own. Text cells are neutralised as in every CSV
@@ -10,24 +11,27 @@ quote too; an empty cell of a nullable column is NULL.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.utils import timezone
 
 from media_sync.db import audit_archiving
 from media_sync.models import AuditArchive, AuditEvent, AuditSeal
 from media_sync.reports import CHUNK_SIZE, FORMULA_PREFIXES, ExportTally, csv_writer
+from media_sync.services.archive_store import ArchivePlace, HashingReader, archive_place, place_sha256
 from media_sync.services.manifests import (
     FORMAT,
-    file_sha256,
     manifest_check_signature,
-    manifest_read,
+    manifest_parse,
     manifest_sign,
     manifest_text,
     seals_compare,
@@ -60,7 +64,7 @@ class ArchiveReport:
     rows: int
     first_id: int
     last_id: int
-    directory: Path | None
+    directory: ArchivePlace | None
 
     def lines(self) -> list[str]:
         if self.directory is None:
@@ -84,9 +88,10 @@ def _uncell(field: models.Field[Any, Any] | None, cell: str) -> Any:
     return field.to_python(cell)
 
 
-def audit_archive(*, before: date, output: Path) -> ArchiveReport:
+def audit_archive(*, before: date, output: str | Path | ArchivePlace) -> ArchiveReport:
     """Archive every whole seal whose rows are all older than `before` (the first row on or after that day
-    ends it), verify the files, then remove those rows."""
+    ends it) to a new place under `output` (a directory, or s3://BUCKET/PREFIX), verify what that place
+    holds, then remove those rows."""
     audit_seal()
     after = archived_through()
     start = datetime.combine(before, datetime.min.time(), tzinfo=timezone.get_current_timezone())
@@ -98,9 +103,9 @@ def audit_archive(*, before: date, output: Path) -> ArchiveReport:
     if last_seal is None:
         return ArchiveReport(0, 0, 0, None)
     last = last_seal.last_id
-    directory = output / f"audit-{after + 1}-{last}"
-    directory.mkdir(parents=True, exist_ok=False)
-    tally = _write_csv(directory / CSV_NAME, after=after, last=last)
+    directory = archive_place(output).child(f"audit-{after + 1}-{last}")
+    directory.claim()
+    tally = _write_csv(directory, after=after, last=last)
     body = {
         "format": FORMAT,
         "kind": "archive",
@@ -115,11 +120,12 @@ def audit_archive(*, before: date, output: Path) -> ArchiveReport:
         "columns": column_names(),
         "seals": [_seal_entry(seal) for seal in seals.iterator()],
     }
-    (directory / MANIFEST_NAME).write_text(manifest_text(manifest_sign(body)), encoding="utf-8")
+    with directory.writer(MANIFEST_NAME) as out:
+        out.write(manifest_text(manifest_sign(body)).encode())
     problems = archive_verify(directory, signed=False)
     if problems:
         raise ArchiveFailed(problems)
-    manifest_sha256, _ = file_sha256(directory / MANIFEST_NAME)
+    manifest_sha256 = place_sha256(directory, MANIFEST_NAME)
     with audit_archiving():
         AuditArchive.objects.create(
             after_id=after,
@@ -142,7 +148,7 @@ def audit_archive_due() -> list[str]:
     if not days:
         return ["audit archiving is off (MEDIA_SYNC_AUDIT_ARCHIVE_AFTER_DAYS=0)"]
     before = timezone.localdate() - timedelta(days=days)
-    return audit_archive(before=before, output=Path(settings.MEDIA_SYNC_AUDIT_ARCHIVE_DIR)).lines()
+    return audit_archive(before=before, output=settings.MEDIA_SYNC_AUDIT_ARCHIVE_DIR).lines()
 
 
 def _seal_entry(seal: AuditSeal) -> dict[str, Any]:
@@ -150,7 +156,7 @@ def _seal_entry(seal: AuditSeal) -> dict[str, Any]:
     return {name: getattr(seal, name) for name in names}
 
 
-def _write_csv(path: Path, *, after: int, last: int) -> ExportTally:
+def _write_csv(directory: ArchivePlace, *, after: int, last: int) -> ExportTally:
     names = column_names()
     writer = csv_writer()
     tally = ExportTally()
@@ -162,49 +168,73 @@ def _write_csv(path: Path, *, after: int, last: int) -> ExportTally:
             tally.see(values[0])
             yield writer.writerow([_cell(value) for value in values])
 
-    with path.open("w", encoding="utf-8", newline="") as out:
-        out.writelines(tally.hashed(lines()))
+    with directory.writer(CSV_NAME) as out:
+        for piece in tally.hashed(lines()):
+            out.write(piece.encode())
     return tally
 
 
-def archive_verify(directory: Path, *, signed: bool = True) -> list[str]:
-    """Every problem with an archive: its signature (unless `signed` is False: the writer checking its own
-    work without a key), its file's SHA-256, each row against the seal it was sealed in, and the seals
-    against the database's."""
-    manifest, problems = manifest_read(directory / MANIFEST_NAME)
+def archive_verify(
+    directory: str | Path | ArchivePlace, *, signed: bool = True, keys: list[Ed25519PublicKey] | None = None
+) -> list[str]:
+    """Every problem with an archive, read back from where it is: its signature (checked against `keys`
+    or the configured public keys; not at all when `signed` is False and there is none: the writer
+    checking its own work without a key), its file's SHA-256, each row against the seal it was sealed in,
+    and the seals against the database's."""
+    place = archive_place(directory)
+    try:
+        with place.reader(MANIFEST_NAME) as stream:
+            manifest, problems = manifest_parse(stream.read().decode("utf-8"))
+    except (OSError, ValueError) as error:
+        return [f"manifest: cannot be read ({error})"]
     if manifest is None:
         return problems
     if signed or manifest.get("signature"):
-        problems += manifest_check_signature(manifest)
-    path = directory / str(manifest.get("file", CSV_NAME))
-    digest, size = file_sha256(path)
-    if (digest, size) != (manifest.get("sha256"), manifest.get("bytes")):
-        problems.append(f"{path.name}: its SHA-256 is not the manifest's (the file was changed)")
-    problems += _rows_against_seals(path, manifest)
+        problems += manifest_check_signature(manifest, keys)
+    name = str(manifest.get("file", CSV_NAME))
+    if Path(name).name != name or name in {"", ".", ".."}:
+        # Only a file of the archive's own place is read, whatever a changed manifest names.
+        return [*problems, f"manifest: names a file outside the archive ({name!r})"]
+    try:
+        problems += _file_check(place, name, manifest)
+    except OSError as error:
+        problems.append(f"{name}: cannot be read ({error})")
     return problems + seals_compare(manifest.get("seals") or [])
 
 
-def _rows_against_seals(path: Path, manifest: dict[str, Any]) -> list[str]:
+def _file_check(place: ArchivePlace, name: str, manifest: dict[str, Any]) -> list[str]:
+    """One pass over the archive's CSV: its rows against their seals while its bytes are hashed."""
+    with place.reader(name) as stream:
+        hashed = HashingReader(stream)
+        text = io.TextIOWrapper(io.BufferedReader(hashed), encoding="utf-8", newline="")
+        try:
+            problems = _rows_against_seals(text, name, manifest)
+        except (ValueError, csv.Error, ValidationError) as error:
+            problems = [f"{name}: not an archive's CSV from some row on ({type(error).__name__})"]
+        hashed.drain()
+    if (hashed.hexdigest(), hashed.size) != (manifest.get("sha256"), manifest.get("bytes")):
+        problems.insert(0, f"{name}: its SHA-256 is not the manifest's (the file was changed)")
+    return problems
+
+
+def _rows_against_seals(stream: IO[str], name: str, manifest: dict[str, Any]) -> list[str]:
     seals = [AuditSeal(**entry) for entry in manifest.get("seals") or []]
     if not seals:
         return ["manifest: names no seals"]
     fields = {f.attname: f for f in canonical_fields()}
     problems: list[str] = []
-    with path.open(encoding="utf-8", newline="") as stream:
-        reader = csv.reader(stream)
-        names = next(reader, [])
-        if names != manifest.get("columns"):
-            return [f"{path.name}: its columns are not the manifest's"]
-        decoded = ([_uncell(fields.get(n), c) for n, c in zip(names, cells, strict=True)] for cells in reader)
-        digests = ((int(values[0]), row_digest(names, values)) for values in decoded)
-        pending: list[tuple[int, bytes]] = []
-        previous = seals[0].previous
-        for seal in seals:
-            problems += seal_compare(seal, previous, _up_to(seal.last_id, digests, pending), where="archive")[
-                0
-            ]
-            previous = seal.hash
-        stray = [row_id for row_id, _ in [*pending, *digests]]
+    reader = csv.reader(stream)
+    names = next(reader, [])
+    if names != manifest.get("columns"):
+        return [f"{name}: its columns are not the manifest's"]
+    decoded = ([_uncell(fields.get(n), c) for n, c in zip(names, cells, strict=True)] for cells in reader)
+    digests = ((int(values[0]), row_digest(names, values)) for values in decoded)
+    pending: list[tuple[int, bytes]] = []
+    previous = seals[0].previous
+    for seal in seals:
+        problems += seal_compare(seal, previous, _up_to(seal.last_id, digests, pending), where="archive")[0]
+        previous = seal.hash
+    stray = [row_id for row_id, _ in [*pending, *digests]]
     return problems + [f"row {row_id}: in the archive, in none of its seals" for row_id in stray[:100]]
 
 

@@ -1,5 +1,6 @@
 """Manifests: what an export or an archive holds (rows, ids, the seals it spans, the file's SHA-256),
 signed with the Ed25519 key in MEDIA_SYNC_AUDIT_SIGNING_KEY. Without a key the manifest says it is unsigned.
+A signature is checked against public keys only (services/audit_keys.py).
 
 The file's hash is taken from the bytes as they stream out (`ExportTally.hashed`): no second pass over the
 table, no file held in memory. The signature covers the manifest's canonical JSON (keys sorted, no spaces)
@@ -18,44 +19,23 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from media_sync.models import AuditEvent, AuditSeal
 from media_sync.reports import ExportTally, audit_csv_lines
+from media_sync.services.audit_keys import (
+    KEY_SETTING,
+    VERIFY_SETTING,
+    public_key_text,
+    signing_key,
+    verify_keys,
+)
 from media_sync.services.seals import audit_seal
 
 FORMAT = "media-sync audit manifest 1"
-KEY_SETTING = "MEDIA_SYNC_AUDIT_SIGNING_KEY"
 BLOCK = 1024 * 1024
-
-
-def signing_key() -> Ed25519PrivateKey | None:
-    """The configured key (PEM, or base64 of the 32-byte private key), or None. Its value is never shown."""
-    text = settings.MEDIA_SYNC_AUDIT_SIGNING_KEY.strip()
-    if not text:
-        return None
-    try:
-        if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_private_key(text.encode(), password=None)
-        else:
-            key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(text, validate=True))
-    except (ValueError, TypeError, binascii.Error):
-        key = None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ImproperlyConfigured(
-            f"{KEY_SETTING} is not an Ed25519 private key (PEM, or base64 of 32 bytes)"
-        )
-    return key
-
-
-def public_key_text(key: Ed25519PublicKey) -> str:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode()
 
 
 def _payload(manifest: dict[str, Any]) -> bytes:
@@ -126,20 +106,30 @@ def file_sha256(path: Path) -> tuple[str, int]:
     return hasher.hexdigest(), size
 
 
-def manifest_check_signature(manifest: dict[str, Any]) -> list[str]:
-    """Problems with the manifest's signature, checked against the configured key."""
+def manifest_check_signature(
+    manifest: dict[str, Any], keys: list[Ed25519PublicKey] | None = None
+) -> list[str]:
+    """Problems with the manifest's signature, checked against `keys` (verify_audit --public-key) or the
+    configured public keys (audit_keys.verify_keys)."""
     signature = manifest.get("signature")
     if not signature:
         why = manifest.get("unsigned") or "no signature"
         return [f"manifest: not signed ({why}); anyone could have written it"]
-    key = signing_key()
+    trusted = verify_keys(keys)
+    if not trusted:
+        return [
+            f"manifest: signed, but no public key is configured here to check it with ({VERIFY_SETTING}, "
+            f"{KEY_SETTING} or --public-key)"
+        ]
+    if not isinstance(signature, dict):
+        return ["manifest: its signature is not one (the manifest was changed)"]
+    # The key the manifest carries only picks one of ours: anyone can re-sign with a key of their own.
+    carried = signature.get("public_key")
+    key = next((key for key in trusted if public_key_text(key) == carried), None)
     if key is None:
-        return [f"manifest: signed, but no {KEY_SETTING} is configured here to check it with"]
-    public = key.public_key()
-    if signature.get("public_key") != public_key_text(public):
         return ["manifest: signed with another key than the configured one"]
     try:
-        public.verify(base64.b64decode(signature.get("value", "")), _payload(manifest))
+        key.verify(base64.b64decode(str(signature.get("value", "")), validate=True), _payload(manifest))
     except (InvalidSignature, binascii.Error, ValueError):
         return ["manifest: its signature does not match its contents (the manifest was changed)"]
     return []
@@ -147,21 +137,32 @@ def manifest_check_signature(manifest: dict[str, Any]) -> list[str]:
 
 def manifest_read(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, ValueError) as error:
+        return None, [f"manifest: cannot be read ({error})"]
+    return manifest_parse(text)
+
+
+def manifest_parse(text: str) -> tuple[dict[str, Any] | None, list[str]]:
+    try:
+        manifest = json.loads(text)
+    except ValueError as error:
         return None, [f"manifest: cannot be read ({error})"]
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         return None, [f"manifest: not a {FORMAT!r}"]
     return manifest, []
 
 
-def export_verify(*, export: Path, manifest_path: Path) -> list[str]:
+def export_verify(
+    *, export: Path, manifest_path: Path, keys: list[Ed25519PublicKey] | None = None
+) -> list[str]:
     """Every problem found with an export and its manifest; none means the file is what was exported and
-    its seals are still those of the database."""
+    its seals are still those of the database. The signature is checked against `keys`, or else the
+    configured public keys."""
     manifest, problems = manifest_read(manifest_path)
     if manifest is None:
         return problems
-    problems += manifest_check_signature(manifest)
+    problems += manifest_check_signature(manifest, keys)
     digest, size = file_sha256(export)
     if (digest, size) != (manifest.get("sha256"), manifest.get("bytes")):
         problems.append(f"{export.name}: its SHA-256 is not the manifest's (the file was changed)")

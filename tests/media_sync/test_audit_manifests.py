@@ -16,7 +16,8 @@ from django.test import Client
 from django.urls import reverse
 
 from media_sync.models import AuditEvent, AuditSeal
-from media_sync.services.manifests import export_verify, signing_key
+from media_sync.services.audit_keys import signing_key
+from media_sync.services.manifests import export_verify
 from tests.media_sync.factories import run_command
 from tests.media_sync.tampering import key_text, old_row, seal_rewritten
 from tests.media_sync.tampering import signing_key_set as _signing  # noqa: F401  (the `signing` fixture)

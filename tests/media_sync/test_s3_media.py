@@ -6,23 +6,14 @@ secret key. moto checks neither signatures nor expiry, so the links' shape is as
 from __future__ import annotations
 
 import hashlib
-import logging
-import signal
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-import boto3  # type: ignore[import-untyped]
 import pytest
-from botocore.config import Config  # type: ignore[import-untyped]
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from moto.server import ThreadedMotoServer
 from storages.backends.s3 import S3Storage
 
 from integrations.corrigopro.simulator import CorrigoProSimulator
@@ -48,96 +39,29 @@ from media_sync.services.run import job_run
 from media_sync.services.suapi import su_batch_start
 from media_sync.services.suapi_photos import su_photo_add
 from media_sync.services.suapi_polls import su_batch_poll
+from tests.media_sync.s3server import (  # noqa: F401  (the fixtures s3_bucket, s3_deadline, s3_endpoint)
+    ACCESS_KEY_ID,
+    SECRET_ACCESS_KEY,
+    Bucket,
+    s3_bucket_made,
+    s3_deadline_set,
+    s3_endpoint_started,
+)
 
-pytestmark = pytest.mark.django_db
-
-ACCESS_KEY_ID = "AKIAMEDIASYNCTESTKEY"
-SECRET_ACCESS_KEY = "media-sync/test+secret-never-in-a-link"
-REGION = "us-east-1"
-DEADLINE_S = 30
-
-
-@dataclass(frozen=True)
-class Bucket:
-    endpoint: str
-    name: str
-    client: Any  # boto3's S3 client (boto3 ships no types)
-
-    def keys(self) -> list[str]:
-        listed = self.client.list_objects_v2(Bucket=self.name)
-        return sorted(entry["Key"] for entry in listed.get("Contents", []))
-
-    def read(self, key: str) -> bytes:
-        return bytes(self.client.get_object(Bucket=self.name, Key=key)["Body"].read())
-
-
-@pytest.fixture(autouse=True)
-def _deadline() -> Iterator[None]:
-    """No test here may hang on a stuck server: botocore's own timeouts and retries run to minutes."""
-
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise TimeoutError(f"the test ran past {DEADLINE_S} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, DEADLINE_S)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 on a free loopback port, for this module's tests; each test makes its own bucket."""
-    werkzeug_log = logging.getLogger("werkzeug")
-    level = werkzeug_log.level
-    werkzeug_log.setLevel(logging.WARNING)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-        werkzeug_log.setLevel(level)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("s3_deadline")]
 
 
 @pytest.fixture
-def s3(s3_endpoint: str, settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Bucket:
+def s3(s3_bucket: Bucket, settings: Any) -> Bucket:
     """A fresh bucket, and the app's media on it, configured the way config/settings.py does from the
-    environment; the AWS_* settings the test does not name keep their config/settings.py values."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_S3_SESSION_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    # Credentials from the environment only: no ~/.aws files, never the instance metadata service.
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-    bucket = f"media-sync-{uuid.uuid4().hex[:12]}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name=REGION,
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
-        config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1}),
-    )
-    client.create_bucket(Bucket=bucket)
-
-    settings.AWS_STORAGE_BUCKET_NAME = bucket
-    settings.AWS_S3_ENDPOINT_URL = s3_endpoint
-    settings.AWS_S3_REGION_NAME = REGION
-    # Last: changing STORAGES makes Django drop the storage it built, so the next use reads the above.
+    environment."""
+    # Last: changing STORAGES makes Django drop the storage it built, so the next use reads the AWS_* ones.
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {"BACKEND": "storages.backends.s3.S3Storage"},
     }
-    assert isinstance(default_storage, S3Storage) and default_storage.bucket_name == bucket
-    return Bucket(endpoint=s3_endpoint, name=bucket, client=client)
+    assert isinstance(default_storage, S3Storage) and default_storage.bucket_name == s3_bucket.name
+    return s3_bucket
 
 
 def local_files(settings: Any) -> list[Path]:
