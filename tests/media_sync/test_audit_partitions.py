@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from media_sync.audit_partitions import (
     DEFAULT_PARTITION,
+    audit_is_partitioned,
     audit_partition_create,
     audit_partitions,
     audit_partitions_ensure,
@@ -20,7 +22,7 @@ from media_sync.audit_partitions import (
 )
 from media_sync.models import AuditArchive, AuditEvent
 from media_sync.services.audit_archive import archive_verify, audit_archive
-from media_sync.services.seals import audit_seal, audit_verify
+from media_sync.services.seals import audit_seal, audit_verify, column_names
 from tests.media_sync.factories import run_command
 from tests.media_sync.tampering import old_row
 from tests.media_sync.tampering import signing_key_set as _signing  # noqa: F401  (the `signing` fixture)
@@ -39,8 +41,9 @@ def month(offset: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def at(first: date, days: int = 1, seconds: int = 0) -> datetime:
-    return datetime(first.year, first.month, first.day, tzinfo=UTC) + timedelta(days=days, seconds=seconds)
+def at(first: date, days: int = 1, seconds: int = 0, microseconds: int = 0) -> datetime:
+    moment = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    return moment + timedelta(days=days, seconds=seconds, microseconds=microseconds)
 
 
 def home(row: AuditEvent) -> str:
@@ -155,3 +158,59 @@ def test_ids_go_on_after_the_highest_ever_given() -> None:
         cursor.execute("SELECT pg_get_serial_sequence('media_sync_auditevent', 'id')")
         assert cursor.fetchone() == ("public.media_sync_auditevent_id_seq",)
     assert old_row().pk == first.pk + 1
+
+
+def _migrate(targets: list[tuple[str, str]]) -> None:
+    MigrationExecutor(connection).migrate(targets)
+
+
+def _values() -> list[tuple[Any, ...]]:
+    return list(AuditEvent.objects.order_by("id").values_list(*column_names()))
+
+
+def _indexes() -> dict[str, str]:
+    """The audit table's own indexes, by name: what each covers."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'media_sync_auditevent'::regclass"
+        )
+        return {name: definition.split(" USING ", 1)[1] for name, definition in cursor.fetchall()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_every_value_so_earlier_seals_verify_and_it_goes_back() -> None:
+    loader = MigrationExecutor(connection).loader
+    (ours,) = [
+        key for key in loader.graph.nodes if key[0] == "media_sync" and key[1].endswith("_audit_partitions")
+    ]
+    before = [key for key in loader.graph.node_map[ours].parents if key[0] == "media_sync"]
+    leaves = loader.graph.leaf_nodes()
+    _migrate(before)
+    try:
+        assert not audit_is_partitioned()
+        rows = [
+            old_row(timestamp=at(month(-2), seconds=1, microseconds=7), message="=x", reference="r"),
+            old_row(timestamp=at(month(-1)), http_status=None, duration_ms=5, request_summary="é\n\"'"),
+            old_row(),
+        ]
+        assert audit_seal() == 3
+        values, indexes = _values(), _indexes()
+    finally:
+        _migrate(leaves)
+    assert audit_is_partitioned()
+    assert [home(row) for row in rows] == [partition_name(month(n)) for n in (-2, -1, 0)]
+    assert _values() == values
+    assert _indexes() == {**indexes, "media_sync_auditevent_pkey": 'btree (id, "timestamp")'}
+    result = audit_verify()
+    assert result.ok and result.rows == 3, result.problems
+    assert old_row().pk == rows[-1].pk + 1  # the ids go on
+
+    _migrate(before)
+    try:
+        assert not audit_is_partitioned() and _values()[:3] == values and _indexes() == indexes
+        assert audit_verify().ok
+        assert old_row().pk == rows[-1].pk + 2
+    finally:
+        _migrate(leaves)
+    assert audit_is_partitioned() and audit_verify().ok
