@@ -17,6 +17,7 @@ removes them with the guarded delete (services/audit_archive.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -94,7 +95,7 @@ def _grants_of(cursor: Any, relation: str) -> list[tuple[str, str]]:
     """(grantee, privilege) on a table or sequence for every role but its owner (they are the runtime
     role's, given by db_grant_runtime_role): the new table gets the same."""
     cursor.execute(
-        "SELECT a.grantee::regrole::text, a.privilege_type FROM pg_class c, aclexplode(c.relacl) a "
+        "SELECT pg_get_userbyid(a.grantee), a.privilege_type FROM pg_class c, aclexplode(c.relacl) a "
         "WHERE c.oid = %s::regclass AND a.grantee <> c.relowner AND a.grantee <> 0",
         [relation],
     )
@@ -296,7 +297,9 @@ def _outsider(cursor: Any, table: str, *, after: int, last: int) -> tuple[int, d
     return (row[0], row[1]) if row else None
 
 
-def archive_cut(*, after: int, start: datetime, last_before: Any) -> tuple[datetime, list[str]]:
+def archive_cut(
+    *, after: int, start: datetime, last_before: Callable[[datetime], int]
+) -> tuple[datetime, list[str]]:
     """Where an archive of rows older than `start` ends on PostgreSQL: every partition wholly before it must
     hold only rows the archive takes (`last_before(start)`: the last id it takes), to be removed whole. A
     row of an earlier month written after a later month's first row (seconds around a month's turn) is not
