@@ -30,6 +30,7 @@ DEFAULT_PARTITION = f"{AUDIT_TABLE}_default"
 SEQUENCE = f"{AUDIT_TABLE}_id_seq"
 CREATE_FUNCTION = f"{AUDIT_TABLE}_partition_create"
 ENSURE_FUNCTION = f"{AUDIT_TABLE}_partitions_ensure"
+INDEXES_FUNCTION = f"{AUDIT_TABLE}_partition_indexes_name"
 MONTHS_AHEAD = 3
 _MONTHLY = re.compile(rf"^{AUDIT_TABLE}_y(\d{{4}})m(\d{{2}})$")
 
@@ -47,6 +48,30 @@ def _functions_sql(schema: str) -> list[str]:
     not be reachable through a table or function someone else put earlier in the path."""
     parent, default = f"{schema}.{AUDIT_TABLE}", f"{schema}.{DEFAULT_PARTITION}"
     return [
+        # Owner-only: each partition's copy of an index named after it (media_sync_auditevent_y2026m12_
+        # audit_recent), not PostgreSQL's made-up name, so a query plan names the index it uses.
+        f"""CREATE OR REPLACE FUNCTION {schema}.{INDEXES_FUNCTION}() RETURNS void
+        LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+        DECLARE
+            r record;
+        BEGIN
+            FOR r IN
+                SELECT child.relname AS child, left(part.relname || '_' || base.relname, 63) AS wanted
+                FROM pg_index parent_index
+                JOIN pg_class base ON base.oid = parent_index.indexrelid
+                JOIN pg_inherits link ON link.inhparent = base.oid
+                JOIN pg_class child ON child.oid = link.inhrelid
+                JOIN pg_index child_index ON child_index.indexrelid = child.oid
+                JOIN pg_class part ON part.oid = child_index.indrelid
+                WHERE parent_index.indrelid = '{parent}'::regclass
+            LOOP
+                IF r.child <> r.wanted THEN
+                    EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', '{schema}', r.child, r.wanted);
+                END IF;
+            END LOOP;
+        END;
+        $$""",  # noqa: S608
+        f"REVOKE ALL ON FUNCTION {schema}.{INDEXES_FUNCTION}() FROM PUBLIC",
         # Owner-only (EXECUTE revoked from PUBLIC): one month's partition, unless it exists or the DEFAULT
         # partition holds rows of that month (creating it would fail: those rows would belong to it).
         f"""CREATE OR REPLACE FUNCTION {schema}.{CREATE_FUNCTION}(month date) RETURNS boolean
@@ -64,6 +89,7 @@ def _functions_sql(schema: str) -> list[str]:
             END IF;
             EXECUTE format('CREATE TABLE %I.%I PARTITION OF {parent} FOR VALUES FROM (%L) TO (%L)',
                 '{schema}', name, low, high);
+            PERFORM {schema}.{INDEXES_FUNCTION}();
             RETURN true;
         EXCEPTION
             -- Another caller made it at the same moment, or a long reader holds the table: next minute.
@@ -173,11 +199,14 @@ def _rebuild(schema_editor: Any, *, partitioned: bool) -> None:
         execute(f"ALTER TABLE {AUDIT_TABLE} ADD PRIMARY KEY (id)")
         execute(f"DROP FUNCTION IF EXISTS {ENSURE_FUNCTION}()")
         execute(f"DROP FUNCTION IF EXISTS {CREATE_FUNCTION}(date)")
+        execute(f"DROP FUNCTION IF EXISTS {INDEXES_FUNCTION}()")
         with schema_editor.connection.cursor() as cursor:
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [AUDIT_TABLE])
             new_sequence = cursor.fetchone()[0]
     for sql in indexes:
         execute(sql)
+    if partitioned:
+        execute(f"SELECT {INDEXES_FUNCTION}()")
     for name, definition in constraints:
         execute(f"ALTER TABLE {AUDIT_TABLE} ADD CONSTRAINT {schema_editor.quote_name(name)} {definition}")
     for sql in AUDIT_TRIGGERS["postgresql"]:
