@@ -180,9 +180,23 @@ def run(sizes: list[int], *, baseline_rows: int, baseline_timeout: float) -> Non
     emit_list_pages(lists)
 
 
+def seed_partitions() -> None:
+    """The audit's monthly partitions for the 30 days the seed spans (an installation has one for every
+    month it wrote in; a fresh database only this month's and the next: the rest would go to DEFAULT)."""
+    import datetime
+
+    from media_sync.audit_partitions import audit_partition_create
+
+    today = datetime.datetime.now(datetime.UTC).date()
+    for day in (today - datetime.timedelta(days=31), today):
+        audit_partition_create(day.replace(day=1))
+
+
 def seed(have: int, rows: int) -> None:
     from django.db import connection
 
+    if not have:
+        seed_partitions()
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(SEED, [have + 1, rows])

@@ -23,7 +23,13 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.audit_scale import SEED, URL, admin_db_command, run_child  # noqa: E402  (sets the environment)
+from bench.audit_scale import (  # noqa: E402  (sets the environment)
+    SEED,
+    URL,
+    admin_db_command,
+    run_child,
+    seed_partitions,
+)
 from bench.common import MB, emit, label, row_count  # noqa: E402
 
 PART = "audit seals"
@@ -57,6 +63,7 @@ def run(rows: int) -> None:
     from django.db import connection, connections
 
     call_command("migrate", verbosity=0)
+    seed_partitions()
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(OLD_SEED, [1, rows])

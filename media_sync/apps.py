@@ -42,3 +42,9 @@ class MediaSyncConfig(AppConfig):
         post_migrate.connect(schedules_sync, sender=self, dispatch_uid="media_sync.schedules")
         # PostgreSQL's runtime role, when one is named: its grants, the audit's INSERT and SELECT only.
         post_migrate.connect(db.db_grant_after_migrate, sender=self, dispatch_uid="media_sync.db_roles")
+        from media_sync.audit_partitions import audit_partitions_after_migrate
+
+        # PostgreSQL: this month's audit partition and the next ones, where missing.
+        post_migrate.connect(
+            audit_partitions_after_migrate, sender=self, dispatch_uid="media_sync.audit_partitions"
+        )

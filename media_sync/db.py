@@ -175,6 +175,19 @@ def db_grant_runtime_role(*, role: str, using: str = "default") -> None:
         cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {grantee}")
         for table in APPEND_ONLY_TABLES:
             cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE, TRIGGER ON {table} FROM {grantee}")
+        # The audit's monthly partitions (audit_partitions.py) are reached through the audit, whose grants
+        # are the ones checked: the role needs nothing on them, and ON ALL TABLES just gave it everything.
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent IN (SELECT to_regclass(name) FROM unnest(%s::text[]) AS name)",
+            [list(APPEND_ONLY_TABLES)],
+        )
+        for (partition,) in cursor.fetchall():
+            cursor.execute(f"REVOKE ALL ON {connection.ops.quote_name(partition)} FROM {grantee}")
+        # It may not create tables: the partitions ahead of time come from the owner's function.
+        cursor.execute("SELECT to_regprocedure(%s)", [f"{AUDIT_TABLE}_partitions_ensure()"])
+        if cursor.fetchone()[0] is not None:
+            cursor.execute(f"GRANT EXECUTE ON FUNCTION {AUDIT_TABLE}_partitions_ensure() TO {grantee}")
 
 
 def db_grant_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:

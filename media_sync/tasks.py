@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from media_sync.audit_partitions import audit_partitions_ensure
 from media_sync.models import TransferJob
 from media_sync.services.alerts import alerts_check
 from media_sync.services.audit_archive import audit_archive_due
@@ -66,6 +67,9 @@ def prune_old_rows() -> list[str]:
 
 
 def seal_audit() -> int:
+    # Every minute, so the audit's partitions ahead (PostgreSQL) are never missed for long; cheap when
+    # none is missing.
+    audit_partitions_ensure()
     return audit_seal()
 
 

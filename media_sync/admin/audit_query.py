@@ -80,8 +80,13 @@ class EstimatedCountPaginator(Paginator):
         queryset: QuerySet[AuditEvent] = self.object_list  # type: ignore[assignment]
         if connection.vendor == "postgresql" and not queryset.query.where:
             with connection.cursor() as cursor:
+                # The audit is partitioned by month (audit_partitions.py): autovacuum keeps each partition's
+                # estimate, never the parent's, so theirs are summed.
                 cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [AuditEvent._meta.db_table]
+                    "SELECT SUM(GREATEST(reltuples, 0))::bigint FROM pg_class WHERE relkind = 'r' AND "
+                    "(oid = to_regclass(%s) OR oid IN (SELECT inhrelid FROM pg_inherits "
+                    "WHERE inhparent = to_regclass(%s)))",
+                    [AuditEvent._meta.db_table] * 2,
                 )
                 row = cursor.fetchone()
             if row and row[0] > self.cap:

@@ -1,6 +1,7 @@
 """Retention without loss: old audit rows written out whole seals at a time, as CSV with a signed manifest,
-verified where they were written (a directory or S3: services/archive_store.py), and only then removed
-through the one guarded path (db.audit_archiving).
+verified where they were written (a directory or S3: services/archive_store.py), and only then removed:
+on PostgreSQL whole monthly partitions detached and dropped, the rest (and everything on SQLite) through
+the one guarded path (db.audit_archiving).
 
 The archive's CSV has every column of the audit (services/seals.py: `column_names`), so its rows re-compute
 the seals they were sealed in: an archive verifies on its own. Text cells are neutralised as in every CSV
@@ -14,16 +15,23 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import models
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from media_sync.audit_partitions import (
+    PartitionsChanged,
+    archive_cut,
+    audit_archive_refusal,
+    audit_rows_remove,
+)
 from media_sync.db import audit_archiving
 from media_sync.models import AuditArchive, AuditEvent, AuditSeal
 from media_sync.reports import CHUNK_SIZE, FORMULA_PREFIXES, ExportTally, csv_writer
@@ -51,6 +59,10 @@ ESCAPED = (*FORMULA_PREFIXES, "'")
 TEXT = (models.CharField, models.TextField)
 
 
+class ArchiveRefused(Exception):
+    """This connection may not remove audit rows: nothing was written."""
+
+
 class ArchiveFailed(Exception):
     """What was written did not verify: nothing was removed."""
 
@@ -65,11 +77,15 @@ class ArchiveReport:
     first_id: int
     last_id: int
     directory: ArchivePlace | None
+    notes: tuple[str, ...] = ()  # where it ended sooner, and how the rows were removed
 
     def lines(self) -> list[str]:
         if self.directory is None:
-            return ["nothing to archive: no sealed rows before that day"]
-        return [f"archived rows {self.first_id}-{self.last_id} ({self.rows} rows) to {self.directory}"]
+            return ["nothing to archive: no sealed rows before that day", *self.notes]
+        return [
+            f"archived rows {self.first_id}-{self.last_id} ({self.rows} rows) to {self.directory}",
+            *self.notes,
+        ]
 
 
 def _cell(value: Any) -> Any:
@@ -88,20 +104,38 @@ def _uncell(field: models.Field[Any, Any] | None, cell: str) -> Any:
     return field.to_python(cell)
 
 
-def audit_archive(*, before: date, output: str | Path | ArchivePlace) -> ArchiveReport:
-    """Archive every whole seal whose rows are all older than `before` (the first row on or after that day
-    ends it) to a new place under `output` (a directory, or s3://BUCKET/PREFIX), verify what that place
-    holds, then remove those rows."""
-    audit_seal()
-    after = archived_through()
-    start = datetime.combine(before, datetime.min.time(), tzinfo=timezone.get_current_timezone())
+def _seals_before(after: int, start: datetime) -> QuerySet[AuditSeal]:
+    """The seals after the last archive whose rows all precede `start` (the first row on or after it ends
+    them)."""
     young = AuditEvent.objects.filter(id__gt=after, timestamp__gte=start).order_by("id").values("id")[:1]
     seals = AuditSeal.objects.filter(after_id__gte=after).order_by("last_id")
     if young_id := young.values_list("id", flat=True).first():
         seals = seals.filter(last_id__lt=young_id)
+    return seals
+
+
+def audit_archive(*, before: date, output: str | Path | ArchivePlace) -> ArchiveReport:
+    """Archive every whole seal whose rows are all older than `before` (the first row on or after that day
+    ends it; on PostgreSQL a month's straggler may end it sooner: audit_partitions.archive_cut) to a new
+    place under `output` (a directory, or s3://BUCKET/PREFIX), verify what that place holds, then remove
+    those rows."""
+    if refusal := audit_archive_refusal():
+        raise ArchiveRefused(refusal)
+    audit_seal()
+    after = archived_through()
+    start = datetime.combine(before, datetime.min.time(), tzinfo=timezone.get_current_timezone())
+
+    def last_before(moment: datetime) -> int:
+        seal = _seals_before(after, moment).last()
+        return seal.last_id if seal else after
+
+    start, notes = archive_cut(after=after, start=start, last_before=last_before)
+    if notes:
+        before = start.astimezone(UTC).date()
+    seals = _seals_before(after, start)
     last_seal = seals.last()
     if last_seal is None:
-        return ArchiveReport(0, 0, 0, None)
+        return ArchiveReport(0, 0, 0, None, tuple(notes))
     last = last_seal.last_id
     directory = archive_place(output).child(f"audit-{after + 1}-{last}")
     directory.claim()
@@ -135,11 +169,11 @@ def audit_archive(*, before: date, output: str | Path | ArchivePlace) -> Archive
             location=str(directory),
             manifest_sha256=manifest_sha256,
         )
-        with connection.cursor() as cursor:
-            # One statement, whatever the size: no rows are read into Python to remove them.
-            table = AuditEvent._meta.db_table
-            cursor.execute(f"DELETE FROM {table} WHERE id > %s AND id <= %s", [after, last])  # noqa: S608
-    return ArchiveReport(tally.rows, after + 1, last, directory)
+        try:
+            notes += audit_rows_remove(after=after, last=last, start=start)
+        except PartitionsChanged as changed:
+            raise ArchiveFailed([str(changed)]) from None
+    return ArchiveReport(tally.rows, after + 1, last, directory, tuple(notes))
 
 
 def audit_archive_due() -> list[str]:

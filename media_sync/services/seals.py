@@ -4,7 +4,8 @@ tree heads, RFC 6962). Sealing runs on a schedule and before each verification; 
 A row's canonical form (`canonical`) is a JSON object of every concrete column of `AuditEvent` but those
 that are NULL, keys sorted, times in UTC with microseconds, no spaces; its digest is the SHA-256 of that in
 UTF-8. A column added later (nullable, so NULL in every older row) leaves older rows' forms as they were.
-A seal covers the rows after the previous seal's last id up to its own, at most SEAL_ROWS of them:
+A seal covers the rows after the previous seal's last id up to its own, at most SEAL_ROWS of them, all of
+one calendar month (UTC; a row of another month ends it, in id order):
 hash = SHA-256(previous seal's hash, as 64 hex characters || each row's 32-byte digest, in id order).
 
 Safe point: ids are handed out at insert but become visible at commit, so id 100 may appear after 101 was
@@ -125,15 +126,23 @@ def audit_seal(*, settle: timedelta = SETTLE) -> int:
     at = names.index("timestamp")
     horizon = timezone.now() - settle
     sealed = 0
+    month = (0, 0)
     while True:
         last = AuditSeal.objects.order_by("-last_id").first()
         after, previous = (last.last_id, last.hash) if last else (archived_through(), GENESIS)
         ids: list[int] = []
         digests: list[bytes] = []
+        month_ended = False
         rows = AuditEvent.objects.filter(id__gt=after).order_by("id").values_list(*names)[:SEAL_ROWS]
         for values in rows:
             if values[at] > horizon:
                 break
+            # A seal never spans two months (UTC): on PostgreSQL each month is a partition, which an
+            # archive removes whole (services/audit_archive.py), so a seal must end where one does.
+            if ids and utc_month(values[at]) != month:
+                month_ended = True
+                break
+            month = utc_month(values[at])
             ids.append(values[0])
             digests.append(row_digest(names, values))
         if not ids:
@@ -152,8 +161,13 @@ def audit_seal(*, settle: timedelta = SETTLE) -> int:
         except IntegrityError:
             return sealed  # another sealer got there first
         sealed += len(ids)
-        if len(ids) < SEAL_ROWS:
+        if len(ids) < SEAL_ROWS and not month_ended:
             return sealed
+
+
+def utc_month(moment: datetime) -> tuple[int, int]:
+    utc = moment.astimezone(UTC)
+    return utc.year, utc.month
 
 
 def archived_through() -> int:

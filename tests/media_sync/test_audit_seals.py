@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -141,3 +141,18 @@ def test_every_column_is_sealed() -> None:
 def test_sealing_runs_every_minute() -> None:
     schedule = SCHEDULES["media-sync: seal the audit"]
     assert (schedule["func"], schedule["minutes"]) == ("media_sync.tasks.seal_audit", 1)
+
+
+def test_a_seal_never_spans_two_months() -> None:
+    """Months in UTC (on PostgreSQL each is a partition an archive removes whole), in id order: a row of
+    another month ends the seal, a straggler of the earlier month included."""
+    november = datetime(2025, 11, 30, 23, 59, 59, 999999, tzinfo=UTC)
+    december = datetime(2025, 12, 1, tzinfo=UTC)
+    rows = [
+        old_row(timestamp=moment) for moment in (november, november, december, december, november, december)
+    ]
+    assert audit_seal() == 6
+    seals = list(AuditSeal.objects.values_list("after_id", "last_id"))
+    ids = [row.pk for row in rows]
+    assert seals == [(0, ids[1]), (ids[1], ids[3]), (ids[3], ids[4]), (ids[4], ids[5])]
+    assert audit_verify().ok

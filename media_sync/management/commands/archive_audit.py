@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from media_sync.management.commands.export_audit import iso_date
 from media_sync.management.jobcommand import EXIT_FAILED, add_sync_argument
 from media_sync.services.archive_store import ArchivePlace, archive_place
-from media_sync.services.audit_archive import ArchiveFailed, audit_archive
+from media_sync.services.audit_archive import ArchiveFailed, ArchiveRefused, audit_archive
 
 
 class Command(BaseCommand):
@@ -37,6 +37,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             report = audit_archive(before=options["before"], output=options["output"])
+        except ArchiveRefused as refused:
+            raise CommandError(str(refused), returncode=2) from None
         except FileExistsError as error:
             raise CommandError(f"{error.filename} exists already: nothing archived", returncode=2) from None
         except OSError as error:
