@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.audit_scale import SEED, URL, admin_db_command, run_child  # noqa: E402  (sets the environment)
+from bench.audit_scale import URL, admin_db_command, run_child  # noqa: E402  (sets the environment)
+from bench.audit_seed import SEED  # noqa: E402
 from bench.common import MB, emit, label, row_count  # noqa: E402
 
 PART = "audit seals"
