@@ -78,21 +78,28 @@ def test_a_search_matching_more_rows_than_it_looks_up_by_id_shows_the_same_rows(
     assert expected.count() == 150
     # The export takes the search's rows, whichever way they were found.
     exported = client.get(reverse("admin:media_sync_auditevent_export"), {"q": "9100001"})
-    assert b"".join(exported.streaming_content).count(b"\n") == 150 + 1
+    assert exported.getvalue().count(b"\n") == 150 + 1
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")
 @pytest.mark.db_owner  # ANALYZE is the owner's (autovacuum's, in production)
 def test_postgresql_finds_a_searchs_rows_on_the_columns_indexes_not_along_the_newest_first_one() -> None:
-    seed(20_000, destinations=20)  # a destination id looks common: 1,000 rows each
+    seed(20_000, destinations=4)
     with connection.cursor() as cursor:
+        # As ten million rows look to the planner: more destination ids than its list of common values
+        # holds, so any other id is taken for as common as the average one (here 5,000 rows).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the rows' deferred checks, before ALTER TABLE
+        cursor.execute("ALTER TABLE media_sync_auditevent ALTER COLUMN destination SET STATISTICS 1")
         cursor.execute("ANALYZE media_sync_auditevent")
     term = "57000007"
     subjects = [f"{kind} {term}" for kind in audit_admin.SUBJECT_LISTS]
     match = Q(item=term) | Q(destination=term) | Q(reference=term) | Q(subject__in=subjects)
+    newest = ("-timestamp", "-id")
+    # The trap: asked straight away, the newest 100 are looked for along the newest-first index.
+    assert "audit_recent" in AuditEvent.objects.filter(match).order_by(*newest)[:100].explain()
     found = audit_query.search_matches(AuditEvent.objects.all(), match)
-    plan = found.order_by("-timestamp", "-id")[:100].explain()
-    assert "audit_recent" not in plan and "Seq Scan" not in plan, plan
+    plan = found.order_by(*newest)[:100].explain()
+    assert "audit_recent" not in plan, plan
     assert found.count() == 400
 
 
