@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.audit_scale import (  # noqa: E402  (sets the environment)
-    SEED,
     URL,
     admin_db_command,
     run_child,
     seed_partitions,
 )
+from bench.audit_seed import SEED  # noqa: E402
 from bench.common import MB, emit, label, row_count  # noqa: E402
 
 PART = "audit seals"

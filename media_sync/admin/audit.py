@@ -33,6 +33,7 @@ from media_sync.admin.audit_query import (
     bad_dates,
     date_range,
     page_number,
+    search_matches,
     without,
 )
 from media_sync.admin.base import ReadOnlyAdminMixin
@@ -49,7 +50,12 @@ from media_sync.admin.timeline import TimelineViewsMixin
 from media_sync.models import AuditEvent, Provider
 from media_sync.reports import audit_csv_lines, summary_csv_lines
 from media_sync.selectors import audit_filter, item_counts
-from media_sync.selectors_dashboard import dashboard_charts, dashboard_top_failures, jobs_open
+from media_sync.selectors_dashboard import (
+    dashboard_charts,
+    dashboard_reads,
+    dashboard_top_failures,
+    jobs_open,
+)
 from media_sync.services.manifests import export_signed, zip_stream
 
 SUBJECT_LISTS = {"order": "recoveryconnectorder", "work order": "corrigoworkorder", "property": "suproperty"}
@@ -132,7 +138,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, TimelineViewsMixin):
         # Case-sensitive on purpose: the admin's own "=" search is iexact, which no plain index serves.
         subjects = [f"{kind} {term}" for kind in SUBJECT_LISTS]
         match = Q(item=term) | Q(destination=term) | Q(reference=term) | Q(subject__in=subjects)
-        return queryset.filter(match), False
+        return search_matches(queryset, match), False
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         # The job page links here with ?job=<id>.
@@ -256,7 +262,9 @@ class AuditEventAdmin(ReadOnlyAdminMixin, TimelineViewsMixin):
         for reason in bad_dates(request):
             messages.warning(request, f"{reason}; the last two weeks are shown instead.")
         since, until = date_range(request)
-        charts = dashboard_charts(since=since, until=until)
+        with dashboard_reads():
+            charts = dashboard_charts(since=since, until=until)
+            top_failures = dashboard_top_failures(since=since, until=until)
         audit = reverse("admin:media_sync_auditevent_changelist")
         window = f"since={since.isoformat()}&until={until.isoformat()}"
         failures = [
@@ -270,7 +278,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, TimelineViewsMixin):
                 "url": f"{audit}?outcome__exact=failed&provider__exact={row['provider']}"
                 f"&failure_class__exact={row['failure_class']}&{window}",
             }
-            for row in dashboard_top_failures(since=since, until=until)
+            for row in top_failures
         ]
         running, stuck = jobs_open(stale_after=timedelta(seconds=settings.MEDIA_SYNC_STALE_AFTER))
         context = {

@@ -1,5 +1,5 @@
 """What the audit pages share: the permission to export, the ?since=&until= days, page numbers, and the
-list's paging, which stays cheap over a million rows."""
+list's paging and search, which stay cheap over ten million rows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -74,6 +74,8 @@ class EstimatedCountPaginator(Paginator):
     through narrower filters)."""
 
     cap = 10_000
+    # How the count is to be read, for the page to say it: "exact", "estimate" or "at least".
+    count_kind = "exact"
 
     @cached_property
     def count(self) -> int:
@@ -90,5 +92,26 @@ class EstimatedCountPaginator(Paginator):
                 )
                 row = cursor.fetchone()
             if row and row[0] > self.cap:
+                self.count_kind = "estimate"
                 return int(row[0])
-        return int(queryset.order_by()[: self.cap].count())
+        counted = int(queryset.order_by()[: self.cap].count())
+        if counted >= self.cap:
+            self.count_kind = "at least"
+        return counted
+
+
+# The most rows a search looks up by id first (search_matches); past it, it filters as it is.
+SEARCH_IDS = 1000
+
+
+def search_matches(queryset: QuerySet[AuditEvent], match: Q) -> QuerySet[AuditEvent]:
+    """The rows the search matches, as their ids when they are few (almost always: an id names one
+    record). Asked for the newest 100 rows of `match` straight away, PostgreSQL guesses from an id's
+    column as a whole (a destination order with thousands of rows) that matches are common, walks the
+    newest-first index and checks every row: seven seconds at ten million rows for an order with 200.
+    The ids are found on the columns' own indexes (no order asked, so no walk), then read by key and
+    sorted: a few milliseconds, one query more, whatever the table's size."""
+    ids = list(queryset.filter(match).order_by().values_list("pk", flat=True)[: SEARCH_IDS + 1])
+    if len(ids) > SEARCH_IDS:  # common enough that the newest are found soon along the index
+        return queryset.filter(match)
+    return queryset.filter(pk__in=ids)
