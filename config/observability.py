@@ -87,3 +87,39 @@ def sentry_start(dsn: str, *, environment: str) -> None:
         before_send=sentry_scrub,
         traces_sample_rate=0.0,
     )
+
+
+def logging_config(*, level: str, log_format: str) -> dict[str, Any]:
+    """Django's LOGGING: one console handler, plain or JSON lines, every record carrying the job and item
+    it is about; urllib3 and django-axes quiet, and link secrets redacted where a URL could be logged."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            # One JSON object per line; a record logged during a job also carries job_id (and item).
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
+        },
+        "filters": {
+            "redact_link_secrets": {"()": "config.observability.RedactLinkSecrets"},
+            "about": {"()": "config.observability.AboutFilter"},
+        },
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["about"]},
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            # urllib3 logs full URLs at DEBUG; keep it quiet, and redacted should someone turn it up.
+            "urllib3": {"level": "WARNING"},
+            # django-axes logs every login at INFO; lockouts, its warnings, are in the audit too.
+            "axes": {"level": "WARNING"},
+            **{
+                name: {"filters": ["redact_link_secrets"]}
+                for name in ("urllib3.connectionpool", "botocore.auth", "botocore.endpoint")
+            },
+        },
+    }

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 import dj_database_url
 
 from config.env import SettingError, env_bool, env_float, env_int, env_list, env_str, env_url
+from config.observability import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -360,37 +361,7 @@ LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", "plain").lower()
 if LOG_FORMAT not in {"plain", "json"}:
     raise SettingError("DJANGO_LOG_FORMAT", "plain or json", LOG_FORMAT)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        # One JSON object per line; a record logged during a job also carries job_id (and item).
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "filters": {
-        "redact_link_secrets": {"()": "config.observability.RedactLinkSecrets"},
-        "about": {"()": "config.observability.AboutFilter"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["about"]},
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # urllib3 logs full URLs at DEBUG; keep it quiet, and redacted should someone turn it up.
-        "urllib3": {"level": "WARNING"},
-        # django-axes logs every login at INFO; lockouts, its warnings, are in the audit too.
-        "axes": {"level": "WARNING"},
-        **{
-            name: {"filters": ["redact_link_secrets"]}
-            for name in ("urllib3.connectionpool", "botocore.auth", "botocore.endpoint")
-        },
-    },
-}
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)
 
 # Errors to Sentry when a DSN is given, scrubbed as the audit is: no token, password or signature leaves.
 SENTRY_DSN = env_url("SENTRY_DSN")

@@ -18,3 +18,16 @@ def test_no_test_module_imports_another() -> None:
         if IMPORTS_A_TEST_MODULE.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_no_application_file_is_over_400_lines() -> None:
+    """The house's room size (docs/architecture.md, "Layers"): a file past it is split by noun.
+    Migrations are history and stay as written."""
+    root = TESTS.parent
+    sizes = {
+        str(path.relative_to(root)): len(path.read_text(encoding="utf-8").splitlines())
+        for package in ("config", "integrations", "media_sync")
+        for path in sorted((root / package).rglob("*.py"))
+        if "migrations" not in path.parts
+    }
+    assert {name: lines for name, lines in sizes.items() if lines > 400} == {}
