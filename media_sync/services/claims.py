@@ -6,7 +6,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -149,6 +149,36 @@ def job_claim_next(*, job: TransferJob, same_item: bool = False) -> list[Transfe
                 return []
             time.sleep(CLAIM_POLL_S)  # what is left is settling, or being claimed by another worker
     return []
+
+
+def job_claim_batch(
+    *, job: TransferJob, limit: int, prepare: Callable[[list[TransferItem]], None]
+) -> list[TransferItem]:
+    """Claim the pending items of up to `limit` photos or files that need no look-up first (not
+    unconfirmed): every item of each this worker can lock (all its destinations), and
+    call `prepare` with them in the same transaction: the batch's request rows commit with its claim,
+    one commit for all. Items handed back unanswered are left to job_claim_next, which lets them settle
+    and whose runner looks at the provider first. Empty when nothing is free to take or time is up."""
+    if job_run_past_deadline():
+        return []
+    scope = _run_scope.get()
+    job_claim_commit()
+    with transaction.atomic():
+        pending = job.items.filter(status=ItemStatus.PENDING, unconfirmed=False).order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True)
+        # `limit` photos (files): a photo has an item per destination, so more rows are read (and locked
+        # until the commit) than are taken; then any of those photos' rows beyond them.
+        rows = list(pending.values_list("pk", "item")[: limit * 4])
+        photos = list(dict.fromkeys(item for _, item in rows))[:limit]
+        if not photos:
+            return []
+        pks = [pk for pk, item in rows if item in photos]
+        pks += pending.filter(item__in=photos).exclude(pk__in=pks).values_list("pk", flat=True)
+        claimed = _claim(job.items.filter(pk__in=pks), scope)
+        if claimed:
+            prepare(claimed)
+    return claimed
 
 
 def job_claim_each(*, job: TransferJob) -> Iterator[TransferItem]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from integrations.errors import FailureClass, ProviderError
 from media_sync.models import ANSWER_FIELDS, ItemStatus, Outcome, TransferItem, TransferJob
-from media_sync.services.audit import audit_record_item
+from media_sync.services.audit import audit_item_row, audit_record_item, audit_rows_insert
 from media_sync.services.triage_groups import failure_group_join
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,50 @@ def item_finish(
         if not (mine.update(**values) or handed_back.update(**values)):
             item.message = f"[late result, item had been handed back] {message}"
         audit_record_item(item=item, job=job, outcome=Outcome.SUCCEEDED if succeeded else Outcome.FAILED)
+
+
+def items_finish_succeeded(
+    *, job: TransferJob, succeeded: list[tuple[TransferItem, str]], http_status: int
+) -> None:
+    """Record plain successes ((item, provider status) pairs) of a batch as item_finish would, with one
+    UPDATE per provider status and one INSERT of their audit rows: the same values and rows, fewer round
+    trips. An item whose claim this worker no longer holds (the sweep handed it back) goes through
+    item_finish, which knows what to do with a late result."""
+    if not succeeded:
+        return
+    with transaction.atomic():
+        by_pk = {item.pk: item for item, _ in succeeded}
+        # Locked until the commit: the sweep's hand-back waits rather than slip in between.
+        still = TransferItem.objects.select_for_update().filter(pk__in=by_pk)
+        held = {pk for pk, token in still.values_list("pk", "claim_token") if token == by_pk[pk].claim_token}
+        now = timezone.now()
+        statuses = {status for _, status in succeeded}
+        for status in sorted(statuses):
+            TransferItem.objects.filter(
+                pk__in=[item.pk for item, s in succeeded if s == status and item.pk in held]
+            ).update(
+                status=ItemStatus.SUCCEEDED,
+                unconfirmed=False,
+                provider_status=status[:50],
+                http_status=http_status,
+                error_code="",
+                failure_class="",
+                message="",
+                reference="",
+                updated_at=now,
+            )
+        rows = []
+        for item, status in succeeded:
+            if item.pk not in held:
+                item_finish(
+                    item=item, job=job, succeeded=True, provider_status=status, http_status=http_status
+                )
+                continue
+            item.status, item.unconfirmed = ItemStatus.SUCCEEDED, False
+            item.provider_status, item.http_status = status[:50], http_status
+            item.error_code = item.failure_class = item.message = item.reference = ""
+            rows.append(audit_item_row(item=item, job=job, outcome=Outcome.SUCCEEDED))
+        audit_rows_insert(rows)
 
 
 def item_hand_back_unconfirmed(*, item: TransferItem, job: TransferJob, failure: ProviderError) -> None:
