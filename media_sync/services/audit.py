@@ -199,11 +199,16 @@ class ExchangeRecorder:
         # the claim, and the answer rows kept (`answers`) for the batch to insert with the results.
         self.deferred = deferred
         self.written: tuple[OutgoingRequest, AuditEvent] | None = None
+        self.ahead: AuditEvent | None = None
         self.answers: list[AuditEvent] = []
 
     def about(self, *, item: str, destination: str = "") -> None:
         self.item = item
         self.destination = destination
+
+    def _write_kept(self) -> None:
+        kept, self.answers = self.answers, []
+        audit_rows_insert(kept)
 
     def expect(self, request: OutgoingRequest, row: AuditEvent) -> None:
         """`row`, committed already, is the request row of `request`'s attempt: not written again."""
@@ -212,8 +217,11 @@ class ExchangeRecorder:
     def before_send(self, request: OutgoingRequest) -> None:
         if self.written is not None and self.written[0] == request:
             self.sent, self.written = self.written[1], None
+            self.ahead = self.sent
             return
-        # Anything else (a retry, a login first) is written now, as always, and commits before it leaves.
+        # Anything else (a retry, a login first) is written now, as always, and commits before it leaves;
+        # after the answers kept so far, so the rows keep the order of the attempts.
+        self._write_kept()
         self.sent = audit_record_request(
             job=self.job,
             request=request,
@@ -225,7 +233,9 @@ class ExchangeRecorder:
 
     def __call__(self, exchange: Exchange) -> None:
         sent, self.sent = self.sent, None
-        if self.deferred:
+        # Only the answer to the row written ahead waits for the batch: a login's or a retry's is
+        # written now, as always (the sweep must not take an answered login for the unanswered call).
+        if self.deferred and sent is not None and sent is self.ahead:
             self.answers.append(
                 audit_exchange_row(
                     job=self.job,
@@ -238,6 +248,7 @@ class ExchangeRecorder:
                 )
             )
             return
+        self._write_kept()
         audit_record_exchange(
             job=self.job,
             exchange=exchange,

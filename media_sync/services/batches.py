@@ -36,7 +36,7 @@ from media_sync.services.items import items_finish_succeeded, provider_call
 
 C = TypeVar("C")  # a provider client
 # Once a call has ended, how long to wait for others about to end, so they are recorded together.
-GATHER_S = 0.003
+GATHER_S = 0.01
 
 
 @dataclass
@@ -96,15 +96,18 @@ class CallPool(Generic[C]):
     def submit(self, call: BatchCall[C]) -> None:
         self._calls.put(call)
 
-    def take(self, *, gather: int) -> list[BatchCall[C]]:
-        """The calls that have ended: waits for one, then briefly for up to `gather` in all."""
-        ended = [self.ended.get()]
-        until = time.monotonic() + GATHER_S
-        while len(ended) < gather and (left := until - time.monotonic()) > 0:
-            try:
-                ended.append(self.ended.get(timeout=left))
-            except queue.Empty:
-                break
+    def take(self, *, wait: bool, gather: int = 1) -> list[BatchCall[C]]:
+        """The calls that have ended; with `wait`, at least one, and up to `gather` of those ending
+        within GATHER_S of it (recorded together: one transaction for several)."""
+        ended = []
+        if wait:
+            ended.append(self.ended.get())
+            until = time.monotonic() + GATHER_S
+            while len(ended) < gather and (left := until - time.monotonic()) > 0:
+                try:
+                    ended.append(self.ended.get(timeout=left))
+                except queue.Empty:
+                    break
         while True:
             try:
                 ended.append(self.ended.get_nowait())
@@ -137,32 +140,34 @@ def job_run_batched(
     which only describes them); `record` records one ended call's answer."""
     planner = make_client(ExchangeRecorder(job=job))
     pool = CallPool(threads, job, make_client)
-    in_flight, claiming = 0, True
+    # Calls claimed and not yet recorded: the threads' work and the next batch, claimed while the calls
+    # before it are still out, so no thread waits on the database between two calls.
+    window, outstanding, claiming = 2 * threads, 0, True
     try:
         while True:
-            free = threads - in_flight
-            # Claim when a quarter of the threads are free (or all, at the start): fewer, larger batches.
-            if claiming and free >= (max(1, threads // 4) if in_flight else 1):
-                calls = _claim_and_write_ahead(job, free, planner, plan)
+            if claiming and outstanding <= threads:
+                calls = _claim_and_write_ahead(job, window - outstanding, planner, plan)
                 for call in calls:
                     pool.submit(call)
-                in_flight += len(calls)
+                outstanding += len(calls)
                 if not calls:
                     claiming = _more_to_claim(job)
-                    if claiming and not in_flight:
+                    if claiming and not outstanding:
                         time.sleep(CLAIM_POLL_S)  # another worker is claiming what is left
                         continue
-            if not in_flight:
+            if not outstanding:
                 return
-            ended = pool.take(gather=max(1, threads // 4))
-            in_flight -= len(ended)
+            ended = pool.take(
+                wait=not claiming or outstanding > threads, gather=min(outstanding, max(1, threads // 4))
+            )
+            outstanding -= len(ended)
             _record_ended(job, ended, record)
     finally:
         # A bug of ours raised: the calls already out are awaited (and recorded), never abandoned.
         try:
-            while in_flight:
-                ended = pool.take(gather=in_flight)
-                in_flight -= len(ended)
+            while outstanding:
+                ended = pool.take(wait=True)
+                outstanding -= len(ended)
                 _record_ended(job, ended, record)
         finally:
             pool.close()

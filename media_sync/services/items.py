@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.errors import FailureClass, ProviderError
@@ -107,16 +108,15 @@ def items_finish_succeeded(
     if not succeeded:
         return
     with transaction.atomic():
-        by_pk = {item.pk: item for item, _ in succeeded}
-        # Locked until the commit: the sweep's hand-back waits rather than slip in between.
-        still = TransferItem.objects.select_for_update().filter(pk__in=by_pk)
-        held = {pk for pk, token in still.values_list("pk", "claim_token") if token == by_pk[pk].claim_token}
         now = timezone.now()
-        statuses = {status for _, status in succeeded}
-        for status in sorted(statuses):
-            TransferItem.objects.filter(
-                pk__in=[item.pk for item, s in succeeded if s == status and item.pk in held]
-            ).update(
+        held: set[int] = set()
+        for status in sorted({status for _, status in succeeded}):
+            items = [item for item, s in succeeded if s == status]
+            # Only the claim holder writes the result, as in item_finish: by id and claim token.
+            mine = Q()
+            for token in {item.claim_token for item in items}:
+                mine |= Q(pk__in=[item.pk for item in items if item.claim_token == token], claim_token=token)
+            updated = TransferItem.objects.filter(mine).update(
                 status=ItemStatus.SUCCEEDED,
                 unconfirmed=False,
                 provider_status=status[:50],
@@ -126,6 +126,12 @@ def items_finish_succeeded(
                 message="",
                 reference="",
                 updated_at=now,
+            )
+            pks = {item.pk for item in items}
+            held |= (
+                pks
+                if updated == len(pks)
+                else set(TransferItem.objects.filter(mine).values_list("pk", flat=True))
             )
         rows = []
         for item, status in succeeded:
