@@ -2,7 +2,7 @@
 
 For each W (provider calls at once) and latency L, the RecoveryConnect simulator runs in its own process
 with latency L on every call. First a bare client (W threads, one `requests.Session` each, no database)
-sends N per-photo PUTs (about 12 s of the limit W / L); then a qcluster (Redis broker, PostgreSQL in its
+sends N per-photo PUTs (about 8 s of the limit W / L); then a qcluster (Redis broker, PostgreSQL in its
 own database, media_sync_bench_tp) works one job of the same N transfers against the same simulator, with W
 calls at once as processes x threads. The ratio app / bare is the app's own cost. For each app run: SQL
 statements per item (counted in the cluster's processes, bench-only: MEDIA_SYNC_BENCH_SQL_COUNT_DIR),
@@ -65,7 +65,7 @@ if os.environ.get("BENCH_TP_GRID"):  # "32:200,32:50": some pairs only (W:L in m
         for w, ms in (pair.split(":") for pair in os.environ["BENCH_TP_GRID"].split(","))
     ]
 TARGETS = {(32, 0.2): 0.95, (32, 0.05): 0.9}
-RUN_S = 12
+RUN_S = 8
 
 
 def admin_db_command(sql: str) -> None:
@@ -225,9 +225,9 @@ def load() -> str:
 
 def grid_run(workers: int, latency: float) -> float:
     """One (W, L) pair: the bare client, then the app; the app's items per second."""
-    # About RUN_S of the limit's worth of items (at least 1,000): a fixed start-up weighs the same in
+    # About RUN_S of the limit's worth of items (at least 800): a fixed start-up weighs the same in
     # every pair, and a fast pair still runs long enough to be measured.
-    items = max(1000, min(ORDERS * PHOTOS_PER_ORDER, int(round(workers / latency * RUN_S, -2))))
+    items = max(800, min(ORDERS * PHOTOS_PER_ORDER, int(round(workers / latency * RUN_S, -2))))
     reset_state()
     sim = Simulator(latency=latency, rate=0)
     try:
@@ -281,7 +281,7 @@ def main() -> None:
         reset_state()
         sim = Simulator(latency=0.2, rate=20.0)
         try:
-            limited = app_run(sim, workers=8, rate=20.0)
+            limited = app_run(sim, workers=8, rate=20.0, items=1000)
         finally:
             sim.stop()
         per_s = limited["items"] / limited["seconds"]
