@@ -158,7 +158,7 @@ def job_run_batched(
             if not outstanding:
                 return
             ended = pool.take(
-                wait=not claiming or outstanding > threads, gather=min(outstanding, max(1, threads // 4))
+                wait=not claiming or outstanding > threads, gather=min(outstanding, max(2, threads // 4))
             )
             outstanding -= len(ended)
             _record_ended(job, ended, record)
