@@ -221,6 +221,11 @@ if Q_TIMEOUT >= Q_RETRY:
 MEDIA_SYNC_RUN_BUDGET = Q_TIMEOUT / 2
 # How many workers may share one job at once (each takes the next pending item).
 MEDIA_SYNC_TASKS_PER_JOB = env_int("MEDIA_SYNC_TASKS_PER_JOB", 2, minimum=1)
+# Provider calls one worker makes at once, from threads (RecoveryConnect per-photo transfers, batched:
+# services/batches.py); 1: one call at a time. A cluster makes Q_WORKERS x this many at once.
+MEDIA_SYNC_CALLS_PER_WORKER = env_int("MEDIA_SYNC_CALLS_PER_WORKER", 1, minimum=1)
+# Set only by bench/throughput.py: each process counts its SQL statements into this directory.
+MEDIA_SYNC_BENCH_SQL_COUNT_DIR = env_str("MEDIA_SYNC_BENCH_SQL_COUNT_DIR")
 Q_CLUSTER: dict[str, object] = {
     "name": "media-sync",
     "workers": env_int("Q_WORKERS", 2, minimum=1),

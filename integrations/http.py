@@ -188,6 +188,20 @@ class ProviderSession:
                 if data is not None and hasattr(data, "close"):
                     data.close()
 
+    def describe(
+        self, method: str, path: str, *, operation: str, attempt: int = 1, summary: Any = None
+    ) -> OutgoingRequest:
+        """The attempt as the request hook will be told of it, redacted: what a caller that writes its
+        request rows ahead, for several calls at once, writes (the hook then finds it already written)."""
+        return OutgoingRequest(
+            provider=self.provider,
+            operation=operation,
+            method=method,
+            path=urlsplit(path).path,
+            attempt=attempt,
+            request_summary=summarize(summary),
+        )
+
     def _attempt(
         self,
         method: str,
@@ -201,14 +215,7 @@ class ProviderSession:
         started = time.monotonic()
         response: requests.Response | None = None
         error: ProviderError | None = None
-        outgoing = OutgoingRequest(
-            provider=self.provider,
-            operation=operation,
-            method=method,
-            path=urlsplit(path).path,
-            attempt=attempt,
-            request_summary=summarize(summary),
-        )
+        outgoing = self.describe(method, path, operation=operation, attempt=attempt, summary=summary)
         if self.on_request is not None:
             self.on_request(outgoing)
         try:

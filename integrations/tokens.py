@@ -21,6 +21,8 @@ class TokenCache:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
+        # Held while a client logs in (BearerTokenClient._token_once); never while _lock is.
+        self.fetching = threading.Lock()
         self._tokens: dict[tuple[str, ...], tuple[str, float]] = {}
 
     def get(self, key: tuple[str, ...]) -> str | None:
@@ -62,6 +64,12 @@ class BearerTokenClient:
     def new_token(self) -> str:
         raise NotImplementedError
 
+    def _token_once(self) -> str:
+        """A new token, asked for by one thread of the process at a time: threads that find none at
+        once (a worker's calls in parallel) wait for the first one's login instead of each logging in."""
+        with self._tokens.fetching:
+            return self._tokens.get(self._token_key) or self.new_token()
+
     def _remember(self, token: str, expires_in: float) -> str:
         self._tokens.put(self._token_key, token, expires_in)
         return token
@@ -76,7 +84,7 @@ class BearerTokenClient:
         extra_headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> T:
-        token = self._tokens.get(self._token_key) or self.new_token()
+        token = self._tokens.get(self._token_key) or self._token_once()
         try:
             return self._send(method, path, operation, token, check, extra_headers, kwargs)
         except ProviderError as error:

@@ -15,6 +15,12 @@ class MediaSyncConfig(AppConfig):
         )
 
         db.install()
+        from django.conf import settings
+
+        if settings.MEDIA_SYNC_BENCH_SQL_COUNT_DIR:
+            from media_sync.sqlcount import sql_count_install
+
+            sql_count_install(settings.MEDIA_SYNC_BENCH_SQL_COUNT_DIR)
         from django.db.models.signals import post_save
 
         from media_sync.metrics import metrics_observe_audit

@@ -10,7 +10,7 @@ import requests
 
 from integrations.base64json import CONTENT_TYPE, Base64JsonStream, base64_summary
 from integrations.errors import FailureClass, ProviderError, error_for_status
-from integrations.http import Transport, fetch_bytes, json_body, parse_retry_after
+from integrations.http import OutgoingRequest, Transport, fetch_bytes, json_body, parse_retry_after
 from integrations.recoveryconnect.calls import Call
 from integrations.recoveryconnect.schemas import (
     Document,
@@ -74,6 +74,10 @@ def checked_file(response: requests.Response) -> None:
             f"HTTP {response.status_code} {response.reason or ''} for the photo link".replace("  ", " "),
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
+
+
+def _transfer_photo_path(order_id: int, photo_id: int) -> str:
+    return f"/api/v130/orders/{order_id}/photos/{photo_id}"
 
 
 class PhotoUpload(TypedDict):
@@ -146,11 +150,22 @@ class RecoveryConnectClient(BearerTokenClient):
     ) -> list[TransferOutcome]:
         return self._authorized(
             "PUT",
-            f"/api/v130/orders/{order_id}/photos/{photo_id}",
+            _transfer_photo_path(order_id, photo_id),
             operation=Call.TRANSFER_PHOTO,
             json_payload={"transfer_to": transfer_to},
             idempotent=False,  # a second transfer makes a second copy
             check=lambda response: parse_transfer(checked_json(response)),
+        )
+
+    def transfer_photo_request(
+        self, *, order_id: int, photo_id: int, transfer_to: list[int]
+    ) -> OutgoingRequest:
+        """transfer_photo's first attempt as its request row records it, before it is sent."""
+        return self._session.describe(
+            "PUT",
+            _transfer_photo_path(order_id, photo_id),
+            operation=Call.TRANSFER_PHOTO,
+            summary={"transfer_to": transfer_to},
         )
 
     # Reference: docs/providers/recoveryconnect.md, "Transfer photos" (every photo of the order)

@@ -16,6 +16,9 @@ from integrations.simkit.wire import DROP, Outcome, SimRequest, json_response
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a hanging request must not keep the process or server_close() waiting
+    # Connections waiting to be accepted: socketserver's 5 resets some of a burst of 32 clients' (a
+    # worker's threads all connecting at once), which no real API does.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], mounts: dict[str, SimulatorApp], verbose: bool) -> None:
         # Longest prefix first so "/a/b" wins over "/a".

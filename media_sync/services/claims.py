@@ -6,7 +6,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -100,6 +100,30 @@ def _claim(items: QuerySet[TransferItem], scope: RunScope | None) -> list[Transf
     return list(TransferItem.objects.filter(claim_token=token, status=ItemStatus.IN_PROGRESS).order_by("id"))
 
 
+def _claim_taken(taken: list[TransferItem], scope: RunScope | None) -> list[TransferItem]:
+    """_claim for rows this transaction has read and locked (FOR UPDATE): all of them are claimed, and
+    their new state is known without reading them again. Where they could not be locked, as _claim."""
+    token, now = uuid.uuid4(), timezone.now()
+    if scope is not None:
+        scope.tokens.append(token)
+    pks = [row.pk for row in taken]
+    claimed = TransferItem.objects.filter(pk__in=pks, status=ItemStatus.PENDING).update(
+        status=ItemStatus.IN_PROGRESS, claim_token=token, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if claimed != len(taken):  # not locked after all: what was claimed, as the database has it
+        return list(
+            TransferItem.objects.filter(claim_token=token, status=ItemStatus.IN_PROGRESS).order_by("id")
+        )
+    for row in taken:
+        row.status, row.claim_token, row.claimed_at, row.attempts = (
+            ItemStatus.IN_PROGRESS,
+            token,
+            now,
+            row.attempts + 1,
+        )
+    return taken
+
+
 def job_claim(*, items: QuerySet[TransferItem]) -> list[TransferItem]:
     """Take the pending items of `items` for this worker. A conditional UPDATE, so two workers (or a
     task delivered twice) never get the same item, and an item that already ended is never taken.
@@ -149,6 +173,38 @@ def job_claim_next(*, job: TransferJob, same_item: bool = False) -> list[Transfe
                 return []
             time.sleep(CLAIM_POLL_S)  # what is left is settling, or being claimed by another worker
     return []
+
+
+def job_claim_batch(
+    *, job: TransferJob, limit: int, prepare: Callable[[list[TransferItem]], None]
+) -> list[TransferItem]:
+    """Claim the pending items of up to `limit` photos or files that need no look-up first (not
+    unconfirmed): every item of each this worker can lock (all its destinations), and
+    call `prepare` with them in the same transaction: the batch's request rows commit with its claim,
+    one commit for all. Items handed back unanswered are left to job_claim_next, which lets them settle
+    and whose runner looks at the provider first. Empty when nothing is free to take or time is up."""
+    if job_run_past_deadline():
+        return []
+    scope = _run_scope.get()
+    job_claim_commit()
+    with transaction.atomic():
+        pending = job.items.filter(status=ItemStatus.PENDING, unconfirmed=False).order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True)
+        # `limit` photos (files): a photo has an item per destination, so more rows are read (and locked
+        # until the commit) than are taken. Rows are read whole: the claim then needs no read of its own.
+        rows = list(pending[: limit * 2])
+        photos = list(dict.fromkeys(row.item for row in rows))
+        if not photos:
+            return []
+        taken = [row for row in rows if row.item in photos[:limit]]
+        if len(photos) <= limit:  # not seen past the last photo: it may have rows beyond
+            pks = [row.pk for row in taken]
+            taken += list(pending.filter(item__in=photos[:limit]).exclude(pk__in=pks))
+        claimed = _claim_taken(taken, scope)
+        if claimed:
+            prepare(claimed)
+    return claimed
 
 
 def job_claim_each(*, job: TransferJob) -> Iterator[TransferItem]:

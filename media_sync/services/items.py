@@ -9,11 +9,12 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.errors import FailureClass, ProviderError
 from media_sync.models import ANSWER_FIELDS, ItemStatus, Outcome, TransferItem, TransferJob
-from media_sync.services.audit import audit_record_item
+from media_sync.services.audit import audit_item_row, audit_record_item, audit_rows_insert
 from media_sync.services.triage_groups import failure_group_join
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,55 @@ def item_finish(
         if not (mine.update(**values) or handed_back.update(**values)):
             item.message = f"[late result, item had been handed back] {message}"
         audit_record_item(item=item, job=job, outcome=Outcome.SUCCEEDED if succeeded else Outcome.FAILED)
+
+
+def items_finish_succeeded(
+    *, job: TransferJob, succeeded: list[tuple[TransferItem, str]], http_status: int
+) -> None:
+    """Record plain successes ((item, provider status) pairs) of a batch as item_finish would, with one
+    UPDATE per provider status and one INSERT of their audit rows: the same values and rows, fewer round
+    trips. An item whose claim this worker no longer holds (the sweep handed it back) goes through
+    item_finish, which knows what to do with a late result."""
+    if not succeeded:
+        return
+    with transaction.atomic():
+        now = timezone.now()
+        held: set[int] = set()
+        for status in sorted({status for _, status in succeeded}):
+            items = [item for item, s in succeeded if s == status]
+            # Only the claim holder writes the result, as in item_finish: by id and claim token.
+            mine = Q()
+            for token in {item.claim_token for item in items}:
+                mine |= Q(pk__in=[item.pk for item in items if item.claim_token == token], claim_token=token)
+            updated = TransferItem.objects.filter(mine).update(
+                status=ItemStatus.SUCCEEDED,
+                unconfirmed=False,
+                provider_status=status[:50],
+                http_status=http_status,
+                error_code="",
+                failure_class="",
+                message="",
+                reference="",
+                updated_at=now,
+            )
+            pks = {item.pk for item in items}
+            held |= (
+                pks
+                if updated == len(pks)
+                else set(TransferItem.objects.filter(mine).values_list("pk", flat=True))
+            )
+        rows = []
+        for item, status in succeeded:
+            if item.pk not in held:
+                item_finish(
+                    item=item, job=job, succeeded=True, provider_status=status, http_status=http_status
+                )
+                continue
+            item.status, item.unconfirmed = ItemStatus.SUCCEEDED, False
+            item.provider_status, item.http_status = status[:50], http_status
+            item.error_code = item.failure_class = item.message = item.reference = ""
+            rows.append(audit_item_row(item=item, job=job, outcome=Outcome.SUCCEEDED))
+        audit_rows_insert(rows)
 
 
 def item_hand_back_unconfirmed(*, item: TransferItem, job: TransferJob, failure: ProviderError) -> None:

@@ -202,10 +202,10 @@ def _record_outcomes(
     # One answer, one transaction: a worker that dies here leaves all of it to do again, never half.
     # `noun`: what an entry moves (a photo; a document for the document transfer, whose answer is alike).
     with transaction.atomic():
-        _record_each(job, items, outcomes, noun)
+        rc_record_each(job, items, outcomes, noun)
 
 
-def _record_each(
+def rc_record_each(
     job: TransferJob, items: list[TransferItem], outcomes: list[TransferOutcome], noun: str = "photo"
 ) -> None:
     by_key = {(str(o.photo_id), str(o.destination)): o for o in outcomes}
@@ -250,10 +250,10 @@ def _record_each(
             },
         )
         if extra.status == ItemStatus.IN_PROGRESS:
-            _record_each(job, [extra], [outcome], noun)
+            rc_record_each(job, [extra], [outcome], noun)
 
 
-def _run_transfer(job: TransferJob) -> None:
+def rc_run_transfer(job: TransferJob) -> None:
     recorder = ExchangeRecorder(job=job)
     client = rc_client(recorder=recorder)
     params: TransferPhotosParams | TransferAllParams = job.params
@@ -385,6 +385,6 @@ def _run_sync(job: TransferJob) -> None:
 
 RUNNERS: dict[str, Callable[[TransferJob], None]] = {
     Operation.RC_SYNC_PHOTOS: _run_sync,
-    Operation.RC_TRANSFER_PHOTOS: _run_transfer,
-    Operation.RC_TRANSFER_ALL: _run_transfer,
+    # Per-photo transfers: recoveryconnect_batch.py, which calls rc_run_transfer for what it leaves.
+    Operation.RC_TRANSFER_ALL: rc_run_transfer,
 }

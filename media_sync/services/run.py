@@ -13,6 +13,7 @@ from media_sync.services import (
     corrigopro_keep,
     corrigopro_runners,
     recoveryconnect,
+    recoveryconnect_batch,
     recoveryconnect_documents,
     recoveryconnect_upload,
     suapi,
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 RUNNERS: dict[str, Callable[[TransferJob], None]] = {
     **recoveryconnect.RUNNERS,
+    **recoveryconnect_batch.RUNNERS,
     **recoveryconnect_documents.RUNNERS,
     **recoveryconnect_upload.RUNNERS,
     **corrigopro_runners.RUNNERS,
