@@ -57,29 +57,6 @@ def audit_rows_insert(rows: list[AuditEvent]) -> list[AuditEvent]:
     return rows
 
 
-def audit_record_exchange(
-    *,
-    job: TransferJob | None,
-    exchange: Exchange,
-    item: str = "",
-    destination: str = "",
-    subject: str = "",
-    triggered_by: str = "",
-    request: AuditEvent | None = None,
-) -> AuditEvent:
-    """One HTTP exchange, its answer or the lack of one. `request` is the row written before it was sent."""
-    row = audit_exchange_row(
-        job=job,
-        exchange=exchange,
-        item=item,
-        destination=destination,
-        subject=subject,
-        triggered_by=triggered_by,
-        request=request,
-    )
-    return _saved(row)
-
-
 def audit_exchange_row(
     *,
     job: TransferJob | None,
@@ -90,7 +67,8 @@ def audit_exchange_row(
     triggered_by: str = "",
     request: AuditEvent | None = None,
 ) -> AuditEvent:
-    """audit_record_exchange's row, not saved yet (a batch inserts its answers together)."""
+    """One HTTP exchange, its answer or the lack of one, not saved yet (a batch inserts its answers
+    together). `request` is the row written before it was sent."""
     error = exchange.error
     return _call_row(
         kind=AuditKind.HTTP,
@@ -111,29 +89,6 @@ def audit_exchange_row(
     )
 
 
-def audit_record_request(
-    *,
-    job: TransferJob | None,
-    request: OutgoingRequest,
-    item: str = "",
-    destination: str = "",
-    subject: str = "",
-    triggered_by: str = "",
-) -> AuditEvent:
-    """What is about to be sent, written before it is (write-ahead): a worker that dies before the answer
-    still leaves the request on record. Its answer, a row of kind http, links it."""
-    return _saved(
-        audit_request_row(
-            job=job,
-            request=request,
-            item=item,
-            destination=destination,
-            subject=subject,
-            triggered_by=triggered_by,
-        )
-    )
-
-
 def audit_request_row(
     *,
     job: TransferJob | None,
@@ -143,7 +98,9 @@ def audit_request_row(
     subject: str = "",
     triggered_by: str = "",
 ) -> AuditEvent:
-    """audit_record_request's row, not saved yet (a batch writes its calls' request rows together)."""
+    """What is about to be sent, written before it is (write-ahead): a worker that dies before the answer
+    still leaves the request on record; its answer, a row of kind http, links it. Not saved yet (a batch
+    writes its calls' request rows together)."""
     return _call_row(
         kind=AuditKind.REQUEST,
         job=job,
@@ -206,6 +163,15 @@ class ExchangeRecorder:
         self.item = item
         self.destination = destination
 
+    def _names(self) -> dict[str, str]:
+        """What every row of this recorder names: the item and destination it is about now."""
+        return {
+            "item": self.item,
+            "destination": self.destination,
+            "subject": self.subject,
+            "triggered_by": self.triggered_by,
+        }
+
     def _write_kept(self) -> None:
         kept, self.answers = self.answers, []
         audit_rows_insert(kept)
@@ -222,42 +188,18 @@ class ExchangeRecorder:
         # Anything else (a retry, a login first) is written now, as always, and commits before it leaves;
         # after the answers kept so far, so the rows keep the order of the attempts.
         self._write_kept()
-        self.sent = audit_record_request(
-            job=self.job,
-            request=request,
-            item=self.item,
-            destination=self.destination,
-            subject=self.subject,
-            triggered_by=self.triggered_by,
-        )
+        self.sent = _saved(audit_request_row(job=self.job, request=request, **self._names()))
 
     def __call__(self, exchange: Exchange) -> None:
         sent, self.sent = self.sent, None
         # Only the answer to the row written ahead waits for the batch: a login's or a retry's is
         # written now, as always (the sweep must not take an answered login for the unanswered call).
+        row = audit_exchange_row(job=self.job, exchange=exchange, request=sent, **self._names())
         if self.deferred and sent is not None and sent is self.ahead:
-            self.answers.append(
-                audit_exchange_row(
-                    job=self.job,
-                    exchange=exchange,
-                    item=self.item,
-                    destination=self.destination,
-                    subject=self.subject,
-                    triggered_by=self.triggered_by,
-                    request=sent,
-                )
-            )
+            self.answers.append(row)
             return
         self._write_kept()
-        audit_record_exchange(
-            job=self.job,
-            exchange=exchange,
-            item=self.item,
-            destination=self.destination,
-            subject=self.subject,
-            triggered_by=self.triggered_by,
-            request=sent,
-        )
+        _saved(row)
 
 
 def audit_record_item(
