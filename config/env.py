@@ -72,7 +72,8 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ("http",
     value = env_str(name).strip() or default
     if value:
         parts = urlsplit(value)
-        if parts.scheme not in schemes or not (parts.netloc or parts.path):
+        # A scheme alone (`console://`) is a whole URL for a scheme that names no place.
+        if parts.scheme not in schemes or not (parts.netloc or parts.path or value == f"{parts.scheme}://"):
             shown = " or ".join(f"{scheme}://" for scheme in schemes[:3])
             # A URL may carry a password (mail, database): the message never shows it.
             raise SettingError(name, f"a URL ({shown}...)", re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", value))

@@ -168,3 +168,11 @@ def test_a_secret_is_read_from_the_file_its_name_file_variable_names(
     result = manage("shell", "-c", shell, env=env, drop=("SUAPI_API_KEY",))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "key-from-a-file"
+
+
+def test_console_mail_is_the_scheme_alone(production: dict[str, str]) -> None:
+    """`EMAIL_URL=console://`, as the README writes it, prints mail instead of sending it."""
+    shell = "from django.conf import settings; print(settings.EMAIL_BACKEND)"
+    result = manage("shell", "--no-imports", "-c", shell, env={**production, "EMAIL_URL": "console://"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.core.mail.backends.console.EmailBackend"]
