@@ -285,9 +285,11 @@ def test_two_clusters_share_a_1000_item_job_and_send_each_item_once(
         ]
         for cluster in clusters:
             cluster.wait_running(timeout=30)
-        # One task per worker of both clusters (a double-click, or an at-least-once redelivery, does the
-        # same): every run claims photo by photo, so they share the job.
-        for _ in range(4):
+        # More tasks than one cluster can hold (a double-click, or an at-least-once redelivery, does the
+        # same): every run claims photo by photo, so they share the job. A cluster takes tasks for its
+        # workers (2), its queue (django-q2's queue_limit, workers squared: 4) and one in its pusher's
+        # hand: with only 4, the first to ask could take them all and the other send nothing.
+        for _ in range(8):
             job_enqueue(job_id=job.pk)
         wait_until(
             lambda: _job_finished(job),
